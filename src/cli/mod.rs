@@ -1,0 +1,134 @@
+//! Command-line interface: clap definitions and dispatch. `anyhow` lives
+//! here and in main.rs only.
+
+mod ingest;
+mod show;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use helpgate::config::Config;
+use helpgate::store::Store;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// EX_TEMPFAIL: an MTA pipe retries later.
+pub(crate) const EX_TEMPFAIL: u8 = 75;
+
+#[derive(Debug, Parser)]
+#[command(name = "helpgate", version, about = "Support mail in, tickets out.")]
+pub(crate) struct Cli {
+    /// Config file (TOML). Without one, built-in defaults apply.
+    #[arg(long, global = true, env = "HELPGATE_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// State directory (database, file outbox); overrides the config.
+    #[arg(long, global = true)]
+    pub(crate) state_dir: Option<PathBuf>,
+    /// Log as JSON lines.
+    #[arg(long, global = true)]
+    pub(crate) log_json: bool,
+    /// Debug logging.
+    #[arg(long, short, global = true)]
+    pub(crate) verbose: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Import mail: .eml files, Maildirs, folders of .eml files, or - for stdin.
+    Ingest {
+        #[arg(required = true)]
+        paths: Vec<String>,
+        /// Print the summary as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tickets.
+    #[command(subcommand)]
+    Tickets(TicketsCmd),
+    /// Stored messages.
+    #[command(subcommand)]
+    Messages(MessagesCmd),
+    /// Validate the config file; errors name the key.
+    CheckConfig,
+    /// Print the commented example config.
+    PrintConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TicketsCmd {
+    /// List tickets, oldest first.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// A ticket with its thread.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MessagesCmd {
+    /// Every stored message in arrival order.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The original bytes of a message, exactly as received.
+    Raw { id: i64 },
+}
+
+/// Config from `--config`, or the defaults; `--state-dir` wins.
+pub(crate) fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    let mut config = match &cli.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let Some(dir) = &cli.state_dir {
+        config.state_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
+    Store::open_in(&config.state_dir)
+        .with_context(|| format!("cannot open the store in {}", config.state_dir.display()))
+}
+
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::PrintConfig => {
+            print!("{}", helpgate::config::EXAMPLE);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => {
+            let path = cli.config.as_ref().context(
+                "no config file given: pass --config PATH (helpgate print-config shows an example)",
+            )?;
+            Config::load(path)?;
+            println!("{}: ok", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest { paths, json } => ingest::run(&cli, paths, *json),
+        Command::Tickets(cmd) => show::tickets(&cli, cmd),
+        Command::Messages(cmd) => show::messages(&cli, cmd),
+    }
+}
+
+/// Transient store failures exit 75 so an MTA pipe retries; the rest 1.
+pub(crate) fn exit_code_for(e: &anyhow::Error) -> ExitCode {
+    let transient = e.chain().any(|c| {
+        c.downcast_ref::<helpgate::store::StoreError>()
+            .is_some_and(|s| s.is_transient())
+            || c.downcast_ref::<helpgate::pipeline::PipelineError>()
+                .is_some_and(|p| p.is_transient())
+    });
+    ExitCode::from(if transient { EX_TEMPFAIL } else { 1 })
+}

@@ -1,0 +1,160 @@
+//! The embedded default source: .eml files, Maildirs, directories of .eml
+//! files and stdin.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Why an `ingest` argument could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    #[error("cannot read {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} is a directory but neither a Maildir (cur/, new/, tmp/) nor a folder of .eml files"
+    )]
+    NotMailDir { path: PathBuf },
+    #[error("{path} is empty")]
+    Empty { path: PathBuf },
+    #[error("standard input is empty")]
+    EmptyStdin,
+}
+
+/// One message to read: a file, or stdin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    File(PathBuf),
+    Stdin,
+}
+
+impl Item {
+    pub fn source(&self) -> String {
+        match self {
+            Item::File(p) => format!("file:{}", p.display()),
+            Item::Stdin => "stdin".to_string(),
+        }
+    }
+
+    /// Read the bytes; empty input is an error, anything else is returned as is.
+    pub fn read(&self) -> Result<Vec<u8>, FilesError> {
+        match self {
+            Item::File(path) => {
+                let bytes = std::fs::read(path).map_err(|source| FilesError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    return Err(FilesError::Empty { path: path.clone() });
+                }
+                Ok(bytes)
+            }
+            Item::Stdin => {
+                let mut bytes = Vec::new();
+                std::io::stdin()
+                    .lock()
+                    .read_to_end(&mut bytes)
+                    .map_err(|source| FilesError::Read {
+                        path: PathBuf::from("-"),
+                        source,
+                    })?;
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    return Err(FilesError::EmptyStdin);
+                }
+                Ok(bytes)
+            }
+        }
+    }
+}
+
+/// Expand one `ingest` argument into the messages it names, in order:
+/// `-` is stdin; a Maildir gives new/ then cur/, each by file name; a
+/// directory gives its files by name; a file is itself.
+pub fn expand(arg: &str) -> Result<Vec<Item>, FilesError> {
+    if arg == "-" {
+        return Ok(vec![Item::Stdin]);
+    }
+    let path = Path::new(arg);
+    let meta = std::fs::metadata(path).map_err(|source| FilesError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if !meta.is_dir() {
+        return Ok(vec![Item::File(path.to_path_buf())]);
+    }
+    if is_maildir(path) {
+        let mut items = sorted_files(&path.join("new"))?;
+        items.extend(sorted_files(&path.join("cur"))?);
+        return Ok(items);
+    }
+    let items = sorted_files(path)?;
+    if items.is_empty() {
+        return Err(FilesError::NotMailDir {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(items)
+}
+
+pub fn is_maildir(path: &Path) -> bool {
+    path.join("cur").is_dir() && path.join("new").is_dir()
+}
+
+/// Regular files in `dir` by name, skipping hidden ones (Maildir writers
+/// and editors leave dot files behind).
+fn sorted_files(dir: &Path) -> Result<Vec<Item>, FilesError> {
+    let read = |source| FilesError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(read)? {
+        let entry = entry.map_err(read)?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        if entry.file_type().map_err(read)?.is_file() {
+            paths.push(entry.path());
+        }
+    }
+    paths.sort();
+    Ok(paths.into_iter().map(Item::File).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maildir_lists_new_before_cur_each_by_name() {
+        let d = tempfile::tempdir().unwrap();
+        for sub in ["cur", "new", "tmp"] {
+            std::fs::create_dir(d.path().join(sub)).unwrap();
+        }
+        std::fs::write(d.path().join("cur/1"), "a").unwrap();
+        std::fs::write(d.path().join("new/2"), "b").unwrap();
+        std::fs::write(d.path().join("new/1"), "c").unwrap();
+        std::fs::write(d.path().join("tmp/0"), "d").unwrap();
+        let items = expand(d.path().to_str().unwrap()).unwrap();
+        let names: Vec<_> = items
+            .iter()
+            .map(|i| match i {
+                Item::File(p) => p.strip_prefix(d.path()).unwrap().display().to_string(),
+                Item::Stdin => "-".into(),
+            })
+            .collect();
+        assert_eq!(names, ["new/1", "new/2", "cur/1"]);
+    }
+
+    #[test]
+    fn empty_directory_is_not_a_mail_source() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            expand(d.path().to_str().unwrap()),
+            Err(FilesError::NotMailDir { .. })
+        ));
+    }
+}

@@ -1,0 +1,37 @@
+//! helpgate: a mail-to-ticket gateway for crowd data-collection support mailboxes.
+//!
+//! # Layout
+//!
+//! The modules follow one message through the gateway, in this order:
+//!
+//! - [`intake`]: where mail comes from (Maildir, .eml files, stdin, IMAP);
+//!   hands on a [`intake::RawMessage`] that owns the bytes.
+//! - [`parse`]: bytes -> [`parse::ParsedEmail`]; never fails, records
+//!   [`parse::ParseNote`]s; the only module that sees mail-parser types.
+//! - [`guard`]: machine or human? -> [`guard::Verdict`] (pure).
+//! - [`thread`]: which ticket does this message belong to? -> [`thread::TicketRef`].
+//! - [`classify`]: language and topic -> [`classify::Classification`] (pure).
+//! - [`decide`]: verdict + classification + ticket context -> [`decide::Decision`] (pure).
+//! - [`reply`]: templates and composition of outgoing mail; [`outbox`] delivers it
+//!   through [`transport`].
+//! - [`store`]: SQLite; one transaction per message outcome, outbox rows included.
+//! - [`pipeline`]: the only place that orders the stages for one message.
+//! - [`daemon`]: the long-running supervisor around IMAP intake and the outbox.
+
+pub mod classify;
+pub mod clock;
+pub mod config;
+pub mod daemon;
+pub mod decide;
+pub mod guard;
+pub mod intake;
+pub mod outbox;
+pub mod parse;
+pub mod pipeline;
+pub mod reply;
+pub mod rules;
+pub mod store;
+pub mod telemetry;
+pub mod thread;
+pub mod ticket;
+pub mod transport;

@@ -1,0 +1,2 @@
+//! Delivers outbox rows through a [`crate::transport`]. (Placeholder until
+//! the replies issue lands.)

@@ -1,0 +1,374 @@
+//! The only place that orders the stages for one message:
+//! parse -> guard -> classify (pure, may run in parallel: [`Pipeline::prepare`]),
+//! then, inside the store transaction, duplicate check -> thread -> decide ->
+//! write ticket, message and outbox rows ([`Pipeline::commit`]).
+//!
+//! Each message is all-or-nothing (a savepoint inside the batch
+//! transaction); a message whose rows cannot be written is quarantined raw
+//! with the reason instead, so nothing is lost.
+
+use crate::classify::{self, Classification};
+use crate::clock::Clock;
+use crate::decide::{self, Action, Decision, TicketContext};
+use crate::guard::{self, Verdict};
+use crate::intake::RawMessage;
+use crate::parse::{self, ParseNote, ParsedEmail};
+use crate::rules::RuleSet;
+use crate::store::messages::{NewMessage, StoredBody};
+use crate::store::tickets::{NewTicket, TicketUpdate};
+use crate::store::{messages, tickets, ts, Store, StoreError};
+use crate::thread::{self, TicketRef};
+use crate::ticket::{MessageId, TicketId, TicketState};
+use rusqlite::Connection;
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("cannot store message")]
+    Store(#[from] StoreError),
+}
+
+impl PipelineError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PipelineError::Store(e) => e.is_transient(),
+        }
+    }
+}
+
+/// What happened to one message.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Started a new ticket.
+    NewTicket {
+        ticket: TicketId,
+        message: MessageId,
+        action: Action,
+    },
+    /// Joined an existing ticket.
+    FollowUp {
+        ticket: TicketId,
+        message: MessageId,
+        action: Action,
+    },
+    /// Stored without a ticket (machine mail that answers nothing of ours).
+    Recorded { message: MessageId, action: Action },
+    /// Already stored (same Message-ID and content): nothing changed.
+    Duplicate { message: MessageId },
+    /// Could not be stored as a message; kept raw in quarantine.
+    Quarantined { quarantine: i64, reason: String },
+}
+
+/// A message parsed and classified, ready to commit.
+#[derive(Debug)]
+pub struct Prepared {
+    pub raw: RawMessage,
+    pub email: ParsedEmail,
+    pub verdict: Verdict,
+    pub classification: Classification,
+    /// Set when the message is over the size limit: its size.
+    pub oversize: Option<u64>,
+}
+
+/// Everything the stages need besides the store.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    pub rules: Arc<RuleSet>,
+    pub clock: Clock,
+    /// Project for mail the rules map to no project.
+    pub default_project: String,
+    pub max_message_bytes: u64,
+}
+
+impl Pipeline {
+    /// The context-free, CPU-bound part: parse, guard, classify. Pure.
+    pub fn prepare(&self, raw: RawMessage) -> Prepared {
+        let size = raw.bytes.len() as u64;
+        let oversize = (size > self.max_message_bytes).then_some(size);
+        let mut email = match oversize {
+            // Only the header block: the body may be anything and huge.
+            Some(_) => {
+                let mut e = parse::parse(header_block(&raw.bytes));
+                e.size = raw.bytes.len();
+                e.content_hash = parse::content_hash(&raw.bytes);
+                e
+            }
+            None => parse::parse(&raw.bytes),
+        };
+        if let Some(size) = oversize {
+            email.notes.push(ParseNote::with(
+                "oversize",
+                format!(
+                    "{size} bytes, over the limit of {} bytes",
+                    self.max_message_bytes
+                ),
+            ));
+        }
+        let verdict = guard::check(&email, &self.rules);
+        let classification = classify::classify(&email, &self.rules);
+        Prepared {
+            raw,
+            email,
+            verdict,
+            classification,
+            oversize,
+        }
+    }
+
+    /// Prepare a batch on all cores, keeping order.
+    pub fn prepare_all(&self, batch: Vec<RawMessage>) -> Vec<Prepared> {
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        if batch.len() < 16 || workers < 2 {
+            return batch.into_iter().map(|r| self.prepare(r)).collect();
+        }
+        let chunk = batch.len().div_ceil(workers);
+        let mut batch = batch;
+        let mut chunks = Vec::new();
+        while !batch.is_empty() {
+            let rest = batch.split_off(chunk.min(batch.len()));
+            chunks.push(std::mem::replace(&mut batch, rest));
+        }
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|c| {
+                    s.spawn(move || c.into_iter().map(|r| self.prepare(r)).collect::<Vec<_>>())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().expect("prepare never panics"))
+                .collect()
+        })
+    }
+
+    /// Parse, classify and store a batch in one transaction.
+    pub fn process_batch(
+        &self,
+        store: &mut Store,
+        batch: Vec<RawMessage>,
+    ) -> Result<Vec<Outcome>, PipelineError> {
+        let prepared = self.prepare_all(batch);
+        store.transaction(|tx| prepared.into_iter().map(|p| self.commit(tx, p)).collect())
+    }
+
+    /// Store one prepared message inside the caller's transaction. The
+    /// message's rows are all-or-nothing; if they cannot be written for a
+    /// reason that retrying will not fix, the raw bytes go to quarantine.
+    pub fn commit(&self, conn: &Connection, p: Prepared) -> Result<Outcome, PipelineError> {
+        conn.execute_batch("SAVEPOINT msg")
+            .map_err(StoreError::from)?;
+        match self.commit_inner(conn, &p) {
+            Ok(outcome) => {
+                conn.execute_batch("RELEASE msg")
+                    .map_err(StoreError::from)?;
+                Ok(outcome)
+            }
+            Err(e) => {
+                conn.execute_batch("ROLLBACK TO msg; RELEASE msg")
+                    .map_err(StoreError::from)?;
+                if e.is_transient() {
+                    return Err(e);
+                }
+                let reason = error_chain(&e);
+                tracing::warn!(source = %p.raw.source, reason = %reason, "message quarantined");
+                let id = quarantine(conn, &p.raw, &reason, &self.clock)?;
+                Ok(Outcome::Quarantined {
+                    quarantine: id,
+                    reason,
+                })
+            }
+        }
+    }
+
+    fn commit_inner(&self, conn: &Connection, p: &Prepared) -> Result<Outcome, PipelineError> {
+        let email = &p.email;
+        if let Some(id) = messages::find(conn, &email.message_id, &email.content_hash)? {
+            return Ok(Outcome::Duplicate { message: id });
+        }
+        let mut notes = email.notes.clone();
+        if !email.message_id_synthesized && messages::message_id_known(conn, &email.message_id)? {
+            notes.push(ParseNote::with(
+                "message_id_reused",
+                "another stored message has this Message-ID with different content",
+            ));
+        }
+        let (located, thread_notes) = thread::locate(conn, email)?;
+        notes.extend(thread_notes);
+        let existing = match located {
+            TicketRef::Existing { ticket, .. } => tickets::get(conn, ticket)?,
+            TicketRef::New => None,
+        };
+        let ctx = TicketContext {
+            follow_up: existing.is_some(),
+            project: existing
+                .as_ref()
+                .map_or_else(|| self.default_project.clone(), |t| t.project.clone()),
+            ticket_language: existing.as_ref().and_then(|t| t.language.clone()),
+            ticket_topic: existing.as_ref().and_then(|t| t.topic.clone()),
+        };
+        let decision = match p.oversize {
+            Some(size) => Decision {
+                action: Action::Human,
+                queue: Some("general".to_string()),
+                template: None,
+                reason: format!(
+                    "message is {} MB, over the {} MB limit: kept raw for a human",
+                    size.div_ceil(1 << 20),
+                    self.max_message_bytes >> 20
+                ),
+            },
+            None => decide::decide(&p.verdict, &p.classification, &ctx, &self.rules),
+        };
+        let now = self.clock.now();
+        let class = &p.classification;
+        let ticket = match (&existing, decision.action) {
+            (Some(t), action) => {
+                let state = if action == Action::Ignore {
+                    t.state
+                } else {
+                    t.state.on_follow_up(true)
+                };
+                tickets::update(
+                    conn,
+                    t.id,
+                    &TicketUpdate {
+                        state,
+                        queue: decision.queue.clone().or_else(|| t.queue.clone()),
+                        language: None,
+                        topic: None,
+                        at: now,
+                    },
+                )?;
+                Some(t.id)
+            }
+            (None, Action::Ignore) => None,
+            (None, action) => Some(tickets::insert(
+                conn,
+                &NewTicket {
+                    project: ctx.project.clone(),
+                    state: if action == Action::AutoReply {
+                        TicketState::Answered
+                    } else {
+                        TicketState::Open
+                    },
+                    queue: decision.queue.clone(),
+                    language: class.language.clone(),
+                    topic: class.topic.clone(),
+                    participant: participant(email),
+                    subject: email.subject.clone(),
+                    at: now,
+                },
+            )?),
+        };
+        let body = StoredBody {
+            new_text: email.body.new_text.clone(),
+            quoted: email.body.quoted.clone(),
+            signature: email.body.signature.clone(),
+            html_only: email.html_only,
+            attachments: email.attachments.clone(),
+            to: email.to.iter().map(|a| a.email.clone()).collect(),
+            date: email.date,
+            delivery_report: email.delivery_report.clone(),
+        };
+        let details = serde_json::json!({
+            "guard": p.verdict,
+            "classification": class,
+            "decision": decision,
+        });
+        let message = messages::insert(
+            conn,
+            &NewMessage {
+                message_id: &email.message_id,
+                content_hash: &email.content_hash,
+                ticket,
+                source: &p.raw.source,
+                received_at: now,
+                from: email.from.as_ref().map(|a| a.email.as_str()),
+                subject: &email.subject,
+                language: class.language.as_deref(),
+                topic: class.topic.as_deref(),
+                action: decision.action.as_str(),
+                reason: &decision.reason,
+                notes: &notes,
+                body: &body,
+                classification: Some(&details),
+                raw: &p.raw.bytes,
+            },
+        )?;
+        let action = decision.action;
+        Ok(match (ticket, existing.is_some()) {
+            (Some(ticket), true) => Outcome::FollowUp {
+                ticket,
+                message,
+                action,
+            },
+            (Some(ticket), false) => Outcome::NewTicket {
+                ticket,
+                message,
+                action,
+            },
+            (None, _) => Outcome::Recorded { message, action },
+        })
+    }
+}
+
+/// The ticket's participant: Reply-To when it names a person, else From.
+pub fn participant(email: &ParsedEmail) -> Option<String> {
+    let is_list = email.header("list-id").is_some() || email.header("list-post").is_some();
+    match (&email.reply_to, &email.from) {
+        (Some(r), _) if !is_list && !r.email.is_empty() => Some(r.email.clone()),
+        (_, Some(f)) if !f.email.is_empty() => Some(f.email.clone()),
+        _ => None,
+    }
+}
+
+/// The header block of a message: everything up to the first empty line,
+/// at most 1 MiB.
+fn header_block(raw: &[u8]) -> &[u8] {
+    let limit = raw.len().min(1 << 20);
+    let head = &raw[..limit];
+    let end = find(head, b"\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| find(head, b"\n\n").map(|i| i + 2))
+        .unwrap_or(limit);
+    &raw[..end]
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn quarantine(
+    conn: &Connection,
+    raw: &RawMessage,
+    reason: &str,
+    clock: &Clock,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO quarantine (source, reason, raw, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(rusqlite::params![
+        raw.source,
+        reason,
+        raw.bytes,
+        ts(clock.now())
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// "outer: inner: innermost", for reasons stored with quarantined mail.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

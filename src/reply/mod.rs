@@ -1,0 +1,2 @@
+//! Templates and composition of outgoing mail. (Placeholder until the
+//! replies issue lands.)

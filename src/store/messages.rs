@@ -1,0 +1,203 @@
+//! Message rows: the raw bytes, what parsing found and what was decided.
+
+use super::{parse_ts, ts, StoreResult};
+use crate::parse::{Attachment, DeliveryReport, ParseNote};
+use crate::ticket::{MessageId, TicketId};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+/// The parsed view kept with a message so `tickets show` needs no re-parse.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StoredBody {
+    pub new_text: String,
+    pub quoted: Option<String>,
+    pub signature: Option<String>,
+    pub html_only: bool,
+    pub attachments: Vec<Attachment>,
+    pub to: Vec<String>,
+    pub date: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_report: Option<DeliveryReport>,
+}
+
+/// A message not yet stored.
+#[derive(Debug)]
+pub struct NewMessage<'a> {
+    pub message_id: &'a str,
+    pub content_hash: &'a str,
+    pub ticket: Option<TicketId>,
+    /// Where it came from: `file:PATH`, `stdin`, `imap:MAILBOX/UID`.
+    pub source: &'a str,
+    pub received_at: DateTime<Utc>,
+    pub from: Option<&'a str>,
+    pub subject: &'a str,
+    pub language: Option<&'a str>,
+    pub topic: Option<&'a str>,
+    pub action: &'a str,
+    pub reason: &'a str,
+    pub notes: &'a [ParseNote],
+    pub body: &'a StoredBody,
+    pub classification: Option<&'a serde_json::Value>,
+    pub raw: &'a [u8],
+}
+
+/// One stored message as listed by `messages list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageSummary {
+    pub id: MessageId,
+    pub message_id: String,
+    pub ticket: Option<TicketId>,
+    pub source: String,
+    pub received_at: DateTime<Utc>,
+    pub from: Option<String>,
+    pub subject: String,
+    pub language: Option<String>,
+    pub topic: Option<String>,
+    pub action: String,
+    pub reason: String,
+    pub notes: Vec<ParseNote>,
+    pub size: i64,
+}
+
+/// A stored message with its body, for `tickets show`.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageDetail {
+    #[serde(flatten)]
+    pub summary: MessageSummary,
+    pub body: StoredBody,
+    pub classification: Option<serde_json::Value>,
+}
+
+pub fn insert(conn: &Connection, m: &NewMessage<'_>) -> StoreResult<MessageId> {
+    conn.prepare_cached(
+        "INSERT INTO messages (message_id, content_hash, ticket_id, source, received_at, from_addr,
+         subject, language, topic, action, reason, notes, parsed, classification, size, raw)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+    )?
+    .execute(params![
+        m.message_id,
+        m.content_hash,
+        m.ticket.map(|t| t.0),
+        m.source,
+        ts(m.received_at),
+        m.from,
+        m.subject,
+        m.language,
+        m.topic,
+        m.action,
+        m.reason,
+        serde_json::to_string(m.notes)?,
+        serde_json::to_string(m.body)?,
+        m.classification.map(serde_json::to_string).transpose()?,
+        m.raw.len() as i64,
+        m.raw
+    ])?;
+    Ok(MessageId(conn.last_insert_rowid()))
+}
+
+/// The stored message with this Message-ID and content, if any.
+pub fn find(
+    conn: &Connection,
+    message_id: &str,
+    content_hash: &str,
+) -> StoreResult<Option<MessageId>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM messages WHERE message_id = ?1 AND content_hash = ?2")?
+        .query_row([message_id, content_hash], |r| r.get(0))
+        .optional()?
+        .map(MessageId))
+}
+
+/// Whether any stored message has this Message-ID.
+pub fn message_id_known(conn: &Connection, message_id: &str) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM messages WHERE message_id = ?1 LIMIT 1")?
+        .query_row([message_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The ticket that a message with this Message-ID belongs to: an incoming
+/// message or one of our own replies.
+pub fn ticket_of(conn: &Connection, message_id: &str) -> StoreResult<Option<TicketId>> {
+    let incoming: Option<Option<i64>> = conn
+        .prepare_cached("SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL ORDER BY id LIMIT 1")?
+        .query_row([message_id], |r| r.get(0))
+        .optional()?;
+    if let Some(Some(t)) = incoming {
+        return Ok(Some(TicketId(t)));
+    }
+    let ours: Option<Option<i64>> = conn
+        .prepare_cached("SELECT ticket_id FROM outbox WHERE message_id = ?1")?
+        .query_row([message_id], |r| r.get(0))
+        .optional()?;
+    Ok(ours.flatten().map(TicketId))
+}
+
+const SUMMARY: &str = "SELECT id, message_id, ticket_id, source, received_at, from_addr, subject,
+    language, topic, action, reason, notes, size FROM messages";
+
+fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
+    let received: String = r.get(4)?;
+    let notes: String = r.get(11)?;
+    Ok(MessageSummary {
+        id: MessageId(r.get(0)?),
+        message_id: r.get(1)?,
+        ticket: r.get::<_, Option<i64>>(2)?.map(TicketId),
+        source: r.get(3)?,
+        received_at: parse_ts(&received).unwrap_or_default(),
+        from: r.get(5)?,
+        subject: r.get(6)?,
+        language: r.get(7)?,
+        topic: r.get(8)?,
+        action: r.get(9)?,
+        reason: r.get(10)?,
+        notes: serde_json::from_str(&notes).unwrap_or_default(),
+        size: r.get(12)?,
+    })
+}
+
+/// Every stored message in arrival order.
+pub fn list(conn: &Connection) -> StoreResult<Vec<MessageSummary>> {
+    let mut stmt = conn.prepare(&format!("{SUMMARY} ORDER BY id"))?;
+    let rows = stmt.query_map([], summary)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A ticket's messages in arrival order, with bodies.
+pub fn for_ticket(conn: &Connection, ticket: TicketId) -> StoreResult<Vec<MessageDetail>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, message_id, ticket_id, source, received_at, from_addr, subject,
+         language, topic, action, reason, notes, size, parsed, classification
+         FROM messages WHERE ticket_id = ?1 ORDER BY id",
+    )?;
+    let rows = stmt.query_map([ticket.0], |r| {
+        let parsed: String = r.get(13)?;
+        let class: Option<String> = r.get(14)?;
+        Ok(MessageDetail {
+            summary: summary(r)?,
+            body: serde_json::from_str(&parsed).unwrap_or_default(),
+            classification: class.and_then(|c| serde_json::from_str(&c).ok()),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The original bytes, exactly as received.
+pub fn raw(conn: &Connection, id: MessageId) -> StoreResult<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT raw FROM messages WHERE id = ?1")?
+        .query_row([id.0], |r| r.get(0))
+        .optional()?)
+}
+
+/// Ids and raw bytes of every stored message, for replays (`rules diff`).
+pub fn all_raw(conn: &Connection, mut f: impl FnMut(MessageId, Vec<u8>)) -> StoreResult<()> {
+    let mut stmt = conn.prepare("SELECT id, raw FROM messages ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        f(MessageId(r.get(0)?), r.get(1)?);
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! Ordered schema migrations keyed by `PRAGMA user_version`: migration N
+//! brings the schema from version N-1 to N. Append only; never edit a
+//! migration that has shipped.
+
+use super::{StoreError, StoreResult};
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: tickets, messages, outbox, events, mailbox cursors, quarantine.
+    r#"
+    CREATE TABLE tickets (
+        id          INTEGER PRIMARY KEY,
+        project     TEXT NOT NULL,
+        state       TEXT NOT NULL,
+        queue       TEXT,
+        language    TEXT,
+        topic       TEXT,
+        participant TEXT,
+        subject     TEXT NOT NULL,
+        claimed_by  TEXT,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    CREATE INDEX tickets_state ON tickets(state, queue);
+
+    CREATE TABLE messages (
+        id             INTEGER PRIMARY KEY,
+        message_id     TEXT NOT NULL,
+        content_hash   TEXT NOT NULL,
+        ticket_id      INTEGER REFERENCES tickets(id),
+        source         TEXT NOT NULL,
+        received_at    TEXT NOT NULL,
+        from_addr      TEXT,
+        subject        TEXT NOT NULL,
+        language       TEXT,
+        topic          TEXT,
+        action         TEXT NOT NULL,
+        reason         TEXT NOT NULL,
+        notes          TEXT NOT NULL,
+        parsed         TEXT NOT NULL,
+        classification TEXT,
+        size           INTEGER NOT NULL,
+        raw            BLOB NOT NULL,
+        UNIQUE (message_id, content_hash)
+    );
+    CREATE INDEX messages_ticket ON messages(ticket_id);
+
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        ticket_id       INTEGER REFERENCES tickets(id),
+        cause_message   INTEGER REFERENCES messages(id),
+        message_id      TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL,
+        template        TEXT,
+        recipient       TEXT NOT NULL,
+        raw             BLOB NOT NULL,
+        state           TEXT NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT NOT NULL,
+        last_error      TEXT,
+        created_at      TEXT NOT NULL,
+        sent_at         TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox(state, next_attempt_at);
+    CREATE INDEX outbox_ticket ON outbox(ticket_id);
+
+    CREATE TABLE ticket_events (
+        id        INTEGER PRIMARY KEY,
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+        at        TEXT NOT NULL,
+        actor     TEXT NOT NULL,
+        kind      TEXT NOT NULL,
+        detail    TEXT NOT NULL
+    );
+    CREATE INDEX ticket_events_ticket ON ticket_events(ticket_id);
+
+    CREATE TABLE mailbox_state (
+        mailbox       TEXT PRIMARY KEY,
+        uidvalidity   INTEGER,
+        last_uid      INTEGER NOT NULL DEFAULT 0,
+        last_fetch_at TEXT,
+        last_error    TEXT,
+        last_error_at TEXT
+    );
+
+    CREATE TABLE quarantine (
+        id          INTEGER PRIMARY KEY,
+        source      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        raw         BLOB NOT NULL,
+        created_at  TEXT NOT NULL,
+        replayed_at TEXT
+    );
+    "#,
+];
+
+/// Bring the schema up to date, one migration per transaction.
+pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew { found, known });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_fresh_database_to_latest_and_is_idempotent() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 999).unwrap();
+        assert!(matches!(migrate(&mut conn), Err(StoreError::TooNew { .. })));
+    }
+}

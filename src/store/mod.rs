@@ -1,0 +1,160 @@
+//! SQLite storage: tickets, messages (raw bytes kept), outbox, mailbox cursors.
+//!
+//! One [`Store`] owns one connection. Every change goes through
+//! [`Store::transaction`], so a message's outcome (ticket, message row, outbox
+//! row, cursor) commits all together or not at all. The database file is
+//! created 0600 inside a 0700 state directory: it holds personal data.
+
+pub mod events;
+pub mod messages;
+mod migrations;
+pub mod outbox;
+pub mod tickets;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// Errors from the store. `is_transient` tells an MTA pipe to retry (75).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("cannot prepare state directory {path}")]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("database is at schema version {found}, newer than this helpgate knows ({known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot encode stored value")]
+    Json(#[from] serde_json::Error),
+    #[error("no {what} with id {id}")]
+    NotFound { what: &'static str, id: i64 },
+}
+
+impl StoreError {
+    /// Busy, locked, disk full, I/O: worth retrying later.
+    pub fn is_transient(&self) -> bool {
+        let code = match self {
+            StoreError::Sqlite(e) | StoreError::Open { source: e, .. } => e.sqlite_error_code(),
+            StoreError::StateDir { source, .. } => {
+                return source.raw_os_error() == Some(libc::ENOSPC)
+            }
+            _ => None,
+        };
+        matches!(
+            code,
+            Some(
+                ErrorCode::DatabaseBusy
+                    | ErrorCode::DatabaseLocked
+                    | ErrorCode::DiskFull
+                    | ErrorCode::SystemIoFailure
+                    | ErrorCode::OutOfMemory
+            )
+        )
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database handle.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating if needed) `<state_dir>/helpgate.db`, migrating it.
+    pub fn open_in(state_dir: &Path) -> StoreResult<Store> {
+        if !state_dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(state_dir)
+                .map_err(|source| StoreError::StateDir {
+                    path: state_dir.to_path_buf(),
+                    source,
+                })?;
+        }
+        Self::open(&state_dir.join("helpgate.db"))
+    }
+
+    /// Open (creating if needed) the database at `path`, migrating it.
+    pub fn open(path: &Path) -> StoreResult<Store> {
+        let existed = path.exists();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !existed {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |source| StoreError::StateDir {
+                    path: path.to_path_buf(),
+                    source,
+                },
+            )?;
+        }
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        migrations::migrate(&mut store.conn)?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Read-only access for queries.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// Run `f` in one transaction; commit when it returns `Ok`.
+    pub fn transaction<T, E>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<StoreError>,
+    {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+}
+
+/// Timestamps are stored as RFC 3339 UTC text with milliseconds, which sorts.
+pub fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}

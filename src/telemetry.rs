@@ -1,0 +1,22 @@
+//! Logging setup. Bodies, subjects and addresses are never logged at info.
+
+use tracing_subscriber::{fmt, EnvFilter};
+
+/// Install the global subscriber: `RUST_LOG`-style filter (default `info`
+/// for helpgate, `warn` for the rest), text or JSON lines on stderr.
+pub fn init(json: bool, verbose: bool) {
+    let default = if verbose {
+        "helpgate=debug,warn"
+    } else {
+        "helpgate=info,warn"
+    };
+    let filter =
+        EnvFilter::try_from_env("HELPGATE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second init (tests) is harmless: keep the first subscriber.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

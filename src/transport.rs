@@ -1,0 +1,2 @@
+//! The one seam to lettre's transports: SMTP or files. (Placeholder until
+//! the replies issue lands.)
