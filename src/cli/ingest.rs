@@ -95,6 +95,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         batch_bytes += bytes.len();
         batch.push(RawMessage {
             source: item.source(),
+            mailbox: None,
             bytes,
         });
         if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {

@@ -10,5 +10,7 @@ pub struct RawMessage {
     /// Where it came from, for the record: `file:PATH`, `stdin`,
     /// `imap:MAILBOX/UID`.
     pub source: String,
+    /// The configured mailbox it arrived in (IMAP intake), for project routing.
+    pub mailbox: Option<String>,
     pub bytes: Vec<u8>,
 }
