@@ -102,6 +102,7 @@ pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open the store in {}", config.state_dir.display()))
 }
 
+#[allow(clippy::needless_pass_by_value)]
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::PrintConfig => {

@@ -1,1 +1,2 @@
-
+// Classification and decisions: dev set accuracy and corpus machine mail.
+mod classify;
