@@ -5,7 +5,6 @@ use helpgate::clock::Clock;
 use helpgate::intake::files::{self, Item};
 use helpgate::intake::RawMessage;
 use helpgate::pipeline::{Outcome, Pipeline};
-use helpgate::rules::RuleSet;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -46,7 +45,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
     let config = load_config(cli)?;
     let mut store = open_store(&config)?;
     let pipeline = Pipeline {
-        rules: Arc::new(RuleSet::builtin()),
+        rules: Arc::new(super::rules::load_rules(&config, None)?),
         clock: Clock::system(),
         default_project: "default".to_string(),
         max_message_bytes: config.max_message_bytes,

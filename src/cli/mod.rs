@@ -2,6 +2,7 @@
 //! here and in main.rs only.
 
 mod ingest;
+mod rules;
 mod show;
 
 use anyhow::Context;
@@ -53,6 +54,9 @@ pub(crate) enum Command {
     CheckConfig,
     /// Print the commented example config.
     PrintConfig,
+    /// Check rule files, dry-run mail through them, diff decisions between rule sets.
+    #[command(subcommand)]
+    Rules(rules::RulesCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,6 +124,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest { paths, json } => ingest::run(&cli, paths, *json),
         Command::Tickets(cmd) => show::tickets(&cli, cmd),
         Command::Messages(cmd) => show::messages(&cli, cmd),
+        Command::Rules(cmd) => rules::run(&cli, cmd),
     }
 }
 

@@ -398,3 +398,178 @@ fn corpus_machine_mail_is_ignored_never_answered() {
         wrong.join("\n")
     );
 }
+
+// ---- admin tools: helpgate rules check|test|diff ----
+
+fn helpgate(args: &[&str], state: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_helpgate"))
+        .arg("--state-dir")
+        .arg(state)
+        .args(args)
+        .output()
+        .expect("helpgate runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn copy_rules(to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for sub in ["", "topics"] {
+        std::fs::create_dir_all(to.join(sub)).expect("mkdir");
+        for e in std::fs::read_dir(from.join(sub))
+            .expect("rules dir")
+            .flatten()
+        {
+            if e.path().extension().is_some_and(|x| x == "toml") {
+                std::fs::copy(e.path(), to.join(sub).join(e.file_name())).expect("copy");
+            }
+        }
+    }
+}
+
+const PAYMENT_MAIL: &str = "From: Joana <joana@example.org>\r\nTo: support@helpgate.example\r\nSubject: pagamento\r\nMessage-ID: <pay-1@example.org>\r\n\r\noi, ainda nao recebi meu pagamento, quando cai?\r\n";
+
+#[test]
+fn rules_check_reports_each_error_with_path_line_and_column() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("rules");
+    copy_rules(&dir);
+    let payment = dir.join("topics/payment.toml");
+    let text = std::fs::read_to_string(&payment).expect("read");
+    let broken = text.replacen("[topic.payment]\n", "[topic.payment]\nregexx = 1\n", 1);
+    let line = broken
+        .lines()
+        .position(|l| l == "regexx = 1")
+        .expect("inserted")
+        + 1;
+    std::fs::write(&payment, broken).expect("write");
+    let routing = dir.join("routing.toml");
+    let r = std::fs::read_to_string(&routing).expect("read");
+    std::fs::write(
+        &routing,
+        r.replace("template = \"instructions\"", "template = \"instrucions\""),
+    )
+    .expect("write");
+
+    let (code, out, _) = helpgate(
+        &["rules", "check", dir.to_str().expect("utf-8")],
+        tmp.path(),
+    );
+    assert_eq!(code, 1, "{out}");
+    let want = format!("{}:{line}:1: unknown field `regexx`", payment.display());
+    assert!(
+        out.lines().any(|l| l.starts_with(&want)),
+        "want {want} in:\n{out}"
+    );
+    assert!(out.contains("unknown template `instrucions`"), "{out}");
+
+    let (code, out, _) = helpgate(&["rules", "check"], tmp.path());
+    assert_eq!(code, 0);
+    assert!(out.contains("9 topics x 13 languages"), "{out}");
+}
+
+#[test]
+fn rules_test_is_a_dry_run_that_explains_the_decision() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let state = tmp.path().join("state");
+    let mail = tmp.path().join("pay.eml");
+    std::fs::write(&mail, PAYMENT_MAIL).expect("write");
+    let (code, out, err) = helpgate(
+        &["rules", "test", "--json", mail.to_str().expect("utf-8")],
+        &state,
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(v["language"]["code"], "pt");
+    assert_eq!(v["topic"]["id"], "payment");
+    assert_eq!(v["guard"]["verdict"], "human");
+    assert_eq!(v["decision"]["action"], "auto_reply");
+    assert_eq!(v["reply"]["template"], "payment");
+    let origin = v["topic"]["matches"][0]["origin"].as_str().expect("origin");
+    assert!(origin.starts_with("rules/topics/payment.toml:"), "{origin}");
+    assert!(!state.exists(), "a dry run must not create the store");
+
+    let (code, out, _) = helpgate(&["rules", "test", mail.to_str().expect("utf-8")], &state);
+    assert_eq!(code, 0);
+    for label in [
+        "language:  pt",
+        "topic:     payment",
+        "guard:     human",
+        "decision:  auto_reply",
+        "reply:     template payment",
+    ] {
+        assert!(out.contains(label), "{label} missing in:\n{out}");
+    }
+}
+
+#[test]
+fn rules_diff_lists_changed_decisions_and_fails_on_change() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let maildir = tmp.path().join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).expect("mkdir");
+    }
+    std::fs::write(maildir.join("new/1.eml"), PAYMENT_MAIL).expect("write");
+    std::fs::write(
+        maildir.join("new/2.eml"),
+        PAYMENT_MAIL
+            .replace("pay-1@", "pay-2@")
+            .replace("Subject: pagamento", "Subject: Automatic reply: pagamento")
+            .replace("\r\n\r\n", "\r\nAuto-Submitted: auto-replied\r\n\r\n"),
+    )
+    .expect("write");
+    let new = tmp.path().join("new-rules");
+    copy_rules(&new);
+    let routing = new.join("routing.toml");
+    let r = std::fs::read_to_string(&routing).expect("read");
+    std::fs::write(
+        &routing,
+        r.replacen(
+            "action = \"auto_reply\"\ntemplate = \"payment\"",
+            "action = \"human\"",
+            1,
+        ),
+    )
+    .expect("write");
+    let md = maildir.to_str().expect("utf-8");
+    let nr = new.to_str().expect("utf-8");
+
+    let (code, out, err) = helpgate(
+        &["rules", "diff", "--rules", nr, md, "--fail-on-change"],
+        tmp.path(),
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("1.eml  pagamento"), "{out}");
+    assert!(
+        out.contains("auto_reply template=payment topic=payment lang=pt\n -> human queue=general"),
+        "{out}"
+    );
+    assert!(
+        out.contains("2 messages replayed, 1 decisions changed"),
+        "{out}"
+    );
+
+    let (code, out, _) = helpgate(&["rules", "diff", "--rules", nr, "--json", md], tmp.path());
+    assert_eq!(code, 0, "without --fail-on-change a change is not an error");
+    let last: serde_json::Value =
+        serde_json::from_str(out.lines().last().expect("summary")).expect("json");
+    assert_eq!(last["changed"], 1);
+
+    let same = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let (code, out, _) = helpgate(
+        &[
+            "rules",
+            "diff",
+            "--rules",
+            same.to_str().expect("utf-8"),
+            md,
+            "--fail-on-change",
+        ],
+        tmp.path(),
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("0 decisions changed"), "{out}");
+}
