@@ -219,3 +219,139 @@ fn candidates(class: &Classification) -> String {
         .collect();
     list.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classify::{Candidate, LanguageSource};
+
+    fn class(topic: &str, score: f64) -> Classification {
+        Classification {
+            language: Some("pt".into()),
+            language_source: Some(LanguageSource::Detector),
+            topic: Some(topic.into()),
+            topic_score: score,
+            candidates: vec![Candidate {
+                topic: topic.into(),
+                score,
+            }],
+            ..Classification::default()
+        }
+    }
+
+    fn ctx() -> TicketContext {
+        TicketContext {
+            project: "default".into(),
+            ..TicketContext::default()
+        }
+    }
+
+    #[test]
+    fn first_message_routes_by_topic() {
+        let r = RuleSet::builtin();
+        let d = decide(&Verdict::Human, &class("payment", 5.0), &ctx(), &r);
+        assert_eq!(
+            (d.action, d.template.as_deref(), d.queue.as_deref()),
+            (Action::AutoReply, Some("payment"), None)
+        );
+        let d = decide(&Verdict::Human, &class("account", 5.0), &ctx(), &r);
+        assert_eq!(
+            (d.action, d.queue.as_deref()),
+            (Action::Human, Some("general"))
+        );
+        let d = decide(&Verdict::Human, &class("abuse", 5.0), &ctx(), &r);
+        assert_eq!(
+            (d.action, d.queue.as_deref()),
+            (Action::Escalate, Some("sensitive"))
+        );
+        assert!(d.template.is_none());
+    }
+
+    #[test]
+    fn machine_mail_is_ignored_without_queue() {
+        let r = RuleSet::builtin();
+        let v = Verdict::Machine {
+            kind: "bounce".into(),
+            reason: "a delivery report".into(),
+        };
+        let d = decide(&v, &class("payment", 9.0), &ctx(), &r);
+        assert_eq!((d.action, d.queue), (Action::Ignore, None));
+        assert!(d.reason.contains("bounce"), "{}", d.reason);
+    }
+
+    #[test]
+    fn follow_ups_go_to_people_and_sensitive_tickets_stay_sensitive() {
+        let r = RuleSet::builtin();
+        let follow = TicketContext {
+            follow_up: true,
+            ticket_topic: Some("payment".into()),
+            ticket_queue: Some("general".into()),
+            ..ctx()
+        };
+        let d = decide(&Verdict::Human, &class("payment", 5.0), &follow, &r);
+        assert_eq!(
+            (d.action, d.queue.as_deref()),
+            (Action::Human, Some("general"))
+        );
+        let sensitive = TicketContext {
+            ticket_topic: Some("privacy".into()),
+            ticket_queue: Some("sensitive".into()),
+            ..follow
+        };
+        let d = decide(&Verdict::Human, &class("payment", 5.0), &sensitive, &r);
+        assert_eq!(
+            (d.action, d.queue.as_deref()),
+            (Action::Escalate, Some("sensitive"))
+        );
+    }
+
+    #[test]
+    fn unsure_topics_show_candidates_and_untrusted_senders_get_no_answer() {
+        let r = RuleSet::builtin();
+        let mut c = class("payment", 3.0);
+        c.topic_uncertain = true;
+        c.candidates.push(Candidate {
+            topic: "upload_confirmation".into(),
+            score: 2.5,
+        });
+        let d = decide(&Verdict::Human, &c, &ctx(), &r);
+        assert_eq!(d.action, Action::Human);
+        assert!(
+            d.reason.contains("payment 3, upload_confirmation 2.5"),
+            "{}",
+            d.reason
+        );
+        let v = Verdict::Untrusted {
+            reason: "the sender failed DMARC".into(),
+        };
+        let d = decide(&v, &class("payment", 5.0), &ctx(), &r);
+        assert_eq!(d.action, Action::Human);
+        assert!(d.reason.contains("DMARC"), "{}", d.reason);
+    }
+
+    #[test]
+    fn a_weak_language_falls_back_to_the_ticket_then_the_project() {
+        let r = RuleSet::builtin();
+        let mut c = class("other", 0.0);
+        c.language = Some("it".into());
+        c.language_source = Some(LanguageSource::WeakGuess);
+        let follow = TicketContext {
+            follow_up: true,
+            ticket_language: Some("nl".into()),
+            ..ctx()
+        };
+        classify::refine(&mut c, &follow, &r);
+        assert_eq!(
+            (c.language.as_deref(), c.language_source),
+            (Some("nl"), Some(LanguageSource::Ticket))
+        );
+        let mut c = class("other", 0.0);
+        c.language = None;
+        c.language_source = None;
+        classify::refine(&mut c, &ctx(), &r);
+        assert_eq!(
+            (c.language.as_deref(), c.language_source),
+            (Some("en"), Some(LanguageSource::ProjectDefault))
+        );
+    }
+}

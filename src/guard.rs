@@ -269,3 +269,187 @@ fn untrusted(email: &ParsedEmail) -> Option<String> {
         list.join(", ")
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{Address, Body};
+
+    fn mail(from: &str, subject: &str, body: &str, headers: &[(&str, &str)]) -> ParsedEmail {
+        ParsedEmail {
+            message_id: "m1@example.org".into(),
+            from: Some(Address {
+                name: None,
+                email: from.into(),
+            }),
+            subject: subject.into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_string()))
+                .collect(),
+            body: Body {
+                full: body.into(),
+                new_text: body.into(),
+                ..Body::default()
+            },
+            ..ParsedEmail::default()
+        }
+    }
+
+    fn kind(v: &Verdict) -> &str {
+        match v {
+            Verdict::Machine { kind, .. } => kind,
+            Verdict::Human => "human",
+            Verdict::Untrusted { .. } => "untrusted",
+        }
+    }
+
+    #[test]
+    fn rfc3834_auto_submitted_but_not_no() {
+        let r = RuleSet::builtin();
+        let p = "p@example.org";
+        let v = check(
+            &mail(p, "Re: x", "thanks", &[("Auto-Submitted", "auto-replied")]),
+            &r,
+        );
+        assert_eq!(kind(&v), "autoreply");
+        let v = check(
+            &mail(
+                p,
+                "payment",
+                "when do I get paid?",
+                &[("Auto-Submitted", "no")],
+            ),
+            &r,
+        );
+        assert_eq!(v, Verdict::Human);
+    }
+
+    #[test]
+    fn lists_precedence_and_vendor_headers() {
+        let r = RuleSet::builtin();
+        let p = "p@example.org";
+        for (h, v, want) in [
+            ("List-Id", "<x.lists.example>", "list"),
+            ("List-Unsubscribe", "<mailto:u@x>", "list"),
+            ("Precedence", "bulk", "list"),
+            ("Precedence", "auto_reply", "autoreply"),
+            ("X-Autoreply", "yes", "autoreply"),
+            (
+                "X-MS-Exchange-Inbox-Rules-Loop",
+                "p@example.org",
+                "autoreply",
+            ),
+            ("X-Spam-Flag", "YES", "spam"),
+            (
+                "Content-Type",
+                "multipart/report; report-type=delivery-status",
+                "bounce",
+            ),
+            (
+                "Content-Type",
+                "multipart/report; report-type=disposition-notification",
+                "autoreply",
+            ),
+        ] {
+            assert_eq!(
+                kind(&check(&mail(p, "hello", "hi", &[(h, v)]), &r)),
+                want,
+                "{h}: {v}"
+            );
+        }
+    }
+
+    #[test]
+    fn senders_loops_and_own_message_ids() {
+        let r = RuleSet::builtin();
+        assert_eq!(
+            kind(&check(&mail("MAILER-DAEMON@mx.example", "x", "y", &[]), &r)),
+            "bounce"
+        );
+        assert_eq!(
+            kind(&check(&mail("noreply@shop.example", "x", "y", &[]), &r)),
+            "autoreply"
+        );
+        let v = check(&mail("support@helpgate.example", "Re: x", "y", &[]), &r);
+        assert!(
+            matches!(&v, Verdict::Machine { reason, .. } if reason.contains("loop")),
+            "{v:?}"
+        );
+        let mut m = mail("p@example.org", "Re: x", "y", &[]);
+        m.message_id = "ticket-3.abc@helpgate.example".into();
+        assert_eq!(kind(&check(&m, &r)), "autoreply");
+    }
+
+    #[test]
+    fn out_of_office_and_bounce_phrases_without_headers() {
+        let r = RuleSet::builtin();
+        let p = "p@example.org";
+        for (subject, body, want) in [
+            ("Abwesenheitsnotiz", "", "autoreply"),
+            (
+                "Re: pagamento",
+                "Estou de férias até dia 20, com acesso limitado ao e-mail.",
+                "autoreply",
+            ),
+            (
+                "hello",
+                "Hi. This is the qmail-send program at mx.example.",
+                "bounce",
+            ),
+            ("Onbestelbaar: betaling", "", "bounce"),
+            ("자동 응답: 문의", "", "autoreply"),
+        ] {
+            assert_eq!(
+                kind(&check(&mail(p, subject, body, &[]), &r)),
+                want,
+                "{subject} / {body}"
+            );
+        }
+        // A person who mentions being away is still a person.
+        let v = check(
+            &mail(
+                p,
+                "payment",
+                "I was on vacation last week, did my payment arrive?",
+                &[],
+            ),
+            &r,
+        );
+        assert_eq!(v, Verdict::Human);
+    }
+
+    #[test]
+    fn authentication_failures_make_the_sender_untrusted() {
+        let r = RuleSet::builtin();
+        let ar = "mx.example; spf=pass; dkim=fail header.d=x.org; dmarc=fail header.from=x.org";
+        let v = check(
+            &mail(
+                "p@x.org",
+                "payment",
+                "when?",
+                &[("Authentication-Results", ar)],
+            ),
+            &r,
+        );
+        assert_eq!(
+            v,
+            Verdict::Untrusted {
+                reason: "the sender failed DMARC, DKIM in Authentication-Results".into()
+            }
+        );
+        let ok = "mx.example; spf=softfail; dkim=pass; dmarc=pass";
+        assert_eq!(
+            check(
+                &mail(
+                    "p@x.org",
+                    "payment",
+                    "when?",
+                    &[("Authentication-Results", ok)]
+                ),
+                &r
+            ),
+            Verdict::Human
+        );
+    }
+}

@@ -23,6 +23,8 @@ use serde::Serialize;
 
 /// Characters of new text scanned for topics: long mails cost no more.
 const MAX_BODY_CHARS: usize = 4000;
+/// Bytes of new text looked at at all (quote cutting included).
+const MAX_BODY_BYTES: usize = 16 * 1024;
 /// Matched patterns kept for display.
 const MAX_SHOWN_MATCHES: usize = 24;
 
@@ -97,7 +99,7 @@ pub struct Classification {
 
 /// Classify a message: context-free, CPU-bound, never fails.
 pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
-    let new_text = quote::strip(&email.body.new_text);
+    let new_text = quote::strip(prefix(&email.body.new_text, MAX_BODY_BYTES));
     let subject = strip_subject_prefixes(&email.subject);
     let subj_norm = normalize(subject, 400);
     let body_norm = normalize(&new_text, MAX_BODY_CHARS);
@@ -133,6 +135,18 @@ pub fn refine(class: &mut Classification, ctx: &TicketContext, rules: &RuleSet) 
             class.language_source = Some(LanguageSource::ProjectDefault);
         }
     }
+}
+
+/// At most `max` bytes of `s`, cut at a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// "Re: Fwd: AW: SV: subject" -> "subject".
@@ -216,6 +230,106 @@ fn collect_matches(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Classi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mail(subject: &str, body: &str) -> ParsedEmail {
+        ParsedEmail {
+            subject: subject.into(),
+            body: crate::parse::Body {
+                full: body.into(),
+                new_text: body.into(),
+                ..crate::parse::Body::default()
+            },
+            ..ParsedEmail::default()
+        }
+    }
+
+    fn lang(c: &Classification) -> (&str, LanguageSource) {
+        (
+            c.language.as_deref().unwrap_or(""),
+            c.language_source.expect("always set"),
+        )
+    }
+
+    #[test]
+    fn scripts_decide_korean_chinese_greek_but_not_japanese() {
+        let r = RuleSet::builtin();
+        let s = LanguageSource::Script;
+        assert_eq!(
+            lang(&classify(
+                &mail("", "결제 언제 돼요? PayPal 계정이에요"),
+                &r
+            )),
+            ("ko", s)
+        );
+        assert_eq!(
+            lang(&classify(&mail("", "我的PayPal什么时候到账"), &r)),
+            ("zh", s)
+        );
+        assert_eq!(
+            lang(&classify(&mail("", "Πότε θα πληρωθώ;"), &r)),
+            ("el", s)
+        );
+        let ja = classify(&mail("", "支払いはいつですか"), &r);
+        assert_ne!(ja.language.as_deref(), Some("zh"));
+    }
+
+    #[test]
+    fn short_mails_without_accents_or_in_latin_greek() {
+        let r = RuleSet::builtin();
+        for (text, want) in [
+            ("wanneer word ik betaald?", "nl"),
+            ("Khi nao toi duoc thanh toan?", "vi"),
+            ("odeme ne zaman yapilacak", "tr"),
+            ("pote tha plirwthw?", "el"),
+            ("milloin saan rahat?", "fi"),
+            ("quando verro pagato?", "it"),
+            ("cuando me pagan?", "es"),
+        ] {
+            assert_eq!(
+                classify(&mail("", text), &r).language.as_deref(),
+                Some(want),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn english_tech_words_and_quoted_english_do_not_make_english() {
+        let r = RuleSet::builtin();
+        let c = classify(
+            &mail(
+                "upload",
+                "fiz o upload dos files pelo app mas o status ta pending, vcs receberam?",
+            ),
+            &r,
+        );
+        assert_eq!(c.language.as_deref(), Some("pt"));
+        let body = "Obrigada!\n\nOn Mon, 3 Jun 2024 at 10:00, Support <s@x.example> wrote:\n> Hi, we have received all your recordings and the payment will follow. Thank you for your patience with the review.\n";
+        assert_eq!(
+            classify(&mail("Re: recordings", body), &r)
+                .language
+                .as_deref(),
+            Some("pt")
+        );
+    }
+
+    #[test]
+    fn fallbacks_content_language_then_charset_then_default() {
+        let r = RuleSet::builtin();
+        let mut m = mail("", "ok 👍");
+        m.headers.push(("content-language".into(), "fr-FR".into()));
+        assert_eq!(
+            lang(&classify(&m, &r)),
+            ("fr", LanguageSource::ContentLanguage)
+        );
+        let mut m = mail("", "ok");
+        m.charset = Some("ISO-8859-9".into());
+        assert_eq!(lang(&classify(&m, &r)), ("tr", LanguageSource::Charset));
+        assert_eq!(
+            lang(&classify(&mail("", "ok"), &r)),
+            ("en", LanguageSource::ProjectDefault)
+        );
+    }
 
     #[test]
     fn subject_prefixes_are_removed() {
