@@ -1,1 +1,1 @@
-
+mod parse_corpus;
