@@ -11,3 +11,7 @@ mod common;
 mod ingest;
 /// Every mail of ../shared/corpus is stored and round-trips byte-exact.
 mod ingest_corpus;
+/// Real Dovecot + Postfix on loopback per test (TestEnv / MailStack).
+mod harness;
+/// The harness itself works: delivery, restart, UIDVALIDITY reset.
+mod mailstack;
