@@ -117,7 +117,7 @@ pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open the store in {}", config.state_dir.display()))
 }
 
-pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::PrintConfig => {
             print!("{}", helpgate::config::EXAMPLE);
@@ -131,14 +131,14 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}: ok", path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest { paths, json } => ingest::run(&cli, paths, *json),
-        Command::Tickets(TicketsCmd::Act(a)) => tickets::run(&cli, a),
-        Command::Tickets(cmd) => show::tickets(&cli, cmd),
-        Command::Outbox(cmd) => outbox::run(&cli, cmd),
-        Command::Templates(cmd) => outbox::templates_cmd(&cli, cmd),
-        Command::Breaker(cmd) => outbox::breaker(&cli, cmd),
-        Command::Status => outbox::status(&cli),
-        Command::Messages(cmd) => show::messages(&cli, cmd),
+        Command::Ingest { paths, json } => ingest::run(cli, paths, *json),
+        Command::Tickets(TicketsCmd::Act(a)) => tickets::run(cli, a),
+        Command::Tickets(cmd) => show::tickets(cli, cmd),
+        Command::Outbox(cmd) => outbox::run(cli, cmd),
+        Command::Templates(cmd) => outbox::templates_cmd(cli, cmd),
+        Command::Breaker(cmd) => outbox::breaker(cli, cmd),
+        Command::Status => outbox::status(cli),
+        Command::Messages(cmd) => show::messages(cli, cmd),
     }
 }
 
