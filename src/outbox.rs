@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Rows per round.
 const BATCH: usize = 200;
+/// 250s recorded per transaction.
+const SENT_BATCH: usize = 50;
 /// Longest sleep between rounds when nothing is due (new rows appear from
 /// other processes, so the worker also polls).
 const IDLE_POLL: Duration = Duration::from_secs(2);
@@ -156,13 +158,21 @@ impl Worker {
         })
     }
 
-    /// One round: every row due now, once.
+    /// One round: every row due now, once. The round's rows are marked
+    /// `sending` in one transaction before the first SMTP transaction, and
+    /// the 250s are recorded in batches; a crash in between leaves rows
+    /// `sending`, which the next start sends once more (see the module docs).
     pub async fn deliver_due(&mut self) -> Result<Stats, StoreError> {
         let now = self.clock.now();
         let rows = outbox::due(self.store.conn(), now, BATCH)?;
         let mut stats = Stats::default();
+        if rows.is_empty() {
+            return Ok(stats);
+        }
+        self.store
+            .transaction(|tx| rows.iter().try_for_each(|r| outbox::mark_sending(tx, r.id)))?;
+        let mut sent: Vec<i64> = Vec::new();
         for row in rows {
-            outbox::mark_sending(self.store.conn(), row.id)?;
             let result = self
                 .transport
                 .send(&row.sender, &row.recipient, &row.message_id, &row.raw)
@@ -170,9 +180,12 @@ impl Worker {
             let now = self.clock.now();
             match result {
                 Ok(()) => {
-                    outbox::mark_sent(self.store.conn(), row.id, now)?;
                     tracing::debug!(outbox = row.id, "reply delivered");
+                    sent.push(row.id);
                     stats.sent += 1;
+                    if sent.len() >= SENT_BATCH {
+                        self.record_sent(&mut sent)?;
+                    }
                 }
                 Err(SendError::Permanent(e)) => {
                     tracing::warn!(outbox = row.id, error = %e, "reply refused; parked");
@@ -208,7 +221,21 @@ impl Worker {
                 }
             }
         }
+        self.record_sent(&mut sent)?;
         Ok(stats)
+    }
+
+    fn record_sent(&mut self, sent: &mut Vec<i64>) -> Result<(), StoreError> {
+        if sent.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        self.store.transaction(|tx| {
+            sent.iter()
+                .try_for_each(|id| outbox::mark_sent(tx, *id, now))
+        })?;
+        sent.clear();
+        Ok(())
     }
 
     /// The store, for tests and status.
