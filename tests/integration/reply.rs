@@ -618,3 +618,65 @@ fn cli_specialist_reply_lands_in_the_file_outbox_and_templates_check_reports_gap
         "{err}"
     );
 }
+
+#[test]
+fn hard_bounce_of_our_reply_notes_the_ticket_and_suppresses_the_address() {
+    let env = Env::new();
+    let mut store = Store::open_in(&env.state()).unwrap();
+    let rules = rules();
+    let planner = Planner::default();
+    let mail = text_mail(
+        "alice@example.test",
+        "support@example.test",
+        "Payment",
+        "b1@example.test",
+        "?",
+    );
+    let (ticket, out) = auto_reply(&mut store, &planner, &rules, &mail, "en");
+    let ours = outbox::get(store.conn(), out.outbox.unwrap())
+        .unwrap()
+        .unwrap();
+    // A DSN without References: only the returned headers name our reply.
+    let mut dsn = helpgate::parse::parse(
+        b"From: MAILER-DAEMON@example.test\r\nTo: support@example.test\r\nSubject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn1@example.test>\r\n\r\nsorry\r\n",
+    );
+    dsn.delivery_report = Some(helpgate::parse::DeliveryReport {
+        action: Some("failed".into()),
+        status: Some("5.1.1".into()),
+        final_recipient: Some("rfc822; alice@example.test".into()),
+        original_message_id: Some(ours.message_id.clone()),
+        diagnostic: Some("smtp; 550 5.1.1 user unknown".into()),
+    });
+    let now = Clock::system().now();
+    store
+        .transaction(|tx| {
+            let located = helpgate::thread::locate(tx, &dsn)?.0;
+            assert_eq!(located, helpgate::thread::TicketRef::New);
+            let located = helpgate::reply::bounce::relocate(tx, &dsn, located)?;
+            assert!(matches!(located, helpgate::thread::TicketRef::Existing { ticket: t, .. } if t == ticket));
+            assert!(helpgate::reply::bounce::record(tx, &dsn, ticket, now, Duration::from_secs(60 * 86400))?);
+            Ok::<_, helpgate::store::StoreError>(())
+        })
+        .unwrap();
+    let events = helpgate::store::events::for_ticket(store.conn(), ticket).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.detail == "reply bounced: 5.1.1 user unknown"),
+        "{events:?}"
+    );
+    assert_eq!(
+        outbox::get(store.conn(), ours.id).unwrap().unwrap().state,
+        "bounced"
+    );
+    // The next automatic reply to that address is held back.
+    let again = text_mail(
+        "alice@example.test",
+        "support@example.test",
+        "Payment again",
+        "b2@example.test",
+        "??",
+    );
+    let out = auto_reply(&mut store, &planner, &rules, &again, "en").1;
+    assert!(out.held_back.unwrap().contains("suppressed"));
+}
