@@ -1,2 +1,289 @@
-//! The one seam to lettre's transports: SMTP or files. (Placeholder until
-//! the replies issue lands.)
+//! Where outgoing mail leaves helpgate: SMTP (lettre, async) or .eml files.
+//! One seam, [`Transport::send`], whose errors say whether retrying helps.
+//!
+//! SMTP connections are made by hand (a tokio `TcpStream` with
+//! TCP_NODELAY, then lettre's `AsyncSmtpConnection`): lettre 0.11.23 never
+//! sets TCP_NODELAY, and Nagle then stalls every message ~44 ms waiting for
+//! the server's delayed ACK (../shared/test-servers.md §4; fixed upstream
+//! in lettre PR #1159, not released here). One connection is reused across
+//! messages and dropped on any error.
+
+use crate::config::replies::{Security, SmtpConfig};
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A failed delivery, classified for the retry policy.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// 4xx, connection refused, timeout: try again later.
+    #[error("temporary failure: {0}")]
+    Transient(String),
+    /// 5xx or a message the server will never take: park it.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// How mail leaves.
+pub enum Transport {
+    File { dir: PathBuf },
+    Smtp(Box<SmtpSender>),
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Transport::File { dir } => write!(f, "Transport::File({})", dir.display()),
+            Transport::Smtp(s) => write!(f, "Transport::Smtp({}:{})", s.config.host, s.config.port),
+        }
+    }
+}
+
+impl Transport {
+    pub fn file(dir: impl Into<PathBuf>) -> Transport {
+        Transport::File { dir: dir.into() }
+    }
+
+    pub fn smtp(config: SmtpConfig) -> Transport {
+        Transport::Smtp(Box::new(SmtpSender::new(config, true)))
+    }
+
+    /// Deliver one message. `message_id` names the .eml file.
+    pub async fn send(
+        &mut self,
+        sender: &str,
+        recipient: &str,
+        message_id: &str,
+        raw: &[u8],
+    ) -> Result<(), SendError> {
+        match self {
+            Transport::File { dir } => write_eml(dir, message_id, raw),
+            Transport::Smtp(s) => s.send(sender, recipient, raw).await,
+        }
+    }
+
+    /// Close any open connection politely.
+    pub async fn close(&mut self) {
+        if let Transport::Smtp(s) = self {
+            s.close().await;
+        }
+    }
+}
+
+fn write_eml(dir: &std::path::Path, message_id: &str, raw: &[u8]) -> Result<(), SendError> {
+    let io =
+        |e: std::io::Error| SendError::Transient(format!("cannot write to {}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let name: String = message_id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_@".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(raw).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, dir.join(format!("{name}.eml"))).map_err(io)
+}
+
+/// An SMTP client that keeps one connection open between messages.
+pub struct SmtpSender {
+    config: SmtpConfig,
+    /// Set TCP_NODELAY (always, except in the benchmark's comparison).
+    nodelay: bool,
+    conn: Option<AsyncSmtpConnection>,
+}
+
+impl SmtpSender {
+    pub fn new(config: SmtpConfig, nodelay: bool) -> SmtpSender {
+        SmtpSender {
+            config,
+            nodelay,
+            conn: None,
+        }
+    }
+
+    fn tls_parameters(&self) -> Result<TlsParameters, SendError> {
+        let mut b = TlsParameters::builder(self.config.host.clone());
+        if let Some(ca) = &self.config.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| {
+                SendError::Transient(format!("cannot read smtp.ca_file {}: {e}", ca.display()))
+            })?;
+            let cert = Certificate::from_pem(&pem)
+                .map_err(|e| SendError::Permanent(format!("smtp.ca_file: {e}")))?;
+            b = b.add_root_certificate(cert);
+        }
+        b.build_rustls()
+            .map_err(|e| SendError::Permanent(format!("TLS setup: {e}")))
+    }
+
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
+        let c = &self.config;
+        let hello = ClientId::Domain(c.hello_name.clone());
+        let conn = match c.security {
+            Security::Tls => {
+                // Implicit TLS: lettre does the handshake itself; it cannot
+                // take a pre-made socket here, so no TCP_NODELAY on this path.
+                AsyncSmtpConnection::connect_tokio1(
+                    (c.host.as_str(), c.port),
+                    Some(c.timeout),
+                    &hello,
+                    Some(self.tls_parameters()?),
+                    None,
+                )
+                .await
+                .map_err(classify)?
+            }
+            Security::StartTls | Security::None => {
+                let tcp = tokio::time::timeout(
+                    c.timeout,
+                    tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
+                )
+                .await
+                .map_err(|_| {
+                    SendError::Transient(format!("connect to {}:{} timed out", c.host, c.port))
+                })?
+                .map_err(|e| {
+                    SendError::Transient(format!("cannot connect to {}:{}: {e}", c.host, c.port))
+                })?;
+                if self.nodelay {
+                    tcp.set_nodelay(true)
+                        .map_err(|e| SendError::Transient(format!("TCP_NODELAY: {e}")))?;
+                }
+                let mut conn = tokio::time::timeout(
+                    c.timeout,
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
+                )
+                .await
+                .map_err(|_| SendError::Transient("SMTP greeting timed out".into()))?
+                .map_err(classify)?;
+                if c.security == Security::StartTls {
+                    if !conn.can_starttls() {
+                        return Err(SendError::Transient(format!(
+                            "{} does not offer STARTTLS (smtp.security = \"starttls\")",
+                            c.host
+                        )));
+                    }
+                    conn.starttls(self.tls_parameters()?, &hello)
+                        .await
+                        .map_err(classify)?;
+                }
+                conn
+            }
+        };
+        let mut conn = conn;
+        if let (Some(user), Some(pw)) = (&c.username, &c.password) {
+            let creds = Credentials::new(user.clone(), pw.expose().to_string());
+            conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
+                .await
+                .map_err(classify)?;
+        }
+        Ok(conn)
+    }
+
+    pub async fn send(
+        &mut self,
+        sender: &str,
+        recipient: &str,
+        raw: &[u8],
+    ) -> Result<(), SendError> {
+        let envelope = Envelope::new(
+            Some(
+                sender
+                    .parse()
+                    .map_err(|e| SendError::Permanent(format!("sender {sender:?}: {e}")))?,
+            ),
+            vec![recipient
+                .parse()
+                .map_err(|e| SendError::Permanent(format!("recipient {recipient:?}: {e}")))?],
+        )
+        .map_err(|e| SendError::Permanent(format!("envelope: {e}")))?;
+        let mut conn = match self.conn.take() {
+            Some(c) if !c.has_broken() => c,
+            _ => self.connect().await?,
+        };
+        let timeout = self.config.timeout;
+        match tokio::time::timeout(timeout, conn.send(&envelope, raw)).await {
+            Ok(Ok(_)) => {
+                self.conn = Some(conn);
+                Ok(())
+            }
+            Ok(Err(e)) => {
+                let err = classify(e);
+                // A rejected message leaves the session usable; RSET is
+                // implicit in lettre's next MAIL FROM only on a fresh
+                // connection, so start over to be safe.
+                conn.abort().await;
+                Err(err)
+            }
+            Err(_) => Err(SendError::Transient(format!(
+                "SMTP transaction timed out after {} s",
+                timeout.as_secs()
+            ))),
+        }
+    }
+
+    pub async fn close(&mut self) {
+        if let Some(mut c) = self.conn.take() {
+            let _ = c.quit().await;
+        }
+    }
+}
+
+fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    let msg = crate::pipeline::error_chain(&e);
+    let permanent = e.is_permanent();
+    drop(e);
+    if permanent {
+        SendError::Permanent(msg)
+    } else {
+        SendError::Transient(msg)
+    }
+}
+
+/// How long to wait before retry number `attempt` (1-based): exponential
+/// from `base`, capped at `max`, with ±20 % jitter so that a queue of
+/// failures does not hit the server in lockstep.
+pub fn backoff(attempt: u32, base: Duration, max: Duration, jitter: f64) -> Duration {
+    let exp = base.as_secs_f64() * 2f64.powi(attempt.saturating_sub(1).min(30) as i32);
+    let capped = exp.min(max.as_secs_f64());
+    let j = 1.0 + (jitter.clamp(0.0, 1.0) - 0.5) * 0.4;
+    Duration::from_secs_f64(capped * j)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_caps_and_jitters() {
+        let b = Duration::from_secs(30);
+        let m = Duration::from_secs(3600);
+        assert_eq!(backoff(1, b, m, 0.5), b);
+        assert_eq!(backoff(3, b, m, 0.5), Duration::from_secs(120));
+        assert_eq!(backoff(20, b, m, 0.5), m);
+        assert!(backoff(1, b, m, 0.0) < b && backoff(1, b, m, 1.0) > b);
+    }
+
+    #[test]
+    fn file_transport_writes_one_eml_per_message() {
+        let d = tempfile::tempdir().unwrap();
+        write_eml(
+            d.path(),
+            "helpgate.t1.x@voices.example",
+            b"Subject: x\r\n\r\nhi\r\n",
+        )
+        .unwrap();
+        let f = d.path().join("helpgate.t1.x@voices.example.eml");
+        assert_eq!(std::fs::read(f).unwrap(), b"Subject: x\r\n\r\nhi\r\n");
+    }
+}

@@ -2,7 +2,9 @@
 //! here and in main.rs only.
 
 mod ingest;
+pub(crate) mod outbox;
 mod show;
+mod tickets;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -53,6 +55,17 @@ pub(crate) enum Command {
     CheckConfig,
     /// Print the commented example config.
     PrintConfig,
+    /// Outgoing mail.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCmd),
+    /// Reply templates.
+    #[command(subcommand)]
+    Templates(outbox::TemplatesCmd),
+    /// The automatic-reply circuit breaker.
+    #[command(subcommand)]
+    Breaker(outbox::BreakerCmd),
+    /// Circuit breaker and outbox state.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +85,8 @@ pub(crate) enum TicketsCmd {
         #[arg(long)]
         json: bool,
     },
+    #[command(flatten)]
+    Act(tickets::TicketAction),
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,7 +132,12 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest { paths, json } => ingest::run(cli, paths, *json),
+        Command::Tickets(TicketsCmd::Act(a)) => tickets::run(cli, a),
         Command::Tickets(cmd) => show::tickets(cli, cmd),
+        Command::Outbox(cmd) => outbox::run(cli, cmd),
+        Command::Templates(cmd) => outbox::templates_cmd(cli, cmd),
+        Command::Breaker(cmd) => outbox::breaker(cli, cmd),
+        Command::Status => outbox::status(cli),
         Command::Messages(cmd) => show::messages(cli, cmd),
     }
 }

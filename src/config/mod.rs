@@ -4,6 +4,7 @@
 //! never writes one for the user (`print-config` shows the example).
 
 pub mod raw;
+pub mod replies;
 pub mod secret;
 
 use raw::RawConfig;
@@ -72,6 +73,21 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     pub max_message_bytes: u64,
     pub log_format: LogFormat,
+    /// Automatic-reply limits (`[limits]`).
+    pub reply_limits: replies::ReplyLimits,
+    pub outbox: replies::OutboxConfig,
+    /// `[smtp]`, when replies go out by SMTP.
+    pub smtp: Option<replies::SmtpConfig>,
+}
+
+impl Config {
+    /// Where the file transport writes: `outbox.dir` or `<state_dir>/outbox`.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.outbox
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("outbox"))
+    }
 }
 
 impl Default for Config {
@@ -82,6 +98,9 @@ impl Default for Config {
             templates_dir: None,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             log_format: LogFormat::Text,
+            reply_limits: replies::ReplyLimits::default(),
+            outbox: replies::OutboxConfig::default(),
+            smtp: None,
         }
     }
 }
@@ -141,7 +160,17 @@ impl Config {
                 ))
             }
         };
+        let smtp = raw
+            .smtp
+            .as_ref()
+            .map(|s| replies::smtp(s, base))
+            .transpose()?;
+        let outbox = replies::outbox(&raw.outbox, smtp.as_ref(), base)?;
+        let reply_limits = replies::limits(&raw.limits)?;
         Ok(Config {
+            reply_limits,
+            outbox,
+            smtp,
             state_dir: dir("state_dir", raw.state_dir)?
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
             rules_dir: dir("rules_dir", raw.rules_dir)?,
