@@ -2,7 +2,10 @@
 //! here and in main.rs only.
 
 mod ingest;
+mod quarantine;
+mod run;
 mod show;
+mod status;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -53,6 +56,16 @@ pub(crate) enum Command {
     CheckConfig,
     /// Print the commented example config.
     PrintConfig,
+    /// Run the daemon: watch the configured IMAP mailboxes until SIGTERM.
+    Run,
+    /// Per mailbox: last fetch, cursor, lag, last error; outbox depth.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mail that could not be stored: list, show, replay.
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +132,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest { paths, json } => ingest::run(&cli, paths, *json),
         Command::Tickets(cmd) => show::tickets(&cli, cmd),
         Command::Messages(cmd) => show::messages(&cli, cmd),
+        Command::Run => run::run(&cli),
+        Command::Status { json } => status::run(&cli, *json),
+        Command::Quarantine(cmd) => quarantine::run(&cli, cmd),
     }
 }
 

@@ -3,9 +3,11 @@
 //! expected and what was found. A missing config file is an error; helpgate
 //! never writes one for the user (`print-config` shows the example).
 
+pub mod mailbox;
 pub mod raw;
 pub mod secret;
 
+use mailbox::{DaemonConfig, MailboxConfig};
 use raw::RawConfig;
 use std::path::{Path, PathBuf};
 
@@ -72,6 +74,9 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     pub max_message_bytes: u64,
     pub log_format: LogFormat,
+    /// IMAP mailboxes the daemon watches (`helpgate run`).
+    pub mailboxes: Vec<MailboxConfig>,
+    pub daemon: DaemonConfig,
 }
 
 impl Default for Config {
@@ -82,6 +87,8 @@ impl Default for Config {
             templates_dir: None,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             log_format: LogFormat::Text,
+            mailboxes: Vec::new(),
+            daemon: DaemonConfig::default(),
         }
     }
 }
@@ -141,7 +148,22 @@ impl Config {
                 ))
             }
         };
+        let mut mailboxes: Vec<MailboxConfig> = Vec::new();
+        for (i, m) in raw.mailboxes.into_iter().enumerate() {
+            let m = mailbox::mailbox_from_raw(i, m, base)?;
+            if mailboxes.iter().any(|o| o.name == m.name) {
+                return Err(ConfigError::invalid(
+                    format!("mailboxes[{i}].name"),
+                    "a name no other mailbox has",
+                    format!("{:?}", m.name),
+                ));
+            }
+            mailboxes.push(m);
+        }
+        let daemon = mailbox::daemon_from_raw(raw.daemon)?;
         Ok(Config {
+            mailboxes,
+            daemon,
             state_dir: dir("state_dir", raw.state_dir)?
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
             rules_dir: dir("rules_dir", raw.rules_dir)?,

@@ -92,6 +92,10 @@ const MIGRATIONS: &[&str] = &[
         replayed_at TEXT
     );
     "#,
+    // 2 (daemon): since when unprocessed mail waits in a mailbox (status lag).
+    r#"
+    ALTER TABLE mailbox_state ADD COLUMN pending_since TEXT;
+    "#,
 ];
 
 /// Bring the schema up to date, one migration per transaction.
