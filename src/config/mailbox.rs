@@ -406,6 +406,34 @@ auth = { user = "support", password = "env:HG_TEST_PW" }
         assert!(!format!("{e:?}{e}").contains("hunter2"));
     }
 
+    /// The documented mailbox block, uncommented, is a valid config.
+    #[test]
+    fn example_mailbox_block_is_valid() {
+        std::env::set_var("HELPGATE_IMAP_PASSWORD", "pw");
+        let example = super::super::EXAMPLE;
+        let block = &example[example.find("# [[mailboxes]]").unwrap()..];
+        let key = regex::Regex::new(r"^# (\[|[a-z_]+ = )").unwrap();
+        let text: String = block
+            .lines()
+            .filter(|l| key.is_match(l))
+            .filter(|l| !l.contains("move_to") && !l.contains("token_"))
+            .map(|l| format!("{}\n", &l[2..]))
+            .collect();
+        let c = load(&text).unwrap();
+        let m = &c.mailboxes[0];
+        assert_eq!(
+            (m.name.as_str(), m.port, m.tls),
+            ("voices-support", 993, TlsMode::Implicit)
+        );
+        assert_eq!(m.ca_file, Some(PathBuf::from("/etc/helpgate/imap-ca.pem")));
+        let d = load(
+            &example[example.find("[daemon]").unwrap()..]
+                .replace("# metrics_listen", "metrics_listen"),
+        )
+        .unwrap();
+        assert!(d.daemon.metrics_listen.is_some());
+    }
+
     #[test]
     fn durations_parse() {
         assert_eq!(
