@@ -153,16 +153,16 @@ impl Pipeline {
         batch: Vec<RawMessage>,
     ) -> Result<Vec<Outcome>, PipelineError> {
         let prepared = self.prepare_all(batch);
-        store.transaction(|tx| prepared.into_iter().map(|p| self.commit(tx, p)).collect())
+        store.transaction(|tx| prepared.iter().map(|p| self.commit(tx, p)).collect())
     }
 
     /// Store one prepared message inside the caller's transaction. The
     /// message's rows are all-or-nothing; if they cannot be written for a
     /// reason that retrying will not fix, the raw bytes go to quarantine.
-    pub fn commit(&self, conn: &Connection, p: Prepared) -> Result<Outcome, PipelineError> {
+    pub fn commit(&self, conn: &Connection, p: &Prepared) -> Result<Outcome, PipelineError> {
         conn.execute_batch("SAVEPOINT msg")
             .map_err(StoreError::from)?;
-        match self.commit_inner(conn, &p) {
+        match self.commit_inner(conn, p) {
             Ok(outcome) => {
                 conn.execute_batch("RELEASE msg")
                     .map_err(StoreError::from)?;

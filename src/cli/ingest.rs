@@ -4,7 +4,7 @@ use super::{load_config, open_store, Cli};
 use helpgate::clock::Clock;
 use helpgate::intake::files::{self, Item};
 use helpgate::intake::RawMessage;
-use helpgate::pipeline::{Outcome, Pipeline};
+use helpgate::pipeline::{error_chain, Outcome, Pipeline};
 use helpgate::rules::RuleSet;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
@@ -58,7 +58,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         match files::expand(p) {
             Ok(found) => items.extend(found),
             Err(e) => {
-                eprintln!("helpgate: {e}");
+                eprintln!("helpgate: {}", error_chain(&e));
                 failed += 1;
             }
         }
@@ -86,7 +86,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         let bytes = match read_mail(item) {
             Ok(b) => b,
             Err(e) => {
-                bar.suspend(|| eprintln!("helpgate: {e}"));
+                bar.suspend(|| eprintln!("helpgate: {}", error_chain(&e)));
                 summary.failed += 1;
                 bar.inc(1);
                 continue;

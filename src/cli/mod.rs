@@ -115,7 +115,7 @@ pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open the store in {}", config.state_dir.display()))
 }
 
-pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::PrintConfig => {
             print!("{}", helpgate::config::EXAMPLE);
@@ -129,12 +129,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{}: ok", path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ingest { paths, json } => ingest::run(&cli, paths, *json),
-        Command::Tickets(cmd) => show::tickets(&cli, cmd),
-        Command::Messages(cmd) => show::messages(&cli, cmd),
-        Command::Run => run::run(&cli),
-        Command::Status { json } => status::run(&cli, *json),
-        Command::Quarantine(cmd) => quarantine::run(&cli, cmd),
+        Command::Ingest { paths, json } => ingest::run(cli, paths, *json),
+        Command::Tickets(cmd) => show::tickets(cli, cmd),
+        Command::Messages(cmd) => show::messages(cli, cmd),
+        Command::Run => run::run(cli),
+        Command::Status { json } => status::run(cli, *json),
+        Command::Quarantine(cmd) => quarantine::run(cli, cmd),
     }
 }
 

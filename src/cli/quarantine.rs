@@ -110,7 +110,7 @@ pub(crate) fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<ExitCode> {
                 });
                 let now = clock.now();
                 let outcome = store.transaction(|tx| {
-                    let o = pipeline.commit(tx, prepared)?;
+                    let o = pipeline.commit(tx, &prepared)?;
                     if !matches!(o, Outcome::Quarantined { .. }) {
                         quarantine::mark_replayed(tx, id, now)?;
                     }

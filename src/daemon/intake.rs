@@ -286,7 +286,7 @@ async fn commit(
                 for (uid, p) in uids.iter().zip(prepared) {
                     let span = info_span!("message", mailbox = %name, imap.uid = uid, ticket.id = tracing::field::Empty);
                     let _enter = span.enter();
-                    let outcome = pipeline.commit(tx, p)?;
+                    let outcome = pipeline.commit(tx, &p)?;
                     if let Some(t) = ticket_of(&outcome) {
                         span.record("ticket.id", t);
                     }
