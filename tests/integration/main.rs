@@ -7,6 +7,8 @@
 
 /// Helpers shared by the modules: temp state dirs, running the binary.
 mod common;
+/// `helpgate run` against real servers: IDLE/polling, restarts, TLS, crash test.
+mod daemon;
 /// Real Dovecot + Postfix on loopback per test (TestEnv / MailStack).
 mod harness;
 /// `ingest`, `tickets`, `messages`, `check-config`: the no-server path.
