@@ -15,7 +15,7 @@
 use crate::clock::Clock;
 use crate::config::replies::OutboxConfig;
 use crate::store::{outbox, Store, StoreError};
-use crate::transport::{backoff, SendError, Transport};
+use crate::transport::{backoff, Item, SendError, Transport};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -171,12 +171,18 @@ impl Worker {
         }
         self.store
             .transaction(|tx| rows.iter().try_for_each(|r| outbox::mark_sending(tx, r.id)))?;
+        let items: Vec<Item<'_>> = rows
+            .iter()
+            .map(|r| Item {
+                sender: &r.sender,
+                recipient: &r.recipient,
+                message_id: &r.message_id,
+                raw: &r.raw,
+            })
+            .collect();
+        let results = self.transport.send_many(&items).await;
         let mut sent: Vec<i64> = Vec::new();
-        for row in rows {
-            let result = self
-                .transport
-                .send(&row.sender, &row.recipient, &row.message_id, &row.raw)
-                .await;
+        for (row, result) in rows.iter().zip(results) {
             let now = self.clock.now();
             match result {
                 Ok(()) => {

@@ -5,8 +5,9 @@
 //! TCP_NODELAY, then lettre's `AsyncSmtpConnection`): lettre 0.11.23 never
 //! sets TCP_NODELAY, and Nagle then stalls every message ~44 ms waiting for
 //! the server's delayed ACK (../shared/test-servers.md §4; fixed upstream
-//! in lettre PR #1159, not released here). One connection is reused across
-//! messages and dropped on any error.
+//! in lettre PR #1159, not released here). Each connection is reused across
+//! messages and dropped on any error; `smtp.connections` of them send in
+//! parallel (an MTA spends most of a message in its own fsyncs).
 
 use crate::config::replies::{Security, SmtpConfig};
 use lettre::address::Envelope;
@@ -30,15 +31,30 @@ pub enum SendError {
 
 /// How mail leaves.
 pub enum Transport {
-    File { dir: PathBuf },
-    Smtp(Box<SmtpSender>),
+    File {
+        dir: PathBuf,
+    },
+    /// One sender per parallel connection.
+    Smtp(Vec<SmtpSender>),
+}
+
+/// One message for [`Transport::send_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    pub sender: &'a str,
+    pub recipient: &'a str,
+    pub message_id: &'a str,
+    pub raw: &'a [u8],
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Transport::File { dir } => write!(f, "Transport::File({})", dir.display()),
-            Transport::Smtp(s) => write!(f, "Transport::Smtp({}:{})", s.config.host, s.config.port),
+            Transport::Smtp(s) => match s.first() {
+                Some(s) => write!(f, "Transport::Smtp({}:{})", s.config.host, s.config.port),
+                None => f.write_str("Transport::Smtp(none)"),
+            },
         }
     }
 }
@@ -48,8 +64,56 @@ impl Transport {
         Transport::File { dir: dir.into() }
     }
 
+    /// SMTP with `config.connections` parallel connections, TCP_NODELAY on.
     pub fn smtp(config: SmtpConfig) -> Transport {
-        Transport::Smtp(Box::new(SmtpSender::new(config, true)))
+        Self::smtp_with(config, true)
+    }
+
+    /// `nodelay: false` reproduces stock lettre (for the benchmark).
+    pub fn smtp_with(config: SmtpConfig, nodelay: bool) -> Transport {
+        let n = config.connections.max(1);
+        let mut senders: Vec<SmtpSender> = (1..n)
+            .map(|_| SmtpSender::new(config.clone(), nodelay))
+            .collect();
+        senders.push(SmtpSender::new(config, nodelay));
+        Transport::Smtp(senders)
+    }
+
+    /// Deliver several messages; results in the same order. SMTP spreads
+    /// them over the parallel connections.
+    pub async fn send_many(&mut self, items: &[Item<'_>]) -> Vec<Result<(), SendError>> {
+        match self {
+            Transport::File { dir } => items
+                .iter()
+                .map(|i| write_eml(dir, i.message_id, i.raw))
+                .collect(),
+            Transport::Smtp(senders) => {
+                let lanes = senders.len().min(items.len()).max(1);
+                let futures = senders.iter_mut().take(lanes).enumerate().map(|(lane, s)| {
+                    let mine: Vec<(usize, Item<'_>)> = items
+                        .iter()
+                        .copied()
+                        .enumerate()
+                        .filter(|(i, _)| i % lanes == lane)
+                        .collect();
+                    async move {
+                        let mut out = Vec::with_capacity(mine.len());
+                        for (i, it) in mine {
+                            out.push((i, s.send(it.sender, it.recipient, it.raw).await));
+                        }
+                        out
+                    }
+                });
+                let mut results: Vec<(usize, Result<(), SendError>)> =
+                    futures::future::join_all(futures)
+                        .await
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                results.sort_by_key(|(i, _)| *i);
+                results.into_iter().map(|(_, r)| r).collect()
+            }
+        }
     }
 
     /// Deliver one message. `message_id` names the .eml file.
@@ -62,14 +126,19 @@ impl Transport {
     ) -> Result<(), SendError> {
         match self {
             Transport::File { dir } => write_eml(dir, message_id, raw),
-            Transport::Smtp(s) => s.send(sender, recipient, raw).await,
+            Transport::Smtp(s) => match s.first_mut() {
+                Some(s) => s.send(sender, recipient, raw).await,
+                None => Err(SendError::Permanent("no SMTP connection configured".into())),
+            },
         }
     }
 
     /// Close any open connection politely.
     pub async fn close(&mut self) {
-        if let Transport::Smtp(s) = self {
-            s.close().await;
+        if let Transport::Smtp(senders) = self {
+            for s in senders {
+                s.close().await;
+            }
         }
     }
 }

@@ -57,6 +57,7 @@ fn smtp(port: u16) -> Transport {
         ca_file: None,
         hello_name: "helpgate.example.test".into(),
         timeout: Duration::from_secs(10),
+        connections: 2,
     })
 }
 
