@@ -17,7 +17,9 @@ use crate::config::replies::OutboxConfig;
 use crate::store::{outbox, Store, StoreError};
 use crate::transport::{backoff, Item, SendError, Transport};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Rows per round.
@@ -75,6 +77,7 @@ pub struct Worker {
     transport: Transport,
     clock: Clock,
     policy: Policy,
+    wake: Arc<Notify>,
 }
 
 impl Worker {
@@ -104,7 +107,15 @@ impl Worker {
             transport,
             clock,
             policy,
+            wake: Arc::new(Notify::new()),
         })
+    }
+
+    /// Call `notify_one()` on this after queuing a reply (e.g. after an
+    /// IMAP batch) to make [`Worker::run`] deliver at once instead of at
+    /// its next poll.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
     }
 
     /// Deliver until `shutdown` is cancelled; the current message finishes.
@@ -122,6 +133,7 @@ impl Worker {
             if wait > Duration::ZERO {
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
+                    _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
                 }
             }

@@ -681,3 +681,92 @@ fn hard_bounce_of_our_reply_notes_the_ticket_and_suppresses_the_address() {
     let out = auto_reply(&mut store, &planner, &rules, &again, "en").1;
     assert!(out.held_back.unwrap().contains("suppressed"));
 }
+
+#[test]
+fn worker_task_delivers_when_woken_and_stops_on_shutdown() {
+    let env = Env::new();
+    let mut store = Store::open_in(&env.state()).unwrap();
+    let rules = rules();
+    let outdir = env.dir.path().join("out");
+    let w = Worker::new(
+        &env.state().join("helpgate.db"),
+        Transport::file(&outdir),
+        Clock::system(),
+        fast_retries(),
+    )
+    .unwrap();
+    let wake = w.wake_handle();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let task = rt.spawn(w.run(shutdown.clone()));
+    let mail = text_mail(
+        "alice@example.test",
+        "support@example.test",
+        "Payment",
+        "w1@example.test",
+        "?",
+    );
+    auto_reply(&mut store, &Planner::default(), &rules, &mail, "en");
+    wake.notify_one();
+    crate::harness::wait_for("the reply file", Duration::from_secs(5), || {
+        std::fs::read_dir(&outdir).is_ok_and(|d| d.count() == 1)
+    });
+    shutdown.cancel();
+    rt.block_on(task).unwrap().unwrap();
+    assert_eq!(outbox::list(store.conn(), Some("sent")).unwrap().len(), 1);
+}
+
+#[test]
+fn oversize_mail_gets_the_upload_page_reply_and_stays_with_a_human() {
+    let env = Env::new();
+    let mut store = Store::open_in(&env.state()).unwrap();
+    let mut rules = rules();
+    rules.projects[0].id = "default".into();
+    let pipeline = helpgate::pipeline::Pipeline {
+        rules: Arc::new(rules),
+        clock: Clock::system(),
+        default_project: "default".into(),
+        max_message_bytes: 2048,
+        replies: Arc::new(Planner::default()),
+    };
+    let mut mail = text_mail(
+        "alice@example.test",
+        "support@example.test",
+        "My recordings",
+        "o1@example.test",
+        "attached",
+    );
+    mail.extend(std::iter::repeat_n(b'a', 4096));
+    let out = pipeline
+        .process_batch(
+            &mut store,
+            vec![helpgate::intake::RawMessage {
+                source: "test".into(),
+                mailbox: None,
+                bytes: mail,
+            }],
+        )
+        .unwrap();
+    let ticket = match &out[0] {
+        helpgate::pipeline::Outcome::NewTicket { ticket, action, .. } => {
+            assert_eq!(*action, Action::Human);
+            *ticket
+        }
+        other => panic!("{other:?}"),
+    };
+    let t = tickets::get(store.conn(), ticket).unwrap().unwrap();
+    assert_eq!(t.state, TicketState::Open);
+    let rows = outbox::list(store.conn(), None).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].template.as_deref(), Some("en/oversize"));
+    let raw =
+        String::from_utf8(outbox::get(store.conn(), rows[0].id).unwrap().unwrap().raw).unwrap();
+    assert!(
+        raw.contains("https://voices.example.test/upload_page"),
+        "{raw}"
+    );
+}
