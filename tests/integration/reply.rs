@@ -770,3 +770,180 @@ fn oversize_mail_gets_the_upload_page_reply_and_stays_with_a_human() {
         "{raw}"
     );
 }
+
+/// A second Postfix in front of the same Dovecot, with TLS: STARTTLS on
+/// one port, implicit TLS on another, the stack's self-signed certificate.
+fn tls_postfix(stack: &MailStack) -> (crate::harness::Group, u16, u16, tempfile::TempDir) {
+    use crate::harness::{free_port, servers, wait_port, Group};
+    let dir = tempfile::Builder::new()
+        .prefix("helpgate-tls-")
+        .tempdir()
+        .unwrap();
+    let (starttls, smtps) = (free_port(), free_port());
+    let pf = dir.path().join("postfix");
+    servers::write_postfix(&pf, starttls, stack.lmtp_port);
+    let tls = stack.dir.path().join("dovecot/tls");
+    let mut main = std::fs::read_to_string(pf.join("etc/main.cf")).unwrap();
+    main = main.replace("smtpd_tls_security_level = none\n", "");
+    main.push_str(&format!(
+        "smtpd_tls_security_level = may\nsmtpd_tls_cert_file = {}\nsmtpd_tls_key_file = {}\n",
+        tls.join("cert.pem").display(),
+        tls.join("key.pem").display()
+    ));
+    std::fs::write(pf.join("etc/main.cf"), main).unwrap();
+    let mut master = std::fs::read_to_string(pf.join("etc/master.cf")).unwrap();
+    master.push_str(&format!(
+        "127.0.0.1:{smtps} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt\n"
+    ));
+    std::fs::write(pf.join("etc/master.cf"), master).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o711),
+    )
+    .unwrap();
+    let g = Group::spawn(
+        std::process::Command::new("/usr/lib/postfix/sbin/master")
+            .arg("-c")
+            .arg(pf.join("etc"))
+            .arg("-d"),
+    );
+    wait_port(starttls, "tls postfix", &pf.join("postfix.log"));
+    wait_port(smtps, "tls postfix smtps", &pf.join("postfix.log"));
+    (g, starttls, smtps, dir)
+}
+
+#[test]
+fn starttls_and_implicit_tls_verify_the_certificate() {
+    let stack = MailStack::start();
+    let (_postfix, starttls, smtps, _dir) = tls_postfix(&stack);
+    let env = Env::new();
+    let mut store = Store::open_in(&env.state()).unwrap();
+    let rules = rules();
+    let rt = rt();
+    let config = |port: u16, security: Security, ca: bool| SmtpConfig {
+        host: "localhost".into(),
+        port,
+        security,
+        username: None,
+        password: None,
+        ca_file: ca.then(|| stack.cert_path.clone()),
+        hello_name: "helpgate.example.test".into(),
+        timeout: Duration::from_secs(10),
+        connections: 1,
+    };
+    let mail = text_mail(
+        "alice@example.test",
+        "support@example.test",
+        "Payment",
+        "t1@example.test",
+        "?",
+    );
+    auto_reply(&mut store, &Planner::default(), &rules, &mail, "en");
+    // Without our CA the self-signed certificate is refused: nothing sent.
+    let mut w = Worker::with_store(
+        store,
+        Transport::smtp(config(starttls, Security::StartTls, false)),
+        Clock::system(),
+        fast_retries(),
+    )
+    .unwrap();
+    let s = rt.block_on(w.deliver_due()).unwrap();
+    assert_eq!((s.sent, s.retried), (0, 1));
+    let row = &outbox::list(w.store().conn(), Some("pending")).unwrap()[0];
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .to_lowercase()
+            .contains("certificate"),
+        "{:?}",
+        row.last_error
+    );
+    drop(w);
+    let store = Store::open_in(&env.state()).unwrap();
+    std::thread::sleep(Duration::from_millis(10));
+    let mut w = Worker::with_store(
+        store,
+        Transport::smtp(config(starttls, Security::StartTls, true)),
+        Clock::system(),
+        fast_retries(),
+    )
+    .unwrap();
+    assert_eq!(
+        rt.block_on(w.drain(Duration::from_secs(20))).unwrap().sent,
+        1
+    );
+    drop(w);
+    // Implicit TLS.
+    let mut store = Store::open_in(&env.state()).unwrap();
+    let mail = text_mail(
+        "bob@example.test",
+        "support@example.test",
+        "Payment",
+        "t2@example.test",
+        "?",
+    );
+    auto_reply(&mut store, &Planner::default(), &rules, &mail, "en");
+    let mut w = Worker::with_store(
+        store,
+        Transport::smtp(config(smtps, Security::Tls, true)),
+        Clock::system(),
+        fast_retries(),
+    )
+    .unwrap();
+    assert_eq!(
+        rt.block_on(w.drain(Duration::from_secs(20))).unwrap().sent,
+        1
+    );
+    stack.wait_count("alice", "INBOX", 1, Duration::from_secs(10));
+    stack.wait_count("bob", "INBOX", 1, Duration::from_secs(10));
+}
+
+#[test]
+fn transient_failures_park_after_the_max_age_and_the_ticket_goes_to_a_human() {
+    let env = Env::new();
+    let mut store = Store::open_in(&env.state()).unwrap();
+    let rules = rules();
+    let mail = text_mail(
+        "alice@example.test",
+        "support@example.test",
+        "Payment",
+        "a1@example.test",
+        "?",
+    );
+    let (ticket, _) = auto_reply(&mut store, &Planner::default(), &rules, &mail, "en");
+    let dead = crate::harness::free_port();
+    let policy = Policy {
+        max_age: Duration::from_millis(50),
+        ..fast_retries()
+    };
+    let mut w = Worker::with_store(store, smtp(dead), Clock::system(), policy).unwrap();
+    let rt = rt();
+    assert_eq!(rt.block_on(w.deliver_due()).unwrap().retried, 1);
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(rt.block_on(w.deliver_due()).unwrap().parked, 1);
+    let row = &outbox::list(w.store().conn(), Some("parked")).unwrap()[0];
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("gave up after 2 attempts"),
+        "{:?}",
+        row.last_error
+    );
+    assert_eq!(
+        tickets::get(w.store().conn(), ticket)
+            .unwrap()
+            .unwrap()
+            .state,
+        TicketState::Open
+    );
+    // `outbox retry` queues it again with a fresh window.
+    drop(w);
+    env.ok(&["outbox", "retry", &row.id.to_string()]);
+    let store = Store::open_in(&env.state()).unwrap();
+    assert_eq!(
+        outbox::get(store.conn(), row.id).unwrap().unwrap().state,
+        "pending"
+    );
+}
