@@ -12,7 +12,9 @@
 use crate::config::replies::{Security, SmtpConfig};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
 use std::io::Write;
 use std::path::PathBuf;
@@ -195,39 +197,44 @@ impl SmtpSender {
             .map_err(|e| SendError::Permanent(format!("TLS setup: {e}")))
     }
 
+    /// A TCP connection with TCP_NODELAY (unless benchmarking stock lettre).
+    async fn tcp(&self) -> Result<tokio::net::TcpStream, SendError> {
+        let c = &self.config;
+        let tcp = tokio::time::timeout(
+            c.timeout,
+            tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
+        )
+        .await
+        .map_err(|_| SendError::Transient(format!("connect to {}:{} timed out", c.host, c.port)))?
+        .map_err(|e| {
+            SendError::Transient(format!("cannot connect to {}:{}: {e}", c.host, c.port))
+        })?;
+        if self.nodelay {
+            tcp.set_nodelay(true)
+                .map_err(|e| SendError::Transient(format!("TCP_NODELAY: {e}")))?;
+        }
+        Ok(tcp)
+    }
+
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
         let c = &self.config;
         let hello = ClientId::Domain(c.hello_name.clone());
         let conn = match c.security {
             Security::Tls => {
-                // Implicit TLS: lettre does the handshake itself; it cannot
-                // take a pre-made socket here, so no TCP_NODELAY on this path.
-                AsyncSmtpConnection::connect_tokio1(
-                    (c.host.as_str(), c.port),
-                    Some(c.timeout),
-                    &hello,
-                    Some(self.tls_parameters()?),
-                    None,
+                let tcp = self.tcp().await?;
+                let tls = tokio::time::timeout(c.timeout, implicit_tls(c, tcp))
+                    .await
+                    .map_err(|_| SendError::Transient("TLS handshake timed out".into()))??;
+                tokio::time::timeout(
+                    c.timeout,
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tls), &hello),
                 )
                 .await
+                .map_err(|_| SendError::Transient("SMTP greeting timed out".into()))?
                 .map_err(classify)?
             }
             Security::StartTls | Security::None => {
-                let tcp = tokio::time::timeout(
-                    c.timeout,
-                    tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
-                )
-                .await
-                .map_err(|_| {
-                    SendError::Transient(format!("connect to {}:{} timed out", c.host, c.port))
-                })?
-                .map_err(|e| {
-                    SendError::Transient(format!("cannot connect to {}:{}: {e}", c.host, c.port))
-                })?;
-                if self.nodelay {
-                    tcp.set_nodelay(true)
-                        .map_err(|e| SendError::Transient(format!("TCP_NODELAY: {e}")))?;
-                }
+                let tcp = self.tcp().await?;
                 let mut conn = tokio::time::timeout(
                     c.timeout,
                     AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
@@ -305,6 +312,89 @@ impl SmtpSender {
         if let Some(mut c) = self.conn.take() {
             let _ = c.quit().await;
         }
+    }
+}
+
+/// Implicit TLS done here rather than by lettre, so that the socket under
+/// it has TCP_NODELAY (lettre's own TLS connect cannot take a socket).
+/// Certificates are verified against the public roots plus `ca_file`.
+async fn implicit_tls(c: &SmtpConfig, tcp: tokio::net::TcpStream) -> Result<TlsSocket, SendError> {
+    use tokio_rustls::rustls::{self, pki_types::ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca) = &c.ca_file {
+        let pem = std::fs::read(ca).map_err(|e| {
+            SendError::Transient(format!("cannot read smtp.ca_file {}: {e}", ca.display()))
+        })?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(|e| SendError::Permanent(format!("smtp.ca_file: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| SendError::Permanent(format!("smtp.ca_file: {e}")))?;
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| SendError::Permanent(format!("TLS setup: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = ServerName::try_from(c.host.clone())
+        .map_err(|e| SendError::Permanent(format!("smtp.host {:?}: {e}", c.host)))?;
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| SendError::Transient(format!("TLS handshake with {}: {e}", c.host)))?;
+    Ok(TlsSocket(tls))
+}
+
+/// A rustls client stream lettre can drive as its transport.
+struct TlsSocket(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl std::fmt::Debug for TlsSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsSocket")
+    }
+}
+
+impl tokio::io::AsyncRead for TlsSocket {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsSocket {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for TlsSocket {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
     }
 }
 

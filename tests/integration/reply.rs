@@ -886,6 +886,18 @@ fn starttls_and_implicit_tls_verify_the_certificate() {
     auto_reply(&mut store, &Planner::default(), &rules, &mail, "en");
     let mut w = Worker::with_store(
         store,
+        Transport::smtp(config(smtps, Security::Tls, false)),
+        Clock::system(),
+        fast_retries(),
+    )
+    .unwrap();
+    let s = rt.block_on(w.deliver_due()).unwrap();
+    assert_eq!((s.sent, s.retried), (0, 1), "implicit TLS also verifies");
+    drop(w);
+    std::thread::sleep(Duration::from_millis(10));
+    let store = Store::open_in(&env.state()).unwrap();
+    let mut w = Worker::with_store(
+        store,
         Transport::smtp(config(smtps, Security::Tls, true)),
         Clock::system(),
         fast_retries(),
