@@ -14,7 +14,7 @@
 
 use crate::clock::Clock;
 use crate::config::replies::OutboxConfig;
-use crate::store::{outbox, Store, StoreError};
+use crate::store::{outbox, suppression, Store, StoreError};
 use crate::transport::{backoff, Item, SendError, Transport};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -52,6 +52,9 @@ pub struct Policy {
     pub max_age: Duration,
     pub base: Duration,
     pub max: Duration,
+    /// How long an address the server refuses as unknown (5.1.x) gets no
+    /// automatic reply (`limits.suppress_days`).
+    pub suppress_for: Duration,
 }
 
 impl From<&OutboxConfig> for Policy {
@@ -60,6 +63,7 @@ impl From<&OutboxConfig> for Policy {
             max_age: c.max_age,
             base: c.retry_base,
             max: c.retry_max,
+            suppress_for: crate::config::replies::ReplyLimits::default().suppress_for,
         }
     }
 }
@@ -207,8 +211,16 @@ impl Worker {
                 }
                 Err(SendError::Permanent(e)) => {
                     tracing::warn!(outbox = row.id, error = %e, "reply refused; parked");
-                    self.store
-                        .transaction(|tx| outbox::park(tx, row.id, &e, now))?;
+                    let until = now
+                        + chrono::Duration::from_std(self.policy.suppress_for)
+                            .expect("suppression is at most ten years");
+                    self.store.transaction(|tx| {
+                        outbox::park(tx, row.id, &e, now)?;
+                        if unknown_address(&e) {
+                            suppression::add(tx, &row.recipient, &e, now, until)?;
+                        }
+                        Ok::<_, StoreError>(())
+                    })?;
                     stats.parked += 1;
                 }
                 Err(SendError::Transient(e)) => {
@@ -262,6 +274,14 @@ impl Worker {
     }
 }
 
+/// A refusal that says the address does not exist (enhanced status 5.1.x,
+/// e.g. `550 5.1.1 user unknown`): as good as a hard bounce.
+fn unknown_address(error: &str) -> bool {
+    error
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .any(|w| w.starts_with("5.1.") && w.len() >= 5)
+}
+
 /// Synchronous one-shot delivery for `helpgate ingest`: everything due now
 /// (bounded by `timeout`), on a small runtime of its own.
 pub fn deliver_pending(
@@ -282,4 +302,20 @@ pub fn deliver_pending(
         let mut w = Worker::new(&store_path, transport, clock, policy)?;
         w.drain(timeout).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_address;
+
+    #[test]
+    fn recognises_unknown_address_refusals() {
+        assert!(unknown_address(
+            "permanent error (550): 5.1.1 <x@y>: Recipient address rejected: User unknown"
+        ));
+        assert!(!unknown_address(
+            "permanent error (552): 5.3.4 Message size exceeds fixed limit"
+        ));
+        assert!(!unknown_address("550 spam"));
+    }
 }

@@ -77,7 +77,10 @@ pub(crate) fn flush(config: &Config) -> anyhow::Result<helpgate::outbox::Stats> 
         config.state_dir.join("helpgate.db"),
         transport(config),
         Clock::system(),
-        (&config.outbox).into(),
+        helpgate::outbox::Policy {
+            suppress_for: config.reply_limits.suppress_for,
+            ..(&config.outbox).into()
+        },
         std::time::Duration::from_secs(60),
     )
     .context("cannot deliver the outbox")
