@@ -3,7 +3,10 @@
 
 mod ingest;
 pub(crate) mod outbox;
+mod quarantine;
+mod run;
 mod show;
+mod status;
 mod tickets;
 
 use anyhow::Context;
@@ -64,8 +67,16 @@ pub(crate) enum Command {
     /// The automatic-reply circuit breaker.
     #[command(subcommand)]
     Breaker(outbox::BreakerCmd),
-    /// Circuit breaker and outbox state.
-    Status,
+    /// Run the daemon: watch the configured IMAP mailboxes until SIGTERM.
+    Run,
+    /// Per mailbox: last fetch, cursor, lag, last error; outbox depth.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mail that could not be stored: list, show, replay.
+    #[command(subcommand)]
+    Quarantine(quarantine::QuarantineCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,8 +148,10 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Outbox(cmd) => outbox::run(cli, cmd),
         Command::Templates(cmd) => outbox::templates_cmd(cli, cmd),
         Command::Breaker(cmd) => outbox::breaker(cli, cmd),
-        Command::Status => outbox::status(cli),
         Command::Messages(cmd) => show::messages(cli, cmd),
+        Command::Run => run::run(cli),
+        Command::Status { json } => status::run(cli, *json),
+        Command::Quarantine(cmd) => quarantine::run(cli, cmd),
     }
 }
 

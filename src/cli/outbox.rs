@@ -15,7 +15,6 @@ use helpgate::store::{limits, outbox, ts};
 use helpgate::transport::Transport;
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum OutboxCmd {
@@ -57,10 +56,9 @@ pub(crate) fn templates(config: &Config) -> anyhow::Result<Templates> {
 }
 
 pub(crate) fn planner(config: &Config) -> anyhow::Result<Planner> {
-    Ok(Planner {
-        templates: Arc::new(templates(config)?),
-        limits: config.reply_limits.clone(),
-        sensitive_ack: config.outbox.sensitive_ack,
+    Planner::from_config(config).map_err(|errs| {
+        let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        anyhow::anyhow!("invalid templates:\n{}", lines.join("\n"))
     })
 }
 
@@ -196,13 +194,4 @@ pub(crate) fn status_lines(
         }
     ));
     Ok(lines)
-}
-
-pub(crate) fn status(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let config = load_config(cli)?;
-    let store = open_store(&config)?;
-    for l in status_lines(&store, Clock::system().now())? {
-        println!("{l}");
-    }
-    Ok(ExitCode::SUCCESS)
 }

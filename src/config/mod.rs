@@ -3,10 +3,12 @@
 //! expected and what was found. A missing config file is an error; helpgate
 //! never writes one for the user (`print-config` shows the example).
 
+pub mod mailbox;
 pub mod raw;
 pub mod replies;
 pub mod secret;
 
+use mailbox::{DaemonConfig, MailboxConfig};
 use raw::RawConfig;
 use std::path::{Path, PathBuf};
 
@@ -78,6 +80,9 @@ pub struct Config {
     pub outbox: replies::OutboxConfig,
     /// `[smtp]`, when replies go out by SMTP.
     pub smtp: Option<replies::SmtpConfig>,
+    /// IMAP mailboxes the daemon watches (`helpgate run`).
+    pub mailboxes: Vec<MailboxConfig>,
+    pub daemon: DaemonConfig,
 }
 
 impl Config {
@@ -101,6 +106,8 @@ impl Default for Config {
             reply_limits: replies::ReplyLimits::default(),
             outbox: replies::OutboxConfig::default(),
             smtp: None,
+            mailboxes: Vec::new(),
+            daemon: DaemonConfig::default(),
         }
     }
 }
@@ -167,10 +174,25 @@ impl Config {
             .transpose()?;
         let outbox = replies::outbox(&raw.outbox, smtp.as_ref(), base)?;
         let reply_limits = replies::limits(&raw.limits)?;
+        let mut mailboxes: Vec<MailboxConfig> = Vec::new();
+        for (i, m) in raw.mailboxes.into_iter().enumerate() {
+            let m = mailbox::mailbox_from_raw(i, m, base)?;
+            if mailboxes.iter().any(|o| o.name == m.name) {
+                return Err(ConfigError::invalid(
+                    format!("mailboxes[{i}].name"),
+                    "a name no other mailbox has",
+                    format!("{:?}", m.name),
+                ));
+            }
+            mailboxes.push(m);
+        }
+        let daemon = mailbox::daemon_from_raw(raw.daemon)?;
         Ok(Config {
             reply_limits,
             outbox,
             smtp,
+            mailboxes,
+            daemon,
             state_dir: dir("state_dir", raw.state_dir)?
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_STATE_DIR)),
             rules_dir: dir("rules_dir", raw.rules_dir)?,

@@ -17,6 +17,55 @@ pub struct RawConfig {
     #[serde(default)]
     pub outbox: RawOutbox,
     pub smtp: Option<RawSmtp>,
+    #[serde(default)]
+    pub daemon: RawDaemon,
+    #[serde(default)]
+    pub mailboxes: Vec<RawMailbox>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    pub drain_timeout: Option<String>,
+    pub metrics_listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMailbox {
+    pub name: Option<String>,
+    pub project: Option<String>,
+    #[serde(default)]
+    pub imap: RawImap,
+    #[serde(default)]
+    pub auth: RawAuth,
+    pub folder: Option<String>,
+    pub after_commit: Option<String>,
+    pub move_to: Option<String>,
+    pub idle: Option<bool>,
+    pub poll_interval: Option<String>,
+    pub first_start: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawImap {
+    pub host: Option<String>,
+    pub port: Option<i64>,
+    pub tls: Option<String>,
+    pub allow_insecure: Option<bool>,
+    pub ca_file: Option<String>,
+    pub timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    pub method: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    pub token_file: Option<String>,
+    pub token_command: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

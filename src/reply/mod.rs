@@ -69,6 +69,22 @@ pub struct AutoReply<'a> {
 }
 
 impl Planner {
+    /// The planner the config describes: its templates directory (or the
+    /// built-in templates), limits and acknowledgement setting.
+    pub fn from_config(
+        config: &crate::config::Config,
+    ) -> Result<Planner, Vec<templates::TemplateError>> {
+        let templates = match &config.templates_dir {
+            None => Templates::builtin(),
+            Some(dir) => Templates::load_dir(dir)?,
+        };
+        Ok(Planner {
+            templates: Arc::new(templates),
+            limits: config.reply_limits.clone(),
+            sensitive_ack: config.outbox.sensitive_ack,
+        })
+    }
+
     /// Loop guard, rate limits, template, composition, outbox row: all in
     /// the caller's transaction. A reply that must not go out is
     /// [`Planned::HeldBack`] with the reason, never an error.

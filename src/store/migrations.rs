@@ -129,6 +129,10 @@ const MIGRATIONS: &[&str] = &[
         reason     TEXT NOT NULL
     );
     "#,
+    // 3 (daemon): since when unprocessed mail waits in a mailbox (status lag).
+    r#"
+    ALTER TABLE mailbox_state ADD COLUMN pending_since TEXT;
+    "#,
 ];
 
 /// Bring the schema up to date, one migration per transaction.

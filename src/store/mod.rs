@@ -7,9 +7,11 @@
 
 pub mod events;
 pub mod limits;
+pub mod mailboxes;
 pub mod messages;
 mod migrations;
 pub mod outbox;
+pub mod quarantine;
 pub mod suppression;
 pub mod tickets;
 

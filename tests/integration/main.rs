@@ -7,6 +7,8 @@
 
 /// Helpers shared by the modules: temp state dirs, running the binary.
 mod common;
+/// `helpgate run` against real servers: IDLE/polling, restarts, TLS, crash test.
+mod daemon;
 /// Real Dovecot + Postfix on loopback per test (TestEnv / MailStack).
 mod harness;
 /// `ingest`, `tickets`, `messages`, `check-config`: the no-server path.
@@ -15,5 +17,7 @@ mod ingest;
 mod ingest_corpus;
 /// The harness itself works: delivery, restart, UIDVALIDITY reset.
 mod mailstack;
+/// The parser against ../shared/corpus: golden files, reply splitting, bounces.
+mod parse_corpus;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.
 mod reply;
