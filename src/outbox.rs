@@ -29,6 +29,8 @@ const SENT_BATCH: usize = 50;
 /// Longest sleep between rounds when nothing is due (new rows appear from
 /// other processes, so the worker also polls).
 const IDLE_POLL: Duration = Duration::from_secs(2);
+/// The last delivery round at shutdown takes at most this long.
+pub const FINAL_DRAIN: Duration = Duration::from_secs(5);
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -64,6 +66,16 @@ impl From<&OutboxConfig> for Policy {
             base: c.retry_base,
             max: c.retry_max,
             suppress_for: crate::config::replies::ReplyLimits::default().suppress_for,
+        }
+    }
+}
+
+impl Policy {
+    /// `[outbox]` retry settings and `limits.suppress_days`.
+    pub fn from_config(config: &crate::config::Config) -> Policy {
+        Policy {
+            suppress_for: config.reply_limits.suppress_for,
+            ..Policy::from(&config.outbox)
         }
     }
 }
@@ -122,11 +134,14 @@ impl Worker {
         self.wake.clone()
     }
 
-    /// Deliver until `shutdown` is cancelled; the current message finishes.
+    /// Deliver until `shutdown` is cancelled; then one last round for what
+    /// is due (bounded by [`FINAL_DRAIN`]), so replies to the last messages
+    /// committed before the shutdown still go out.
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), StoreError> {
         loop {
             if shutdown.is_cancelled() {
-                break;
+                self.drain(FINAL_DRAIN).await?;
+                return Ok(());
             }
             let stats = self.deliver_due().await?;
             let wait = if stats.sent + stats.retried + stats.parked > 0 {
@@ -136,14 +151,12 @@ impl Worker {
             };
             if wait > Duration::ZERO {
                 tokio::select! {
-                    _ = shutdown.cancelled() => break,
+                    _ = shutdown.cancelled() => {}
                     _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
         }
-        self.transport.close().await;
-        Ok(())
     }
 
     /// Deliver what is due now until nothing is, or `timeout` passes.

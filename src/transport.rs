@@ -66,6 +66,16 @@ impl Transport {
         Transport::File { dir: dir.into() }
     }
 
+    /// What the config says: SMTP when `[smtp]` is set (and `outbox.transport`
+    /// is not "file"), else .eml files in the outbox directory.
+    pub fn from_config(config: &crate::config::Config) -> Transport {
+        use crate::config::replies::TransportKind;
+        match (&config.outbox.transport, &config.smtp) {
+            (TransportKind::Smtp, Some(smtp)) => Transport::smtp(smtp.clone()),
+            _ => Transport::file(config.outbox_dir()),
+        }
+    }
+
     /// SMTP with `config.connections` parallel connections, TCP_NODELAY on.
     pub fn smtp(config: SmtpConfig) -> Transport {
         Self::smtp_with(config, true)

@@ -6,7 +6,6 @@ use super::{load_config, open_store, Cli};
 use anyhow::Context;
 use clap::Subcommand;
 use helpgate::clock::Clock;
-use helpgate::config::replies::TransportKind;
 use helpgate::config::Config;
 use helpgate::reply::templates::Templates;
 use helpgate::reply::Planner;
@@ -46,13 +45,7 @@ pub(crate) enum BreakerCmd {
 
 /// The templates the config names (a directory) or the built-in ones.
 pub(crate) fn templates(config: &Config) -> anyhow::Result<Templates> {
-    match &config.templates_dir {
-        None => Ok(Templates::builtin()),
-        Some(dir) => Templates::load_dir(dir).map_err(|errs| {
-            let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("invalid templates:\n{}", lines.join("\n"))
-        }),
-    }
+    Ok((*planner(config)?.templates).clone())
 }
 
 pub(crate) fn planner(config: &Config) -> anyhow::Result<Planner> {
@@ -62,23 +55,13 @@ pub(crate) fn planner(config: &Config) -> anyhow::Result<Planner> {
     })
 }
 
-pub(crate) fn transport(config: &Config) -> Transport {
-    match (&config.outbox.transport, &config.smtp) {
-        (TransportKind::Smtp, Some(smtp)) => Transport::smtp(smtp.clone()),
-        _ => Transport::file(config.outbox_dir()),
-    }
-}
-
 /// Deliver what is due now (used by `ingest` before it exits).
 pub(crate) fn flush(config: &Config) -> anyhow::Result<helpgate::outbox::Stats> {
     helpgate::outbox::deliver_pending(
         config.state_dir.join("helpgate.db"),
-        transport(config),
+        Transport::from_config(config),
         Clock::system(),
-        helpgate::outbox::Policy {
-            suppress_for: config.reply_limits.suppress_for,
-            ..(&config.outbox).into()
-        },
+        helpgate::outbox::Policy::from_config(config),
         std::time::Duration::from_secs(60),
     )
     .context("cannot deliver the outbox")
