@@ -1007,3 +1007,85 @@ fn out_of_office_answer_to_our_reply_attaches_and_gets_no_reply() {
     assert!(events.iter().any(|e| e.kind == "auto_answer"), "{events:?}");
     assert_eq!(outbox::list(store.conn(), None).unwrap().len(), 1);
 }
+
+#[test]
+fn postfix_bounce_of_our_reply_attaches_to_its_ticket_through_the_pipeline() {
+    let stack = MailStack::start();
+    let env = Env::new();
+    let mut store = Store::open_in(&env.state()).unwrap();
+    let mut rules = rules();
+    rules.projects[0].id = "default".into();
+    let rules = Arc::new(rules);
+    // A participant whose mailbox does not exist: Postfix accepts the reply,
+    // Dovecot's LMTP refuses it (550 5.1.1), and the DSN comes back to
+    // support@ (our envelope sender).
+    let mail = text_mail(
+        "ghost@example.test",
+        "support@example.test",
+        "Payment",
+        "g1@example.test",
+        "?",
+    );
+    let (ticket, out) = auto_reply(&mut store, &Planner::default(), &rules, &mail, "en");
+    assert!(out.outbox.is_some());
+    let mut w = Worker::with_store(
+        store,
+        smtp(stack.smtp_port),
+        Clock::system(),
+        fast_retries(),
+    )
+    .unwrap();
+    assert_eq!(
+        rt().block_on(w.drain(Duration::from_secs(20)))
+            .unwrap()
+            .sent,
+        1
+    );
+    drop(w);
+    stack.wait_count("support", "INBOX", 1, Duration::from_secs(20));
+    let dsn = stack.fetch_all("support", "INBOX").remove(0).bytes;
+
+    let pipeline = helpgate::pipeline::Pipeline {
+        rules: rules.clone(),
+        clock: Clock::system(),
+        default_project: "default".into(),
+        max_message_bytes: 50 << 20,
+        replies: Arc::new(Planner::default()),
+    };
+    let mut store = Store::open_in(&env.state()).unwrap();
+    let outcome = pipeline
+        .process_batch(
+            &mut store,
+            vec![helpgate::intake::RawMessage {
+                source: "imap:support/1".into(),
+                mailbox: None,
+                bytes: dsn,
+            }],
+        )
+        .unwrap();
+    assert!(
+        matches!(&outcome[0], helpgate::pipeline::Outcome::FollowUp { ticket: t, .. } if *t == ticket),
+        "{outcome:?}"
+    );
+    let events = helpgate::store::events::for_ticket(store.conn(), ticket).unwrap();
+    let bounced = events
+        .iter()
+        .find(|e| e.kind == "reply_bounced")
+        .expect("bounce noted");
+    assert!(
+        bounced.detail.starts_with("reply bounced: 5.1.1"),
+        "{}",
+        bounced.detail
+    );
+    assert_eq!(
+        outbox::list(store.conn(), None).unwrap().len(),
+        1,
+        "no reply to the bounce"
+    );
+    let now = Clock::system().now();
+    assert!(
+        helpgate::store::suppression::get(store.conn(), "ghost@example.test", now)
+            .unwrap()
+            .is_some()
+    );
+}
