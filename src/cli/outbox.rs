@@ -48,6 +48,13 @@ pub(crate) fn templates(config: &Config) -> anyhow::Result<Templates> {
     Ok((*planner(config)?.templates).clone())
 }
 
+/// The rules the config names (the daemon's loader, so every command sees
+/// the same projects).
+pub(crate) fn load_rules(config: &Config) -> anyhow::Result<RuleSet> {
+    helpgate::daemon::rules::load(config)
+        .map_err(|errs| anyhow::anyhow!("the rules do not compile:\n{}", errs.join("\n")))
+}
+
 pub(crate) fn planner(config: &Config) -> anyhow::Result<Planner> {
     Planner::from_config(config).map_err(|errs| {
         let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
@@ -115,7 +122,7 @@ pub(crate) fn templates_cmd(cli: &Cli, cmd: &TemplatesCmd) -> anyhow::Result<Exi
     let TemplatesCmd::Check = cmd;
     let config = load_config(cli)?;
     let t = templates(&config)?;
-    let rules = RuleSet::builtin();
+    let rules = load_rules(&config)?;
     let gaps = t.check(&rules.projects);
     for g in &gaps {
         println!("{g}");
