@@ -14,10 +14,12 @@
 
 use crate::clock::Clock;
 use crate::config::replies::OutboxConfig;
-use crate::store::{outbox, Store, StoreError};
-use crate::transport::{backoff, SendError, Transport};
+use crate::store::{outbox, suppression, Store, StoreError};
+use crate::transport::{backoff, Item, SendError, Transport};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 /// Rows per round.
@@ -27,6 +29,8 @@ const SENT_BATCH: usize = 50;
 /// Longest sleep between rounds when nothing is due (new rows appear from
 /// other processes, so the worker also polls).
 const IDLE_POLL: Duration = Duration::from_secs(2);
+/// The last delivery round at shutdown takes at most this long.
+pub const FINAL_DRAIN: Duration = Duration::from_secs(5);
 
 /// What one round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -50,6 +54,9 @@ pub struct Policy {
     pub max_age: Duration,
     pub base: Duration,
     pub max: Duration,
+    /// How long an address the server refuses as unknown (5.1.x) gets no
+    /// automatic reply (`limits.suppress_days`).
+    pub suppress_for: Duration,
 }
 
 impl From<&OutboxConfig> for Policy {
@@ -58,6 +65,17 @@ impl From<&OutboxConfig> for Policy {
             max_age: c.max_age,
             base: c.retry_base,
             max: c.retry_max,
+            suppress_for: crate::config::replies::ReplyLimits::default().suppress_for,
+        }
+    }
+}
+
+impl Policy {
+    /// `[outbox]` retry settings and `limits.suppress_days`.
+    pub fn from_config(config: &crate::config::Config) -> Policy {
+        Policy {
+            suppress_for: config.reply_limits.suppress_for,
+            ..Policy::from(&config.outbox)
         }
     }
 }
@@ -75,6 +93,7 @@ pub struct Worker {
     transport: Transport,
     clock: Clock,
     policy: Policy,
+    wake: Arc<Notify>,
 }
 
 impl Worker {
@@ -104,14 +123,25 @@ impl Worker {
             transport,
             clock,
             policy,
+            wake: Arc::new(Notify::new()),
         })
     }
 
-    /// Deliver until `shutdown` is cancelled; the current message finishes.
+    /// Call `notify_one()` on this after queuing a reply (e.g. after an
+    /// IMAP batch) to make [`Worker::run`] deliver at once instead of at
+    /// its next poll.
+    pub fn wake_handle(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Deliver until `shutdown` is cancelled; then one last round for what
+    /// is due (bounded by [`FINAL_DRAIN`]), so replies to the last messages
+    /// committed before the shutdown still go out.
     pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), StoreError> {
         loop {
             if shutdown.is_cancelled() {
-                break;
+                self.drain(FINAL_DRAIN).await?;
+                return Ok(());
             }
             let stats = self.deliver_due().await?;
             let wait = if stats.sent + stats.retried + stats.parked > 0 {
@@ -121,13 +151,12 @@ impl Worker {
             };
             if wait > Duration::ZERO {
                 tokio::select! {
-                    _ = shutdown.cancelled() => break,
+                    _ = shutdown.cancelled() => {}
+                    _ = self.wake.notified() => {}
                     _ = tokio::time::sleep(wait) => {}
                 }
             }
         }
-        self.transport.close().await;
-        Ok(())
     }
 
     /// Deliver what is due now until nothing is, or `timeout` passes.
@@ -171,12 +200,18 @@ impl Worker {
         }
         self.store
             .transaction(|tx| rows.iter().try_for_each(|r| outbox::mark_sending(tx, r.id)))?;
+        let items: Vec<Item<'_>> = rows
+            .iter()
+            .map(|r| Item {
+                sender: &r.sender,
+                recipient: &r.recipient,
+                message_id: &r.message_id,
+                raw: &r.raw,
+            })
+            .collect();
+        let results = self.transport.send_many(&items).await;
         let mut sent: Vec<i64> = Vec::new();
-        for row in rows {
-            let result = self
-                .transport
-                .send(&row.sender, &row.recipient, &row.message_id, &row.raw)
-                .await;
+        for (row, result) in rows.iter().zip(results) {
             let now = self.clock.now();
             match result {
                 Ok(()) => {
@@ -189,8 +224,16 @@ impl Worker {
                 }
                 Err(SendError::Permanent(e)) => {
                     tracing::warn!(outbox = row.id, error = %e, "reply refused; parked");
-                    self.store
-                        .transaction(|tx| outbox::park(tx, row.id, &e, now))?;
+                    let until = now
+                        + chrono::Duration::from_std(self.policy.suppress_for)
+                            .expect("suppression is at most ten years");
+                    self.store.transaction(|tx| {
+                        outbox::park(tx, row.id, &e, now)?;
+                        if unknown_address(&e) {
+                            suppression::add(tx, &row.recipient, &e, now, until)?;
+                        }
+                        Ok::<_, StoreError>(())
+                    })?;
                     stats.parked += 1;
                 }
                 Err(SendError::Transient(e)) => {
@@ -244,6 +287,14 @@ impl Worker {
     }
 }
 
+/// A refusal that says the address does not exist (enhanced status 5.1.x,
+/// e.g. `550 5.1.1 user unknown`): as good as a hard bounce.
+fn unknown_address(error: &str) -> bool {
+    error
+        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .any(|w| w.starts_with("5.1.") && w.len() >= 5)
+}
+
 /// Synchronous one-shot delivery for `helpgate ingest`: everything due now
 /// (bounded by `timeout`), on a small runtime of its own.
 pub fn deliver_pending(
@@ -264,4 +315,20 @@ pub fn deliver_pending(
         let mut w = Worker::new(&store_path, transport, clock, policy)?;
         w.drain(timeout).await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_address;
+
+    #[test]
+    fn recognises_unknown_address_refusals() {
+        assert!(unknown_address(
+            "permanent error (550): 5.1.1 <x@y>: Recipient address rejected: User unknown"
+        ));
+        assert!(!unknown_address(
+            "permanent error (552): 5.3.4 Message size exceeds fixed limit"
+        ));
+        assert!(!unknown_address("550 spam"));
+    }
 }

@@ -5,13 +5,16 @@
 //! TCP_NODELAY, then lettre's `AsyncSmtpConnection`): lettre 0.11.23 never
 //! sets TCP_NODELAY, and Nagle then stalls every message ~44 ms waiting for
 //! the server's delayed ACK (../shared/test-servers.md §4; fixed upstream
-//! in lettre PR #1159, not released here). One connection is reused across
-//! messages and dropped on any error.
+//! in lettre PR #1159, not released here). Each connection is reused across
+//! messages and dropped on any error; `smtp.connections` of them send in
+//! parallel (an MTA spends most of a message in its own fsyncs).
 
 use crate::config::replies::{Security, SmtpConfig};
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, TlsParameters};
+use lettre::transport::smtp::client::{
+    AsyncSmtpConnection, AsyncTokioStream, Certificate, TlsParameters,
+};
 use lettre::transport::smtp::extension::ClientId;
 use std::io::Write;
 use std::path::PathBuf;
@@ -30,15 +33,30 @@ pub enum SendError {
 
 /// How mail leaves.
 pub enum Transport {
-    File { dir: PathBuf },
-    Smtp(Box<SmtpSender>),
+    File {
+        dir: PathBuf,
+    },
+    /// One sender per parallel connection.
+    Smtp(Vec<SmtpSender>),
+}
+
+/// One message for [`Transport::send_many`].
+#[derive(Debug, Clone, Copy)]
+pub struct Item<'a> {
+    pub sender: &'a str,
+    pub recipient: &'a str,
+    pub message_id: &'a str,
+    pub raw: &'a [u8],
 }
 
 impl std::fmt::Debug for Transport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Transport::File { dir } => write!(f, "Transport::File({})", dir.display()),
-            Transport::Smtp(s) => write!(f, "Transport::Smtp({}:{})", s.config.host, s.config.port),
+            Transport::Smtp(s) => match s.first() {
+                Some(s) => write!(f, "Transport::Smtp({}:{})", s.config.host, s.config.port),
+                None => f.write_str("Transport::Smtp(none)"),
+            },
         }
     }
 }
@@ -48,8 +66,66 @@ impl Transport {
         Transport::File { dir: dir.into() }
     }
 
+    /// What the config says: SMTP when `[smtp]` is set (and `outbox.transport`
+    /// is not "file"), else .eml files in the outbox directory.
+    pub fn from_config(config: &crate::config::Config) -> Transport {
+        use crate::config::replies::TransportKind;
+        match (&config.outbox.transport, &config.smtp) {
+            (TransportKind::Smtp, Some(smtp)) => Transport::smtp(smtp.clone()),
+            _ => Transport::file(config.outbox_dir()),
+        }
+    }
+
+    /// SMTP with `config.connections` parallel connections, TCP_NODELAY on.
     pub fn smtp(config: SmtpConfig) -> Transport {
-        Transport::Smtp(Box::new(SmtpSender::new(config, true)))
+        Self::smtp_with(config, true)
+    }
+
+    /// `nodelay: false` reproduces stock lettre (for the benchmark).
+    pub fn smtp_with(config: SmtpConfig, nodelay: bool) -> Transport {
+        let n = config.connections.max(1);
+        let mut senders: Vec<SmtpSender> = (1..n)
+            .map(|_| SmtpSender::new(config.clone(), nodelay))
+            .collect();
+        senders.push(SmtpSender::new(config, nodelay));
+        Transport::Smtp(senders)
+    }
+
+    /// Deliver several messages; results in the same order. SMTP spreads
+    /// them over the parallel connections.
+    pub async fn send_many(&mut self, items: &[Item<'_>]) -> Vec<Result<(), SendError>> {
+        match self {
+            Transport::File { dir } => items
+                .iter()
+                .map(|i| write_eml(dir, i.message_id, i.raw))
+                .collect(),
+            Transport::Smtp(senders) => {
+                let lanes = senders.len().min(items.len()).max(1);
+                let futures = senders.iter_mut().take(lanes).enumerate().map(|(lane, s)| {
+                    let mine: Vec<(usize, Item<'_>)> = items
+                        .iter()
+                        .copied()
+                        .enumerate()
+                        .filter(|(i, _)| i % lanes == lane)
+                        .collect();
+                    async move {
+                        let mut out = Vec::with_capacity(mine.len());
+                        for (i, it) in mine {
+                            out.push((i, s.send(it.sender, it.recipient, it.raw).await));
+                        }
+                        out
+                    }
+                });
+                let mut results: Vec<(usize, Result<(), SendError>)> =
+                    futures::future::join_all(futures)
+                        .await
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                results.sort_by_key(|(i, _)| *i);
+                results.into_iter().map(|(_, r)| r).collect()
+            }
+        }
     }
 
     /// Deliver one message. `message_id` names the .eml file.
@@ -62,14 +138,19 @@ impl Transport {
     ) -> Result<(), SendError> {
         match self {
             Transport::File { dir } => write_eml(dir, message_id, raw),
-            Transport::Smtp(s) => s.send(sender, recipient, raw).await,
+            Transport::Smtp(s) => match s.first_mut() {
+                Some(s) => s.send(sender, recipient, raw).await,
+                None => Err(SendError::Permanent("no SMTP connection configured".into())),
+            },
         }
     }
 
     /// Close any open connection politely.
     pub async fn close(&mut self) {
-        if let Transport::Smtp(s) = self {
-            s.close().await;
+        if let Transport::Smtp(senders) = self {
+            for s in senders {
+                s.close().await;
+            }
         }
     }
 }
@@ -126,39 +207,44 @@ impl SmtpSender {
             .map_err(|e| SendError::Permanent(format!("TLS setup: {e}")))
     }
 
+    /// A TCP connection with TCP_NODELAY (unless benchmarking stock lettre).
+    async fn tcp(&self) -> Result<tokio::net::TcpStream, SendError> {
+        let c = &self.config;
+        let tcp = tokio::time::timeout(
+            c.timeout,
+            tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
+        )
+        .await
+        .map_err(|_| SendError::Transient(format!("connect to {}:{} timed out", c.host, c.port)))?
+        .map_err(|e| {
+            SendError::Transient(format!("cannot connect to {}:{}: {e}", c.host, c.port))
+        })?;
+        if self.nodelay {
+            tcp.set_nodelay(true)
+                .map_err(|e| SendError::Transient(format!("TCP_NODELAY: {e}")))?;
+        }
+        Ok(tcp)
+    }
+
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
         let c = &self.config;
         let hello = ClientId::Domain(c.hello_name.clone());
         let conn = match c.security {
             Security::Tls => {
-                // Implicit TLS: lettre does the handshake itself; it cannot
-                // take a pre-made socket here, so no TCP_NODELAY on this path.
-                AsyncSmtpConnection::connect_tokio1(
-                    (c.host.as_str(), c.port),
-                    Some(c.timeout),
-                    &hello,
-                    Some(self.tls_parameters()?),
-                    None,
+                let tcp = self.tcp().await?;
+                let tls = tokio::time::timeout(c.timeout, implicit_tls(c, tcp))
+                    .await
+                    .map_err(|_| SendError::Transient("TLS handshake timed out".into()))??;
+                tokio::time::timeout(
+                    c.timeout,
+                    AsyncSmtpConnection::connect_with_transport(Box::new(tls), &hello),
                 )
                 .await
+                .map_err(|_| SendError::Transient("SMTP greeting timed out".into()))?
                 .map_err(classify)?
             }
             Security::StartTls | Security::None => {
-                let tcp = tokio::time::timeout(
-                    c.timeout,
-                    tokio::net::TcpStream::connect((c.host.as_str(), c.port)),
-                )
-                .await
-                .map_err(|_| {
-                    SendError::Transient(format!("connect to {}:{} timed out", c.host, c.port))
-                })?
-                .map_err(|e| {
-                    SendError::Transient(format!("cannot connect to {}:{}: {e}", c.host, c.port))
-                })?;
-                if self.nodelay {
-                    tcp.set_nodelay(true)
-                        .map_err(|e| SendError::Transient(format!("TCP_NODELAY: {e}")))?;
-                }
+                let tcp = self.tcp().await?;
                 let mut conn = tokio::time::timeout(
                     c.timeout,
                     AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &hello),
@@ -236,6 +322,89 @@ impl SmtpSender {
         if let Some(mut c) = self.conn.take() {
             let _ = c.quit().await;
         }
+    }
+}
+
+/// Implicit TLS done here rather than by lettre, so that the socket under
+/// it has TCP_NODELAY (lettre's own TLS connect cannot take a socket).
+/// Certificates are verified against the public roots plus `ca_file`.
+async fn implicit_tls(c: &SmtpConfig, tcp: tokio::net::TcpStream) -> Result<TlsSocket, SendError> {
+    use tokio_rustls::rustls::{self, pki_types::ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(ca) = &c.ca_file {
+        let pem = std::fs::read(ca).map_err(|e| {
+            SendError::Transient(format!("cannot read smtp.ca_file {}: {e}", ca.display()))
+        })?;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(|e| SendError::Permanent(format!("smtp.ca_file: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| SendError::Permanent(format!("smtp.ca_file: {e}")))?;
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| SendError::Permanent(format!("TLS setup: {e}")))?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let name = ServerName::try_from(c.host.clone())
+        .map_err(|e| SendError::Permanent(format!("smtp.host {:?}: {e}", c.host)))?;
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| SendError::Transient(format!("TLS handshake with {}: {e}", c.host)))?;
+    Ok(TlsSocket(tls))
+}
+
+/// A rustls client stream lettre can drive as its transport.
+struct TlsSocket(tokio_rustls::client::TlsStream<tokio::net::TcpStream>);
+
+impl std::fmt::Debug for TlsSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsSocket")
+    }
+}
+
+impl tokio::io::AsyncRead for TlsSocket {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for TlsSocket {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for TlsSocket {
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.0.get_ref().0.peer_addr()
     }
 }
 

@@ -6,7 +6,6 @@ use super::{load_config, open_store, Cli};
 use anyhow::Context;
 use clap::Subcommand;
 use helpgate::clock::Clock;
-use helpgate::config::replies::TransportKind;
 use helpgate::config::Config;
 use helpgate::reply::templates::Templates;
 use helpgate::reply::Planner;
@@ -46,13 +45,14 @@ pub(crate) enum BreakerCmd {
 
 /// The templates the config names (a directory) or the built-in ones.
 pub(crate) fn templates(config: &Config) -> anyhow::Result<Templates> {
-    match &config.templates_dir {
-        None => Ok(Templates::builtin()),
-        Some(dir) => Templates::load_dir(dir).map_err(|errs| {
-            let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
-            anyhow::anyhow!("invalid templates:\n{}", lines.join("\n"))
-        }),
-    }
+    Ok((*planner(config)?.templates).clone())
+}
+
+/// The rules the config names (the daemon's loader, so every command sees
+/// the same projects).
+pub(crate) fn load_rules(config: &Config) -> anyhow::Result<RuleSet> {
+    helpgate::daemon::rules::load(config)
+        .map_err(|errs| anyhow::anyhow!("the rules do not compile:\n{}", errs.join("\n")))
 }
 
 pub(crate) fn planner(config: &Config) -> anyhow::Result<Planner> {
@@ -62,20 +62,13 @@ pub(crate) fn planner(config: &Config) -> anyhow::Result<Planner> {
     })
 }
 
-pub(crate) fn transport(config: &Config) -> Transport {
-    match (&config.outbox.transport, &config.smtp) {
-        (TransportKind::Smtp, Some(smtp)) => Transport::smtp(smtp.clone()),
-        _ => Transport::file(config.outbox_dir()),
-    }
-}
-
 /// Deliver what is due now (used by `ingest` before it exits).
 pub(crate) fn flush(config: &Config) -> anyhow::Result<helpgate::outbox::Stats> {
     helpgate::outbox::deliver_pending(
         config.state_dir.join("helpgate.db"),
-        transport(config),
+        Transport::from_config(config),
         Clock::system(),
-        (&config.outbox).into(),
+        helpgate::outbox::Policy::from_config(config),
         std::time::Duration::from_secs(60),
     )
     .context("cannot deliver the outbox")
@@ -129,7 +122,7 @@ pub(crate) fn templates_cmd(cli: &Cli, cmd: &TemplatesCmd) -> anyhow::Result<Exi
     let TemplatesCmd::Check = cmd;
     let config = load_config(cli)?;
     let t = templates(&config)?;
-    let rules = RuleSet::builtin();
+    let rules = load_rules(&config)?;
     let gaps = t.check(&rules.projects);
     for g in &gaps {
         println!("{g}");

@@ -6,7 +6,6 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use helpgate::clock::Clock;
 use helpgate::reply::{queue_specialist_reply, SpecialistBody};
-use helpgate::rules::RuleSet;
 use helpgate::store::{events, tickets, ts};
 use helpgate::ticket::{TicketId, TicketState};
 use std::path::PathBuf;
@@ -112,7 +111,7 @@ pub(crate) fn run(cli: &Cli, cmd: &TicketAction) -> anyhow::Result<ExitCode> {
                 (None, None) => bail!("give --template NAME or --body-file FILE"),
             };
             let templates = super::outbox::templates(&config)?;
-            let rules = RuleSet::builtin();
+            let rules = super::outbox::load_rules(&config)?;
             let actor = who(actor);
             let outbox = store.transaction(|tx| {
                 queue_specialist_reply(tx, &rules, &templates, TicketId(*id), &body, &actor, now)

@@ -103,6 +103,7 @@ pub struct RawSmtp {
     pub ca_file: Option<String>,
     pub hello_name: Option<String>,
     pub timeout_seconds: Option<i64>,
+    pub connections: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

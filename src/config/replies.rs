@@ -96,6 +96,8 @@ pub struct SmtpConfig {
     /// EHLO name; the support domain is a good choice.
     pub hello_name: String,
     pub timeout: Duration,
+    /// Parallel connections the outbox sends over.
+    pub connections: usize,
 }
 
 fn count(key: &str, v: Option<i64>, default: u32, max: i64) -> Result<u32, ConfigError> {
@@ -325,6 +327,7 @@ pub fn smtp(raw: &RawSmtp, base: &Path) -> Result<SmtpConfig, ConfigError> {
             1,
             600,
         )?,
+        connections: count("smtp.connections", raw.connections, 4, 64)? as usize,
     })
 }
 

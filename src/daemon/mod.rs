@@ -117,11 +117,22 @@ pub async fn run(
             intake_token.clone(),
         ));
     }
-    // OUTBOX: spawn the outbox worker (src/outbox.rs, replies branch) here,
-    // with its own token that is cancelled only after intake has stopped, so
-    // replies to the last committed messages still go out during the drain:
-    //   let outbox_token = CancellationToken::new();
-    //   tracker.spawn(crate::outbox::run(shared.clone(), ..., outbox_token.clone()));
+    // OUTBOX (replies): the sender worker on its own store connection. Its
+    // token is cancelled with intake's; it then runs one last bounded round
+    // so replies to the last committed messages still go out.
+    let outbox_token = CancellationToken::new();
+    let worker = crate::outbox::Worker::new(
+        &config.state_dir.join("helpgate.db"),
+        crate::transport::Transport::from_config(&config),
+        shared.clock.clone(),
+        crate::outbox::Policy::from_config(&config),
+    )?;
+    let outbox_done = outbox_token.clone();
+    tracker.spawn(async move {
+        if let Err(e) = worker.run(outbox_done).await {
+            error!(error = %crate::pipeline::error_chain(&e), "outbox worker stopped");
+        }
+    });
     info!(mailboxes = config.mailboxes.len(), "helpgate running");
 
     loop {
@@ -151,6 +162,7 @@ pub async fn run(
         "stopping: finishing the mail in hand and draining"
     );
     intake_token.cancel();
+    outbox_token.cancel();
     tracker.close();
     if tokio::time::timeout(config.daemon.drain_timeout, tracker.wait())
         .await
