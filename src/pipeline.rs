@@ -209,11 +209,18 @@ impl Pipeline {
         };
         let ctx = TicketContext {
             follow_up: existing.is_some(),
-            project: existing
-                .as_ref()
-                .map_or_else(|| self.default_project.clone(), |t| t.project.clone()),
+            project: existing.as_ref().map_or_else(
+                || {
+                    self.rules
+                        .project_for(email, p.raw.mailbox.as_deref())
+                        .id
+                        .clone()
+                },
+                |t| t.project.clone(),
+            ),
             ticket_language: existing.as_ref().and_then(|t| t.language.clone()),
             ticket_topic: existing.as_ref().and_then(|t| t.topic.clone()),
+            ticket_queue: existing.as_ref().and_then(|t| t.queue.clone()),
         };
         let mut decision = match p.oversize {
             Some(size) => Decision {
@@ -229,7 +236,12 @@ impl Pipeline {
             None => decide::decide(&p.verdict, &p.classification, &ctx, &self.rules),
         };
         let now = self.clock.now();
-        let class = &p.classification;
+        let mut class = p.classification.clone();
+        classify::refine(&mut class, &ctx, &self.rules);
+        if let Verdict::Machine { kind, .. } = &p.verdict {
+            class.topic = Some(kind.clone());
+        }
+        let class = &class;
         let ticket = match (&existing, decision.action) {
             (Some(t), action) => {
                 let state = if action == Action::Ignore {

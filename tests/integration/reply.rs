@@ -33,18 +33,19 @@ fn rules() -> RuleSet {
     .iter()
     .map(|l| (l.to_string(), format!("https://voices.example.test/{l}")))
     .collect();
-    RuleSet {
-        projects: vec![Project {
-            id: "voices".into(),
-            name: "Voices".into(),
-            support_address: "support@example.test".into(),
-            addresses: vec!["support@example.test".into()],
-            languages: vec!["en".into(), "de".into()],
-            default_language: "en".into(),
-            links,
-            ..Project::default()
-        }],
-    }
+    let mut rules = RuleSet::builtin();
+    rules.default_project = 0;
+    rules.projects = vec![Project {
+        id: "voices".into(),
+        name: "Voices".into(),
+        support_address: "support@example.test".into(),
+        addresses: vec!["support@example.test".into()],
+        languages: vec!["en".into(), "de".into()],
+        default_language: "en".into(),
+        links,
+        ..Project::default()
+    }];
+    rules
 }
 
 fn smtp(port: u16) -> Transport {
@@ -118,6 +119,7 @@ fn auto_reply_to(
             let class = Classification {
                 language: Some(lang.into()),
                 topic: Some("payment".into()),
+                ..Classification::default()
             };
             let out = planner.on_decision(
                 tx,
