@@ -77,8 +77,9 @@ pub struct Prepared {
 pub struct Pipeline {
     pub rules: Arc<RuleSet>,
     pub clock: Clock,
-    /// Project for mail the rules map to no project.
-    pub default_project: String,
+    /// The project this intake is bound to (a daemon mailbox's `project`):
+    /// it wins over routing by recipient. `None`: the rules route.
+    pub bound_project: Option<String>,
     pub max_message_bytes: u64,
     /// Templates and limits for the replies a decision causes (issue 5).
     pub replies: Arc<crate::reply::Planner>,
@@ -209,15 +210,15 @@ impl Pipeline {
         };
         let ctx = TicketContext {
             follow_up: existing.is_some(),
-            project: existing.as_ref().map_or_else(
-                || {
-                    self.rules
-                        .project_for(email, p.raw.mailbox.as_deref())
-                        .id
-                        .clone()
-                },
-                |t| t.project.clone(),
-            ),
+            project: match (&existing, &self.bound_project) {
+                (Some(t), _) => t.project.clone(),
+                (None, Some(bound)) => bound.clone(),
+                (None, None) => self
+                    .rules
+                    .project_for(email, p.raw.mailbox.as_deref())
+                    .id
+                    .clone(),
+            },
             ticket_language: existing.as_ref().and_then(|t| t.language.clone()),
             ticket_topic: existing.as_ref().and_then(|t| t.topic.clone()),
             ticket_queue: existing.as_ref().and_then(|t| t.queue.clone()),
