@@ -1,1 +1,230 @@
-fn main() {}
+//! Ingest benchmark (figures, not a timed test).
+//!
+//! Generates N synthetic mails (13 languages, 1-3 KB, 10 % with an
+//! attachment, 20 % follow-ups) into a Maildir and reports:
+//! - end-to-end `helpgate ingest` msg/s (the real binary, fresh state dir)
+//!   and its peak RSS;
+//! - parse-only msg/s (one thread) and prepare msg/s (parse + guard +
+//!   classify on all cores), and the end-to-end / parse-only ratio;
+//! - one 50 MB mail through `helpgate ingest`: time and peak RSS.
+//!
+//! Usage: `cargo bench --bench ingest -- [N]` (default 20000).
+
+use helpgate::clock::Clock;
+use helpgate::intake::RawMessage;
+use helpgate::pipeline::Pipeline;
+use helpgate::rules::RuleSet;
+use std::io::Write;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("en", "Payment not received", "Hi, I finished 40 recordings last week but the payment has not arrived yet. When do you pay? My participant ID is P-48213. Thanks a lot for checking."),
+    ("pt", "Pagamento não recebido", "Olá, terminei 40 gravações na semana passada e ainda não recebi o pagamento. Quando vocês pagam? Meu ID de participante é P-48213. Obrigada!"),
+    ("de", "Upload angekommen?", "Hallo, ich habe gestern zwölf Aufnahmen hochgeladen, aber im Portal sehe ich nichts. Sind die Dateien angekommen? Viele Grüße"),
+    ("nl", "Wanneer word ik betaald?", "Hoi, ik heb vorige week alle opnames gedaan maar ik heb nog geen betaling ontvangen. Kunnen jullie dat nakijken? Groetjes"),
+    ("fr", "Enregistrement refusé", "Bonjour, mes enregistrements ont été refusés au contrôle qualité alors que j'ai enregistré dans une pièce calme. Pouvez-vous vérifier ?"),
+    ("it", "Istruzioni del compito", "Ciao, non capisco le istruzioni del nuovo compito: quante volte devo leggere ogni frase? Grazie mille"),
+    ("es", "No puedo iniciar sesión", "Hola, desde ayer no puedo iniciar sesión en mi cuenta, me dice que la contraseña es incorrecta. ¿Me ayudan?"),
+    ("ko", "녹음 거부 이유", "안녕하세요. 어제 녹음한 파일 5개가 품질 검사에서 거부되었습니다. 조용한 방에서 녹음했는데 왜 거부되었는지 알고 싶습니다."),
+    ("vi", "Chưa nhận được tiền", "Xin chào, tôi đã hoàn thành 40 bản ghi âm tuần trước nhưng vẫn chưa nhận được thanh toán. Khi nào tôi được trả tiền?"),
+    ("zh", "付款问题", "你好，我上周完成了四十个录音任务，但是还没有收到付款。请问什么时候付款？谢谢！"),
+    ("tr", "Ödeme gelmedi", "Merhaba, geçen hafta 40 kayıt tamamladım ama ödeme henüz gelmedi. Ödemeler ne zaman yapılıyor? Teşekkürler"),
+    ("el", "Πληρωμή", "Γεια σας, ολοκλήρωσα 40 ηχογραφήσεις την περασμένη εβδομάδα αλλά δεν έχω λάβει ακόμα την πληρωμή. Πότε πληρώνετε;"),
+    ("fi", "Maksu puuttuu", "Hei, tein viime viikolla 40 äänitystä, mutta en ole vielä saanut maksua. Milloin maksut tehdään? Kiitos"),
+];
+
+fn synth(i: usize) -> Vec<u8> {
+    let (lang, subject, text) = TEXTS[i % TEXTS.len()];
+    let follow_up = i % 5 == 4 && i >= 5;
+    let mut m = String::new();
+    m.push_str(&format!("From: Participant {i} <p{i}@example.{lang}>\r\n"));
+    m.push_str("To: support@helpgate.example\r\n");
+    for hop in 0..3 {
+        m.push_str(&format!(
+            "Received: from mx{hop}.example.{lang} (mx{hop}.example.{lang} [192.0.2.{hop}])\r\n\tby mail.helpgate.example (Postfix) with ESMTPS id 4F{i:08X}{hop}\r\n\tfor <support@helpgate.example>; Mon, 23 Nov 2026 09:00:0{hop} +0000 (UTC)\r\n"
+        ));
+    }
+    m.push_str(&format!(
+        "Date: Mon, 23 Nov 2026 09:{:02}:00 +0000\r\n",
+        i % 60
+    ));
+    m.push_str(&format!("Message-ID: <bench-{i}@example.{lang}>\r\n"));
+    if follow_up {
+        let parent = i - 5;
+        m.push_str(&format!(
+            "Subject: Re: {subject}\r\nIn-Reply-To: <bench-{parent}@example.{lang}>\r\n"
+        ));
+    } else {
+        m.push_str(&format!("Subject: {subject}\r\n"));
+    }
+    m.push_str("MIME-Version: 1.0\r\n");
+    // 1-3 KB: repeat the text, then quote an earlier message.
+    let reps = 1 + i % 3;
+    let mut body = String::new();
+    for _ in 0..reps {
+        body.push_str(text);
+        body.push_str("\r\n\r\n");
+    }
+    body.push_str("On Mon, 23 Nov 2026 at 09:00, Support <support@helpgate.example> wrote:\r\n");
+    for _ in 0..reps * 4 {
+        body.push_str("> Thank you for your message. We will get back to you soon.\r\n");
+    }
+    if i % 10 == 3 {
+        m.push_str("Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n");
+        m.push_str(
+            "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+        );
+        m.push_str(&body);
+        m.push_str("\r\n--b\r\nContent-Type: image/png; name=\"screenshot.png\"\r\n");
+        m.push_str("Content-Disposition: attachment; filename=\"screenshot.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+        for _ in 0..12 {
+            m.push_str(
+                "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA\r\n",
+            );
+        }
+        m.push_str("--b--\r\n");
+    } else {
+        m.push_str(
+            "Content-Type: text/plain; charset=UTF-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+        );
+        m.push_str(&body);
+    }
+    m.into_bytes()
+}
+
+fn big_mail(size: usize) -> Vec<u8> {
+    let mut m = b"From: p@example.com\r\nTo: support@helpgate.example\r\nSubject: my recordings\r\nMessage-ID: <big@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nHere are all my recordings.\r\n--b\r\nContent-Type: audio/wav; name=\"all.wav\"\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
+    let line = b"UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQAAAABSSUZGJAAAAFdBVkVm\r\n";
+    while m.len() < size {
+        m.extend_from_slice(line);
+    }
+    m.extend_from_slice(b"--b--\r\n");
+    m
+}
+
+/// Run `helpgate` with `args`; returns wall time and the peak RSS (VmHWM,
+/// polled from /proc while it runs) in KiB.
+fn run_measured(args: &[&str]) -> (Duration, u64) {
+    let start = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helpgate"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn helpgate");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(s) = std::fs::read_to_string(&status_path) {
+            if let Some(kb) = s
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+            {
+                peak = peak.max(kb);
+            }
+        }
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(status.success(), "helpgate {args:?} failed");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (start.elapsed(), peak)
+}
+
+fn main() {
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(20_000);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let maildir = dir.path().join("Maildir");
+    for sub in ["cur", "new", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
+    }
+    let mut bytes_total = 0;
+    let mut raws = Vec::with_capacity(n);
+    for i in 0..n {
+        let m = synth(i);
+        bytes_total += m.len();
+        std::fs::write(
+            maildir
+                .join("new")
+                .join(format!("{:010}.M{i}P1.bench", 1_790_000_000 + i)),
+            &m,
+        )
+        .expect("write mail");
+        raws.push(m);
+    }
+    println!(
+        "generated {n} mails, {:.0} bytes average",
+        bytes_total as f64 / n as f64
+    );
+
+    let state = dir.path().join("state");
+    let (t, rss) = run_measured(&[
+        "--state-dir",
+        state.to_str().expect("utf-8"),
+        "ingest",
+        maildir.to_str().expect("utf-8"),
+    ]);
+    let e2e = n as f64 / t.as_secs_f64();
+    println!(
+        "end-to-end ingest: {n} mails in {:.3} s = {e2e:.0} msg/s, peak RSS {} MiB",
+        t.as_secs_f64(),
+        rss / 1024
+    );
+
+    let start = Instant::now();
+    for r in &raws {
+        std::hint::black_box(helpgate::parse::parse(r));
+    }
+    let parse = n as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "parse only (1 thread): {parse:.0} msg/s; end-to-end / parse-only = {:.2}",
+        e2e / parse
+    );
+
+    let pipeline = Pipeline {
+        rules: Arc::new(RuleSet::builtin()),
+        clock: Clock::system(),
+        bound_project: None,
+        max_message_bytes: 50 << 20,
+        replies: Default::default(),
+    };
+    let batch: Vec<RawMessage> = raws
+        .into_iter()
+        .map(|bytes| RawMessage {
+            source: "bench".into(),
+            mailbox: None,
+            bytes,
+        })
+        .collect();
+    let start = Instant::now();
+    std::hint::black_box(pipeline.prepare_all(batch));
+    println!(
+        "prepare (parse + guard + classify, all cores): {:.0} msg/s",
+        n as f64 / start.elapsed().as_secs_f64()
+    );
+
+    let big = dir.path().join("big.eml");
+    let mut f = std::fs::File::create(&big).expect("big mail");
+    f.write_all(&big_mail(50 * 1000 * 1000))
+        .expect("write big mail");
+    drop(f);
+    let state = dir.path().join("state-big");
+    let (t, rss) = run_measured(&[
+        "--state-dir",
+        state.to_str().expect("utf-8"),
+        "ingest",
+        big.to_str().expect("utf-8"),
+    ]);
+    println!(
+        "one 50 MB mail: {:.3} s, peak RSS {} MiB",
+        t.as_secs_f64(),
+        rss / 1024
+    );
+}

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
     helpgate::telemetry::init(args.log_json, args.verbose);
-    match cli::run(args) {
+    match cli::run(&args) {
         Ok(code) => code,
         Err(e) => {
             // A closed pipe (`helpgate messages list | head`) is not an error.

@@ -4,7 +4,7 @@ use super::{load_config, open_store, Cli};
 use helpgate::clock::Clock;
 use helpgate::intake::files::{self, Item};
 use helpgate::intake::RawMessage;
-use helpgate::pipeline::{Outcome, Pipeline};
+use helpgate::pipeline::{error_chain, Outcome, Pipeline};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -47,8 +47,9 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
     let pipeline = Pipeline {
         rules: Arc::new(super::rules::load_rules(&config, None)?),
         clock: Clock::system(),
-        default_project: "default".to_string(),
+        bound_project: None,
         max_message_bytes: config.max_message_bytes,
+        replies: Arc::new(super::outbox::planner(&config)?),
     };
 
     let mut items = Vec::new();
@@ -57,7 +58,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         match files::expand(p) {
             Ok(found) => items.extend(found),
             Err(e) => {
-                eprintln!("helpgate: {e}");
+                eprintln!("helpgate: {}", error_chain(&e));
                 failed += 1;
             }
         }
@@ -85,7 +86,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         let bytes = match read_mail(item) {
             Ok(b) => b,
             Err(e) => {
-                bar.suspend(|| eprintln!("helpgate: {e}"));
+                bar.suspend(|| eprintln!("helpgate: {}", error_chain(&e)));
                 summary.failed += 1;
                 bar.inc(1);
                 continue;
@@ -108,6 +109,9 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
     let last = flush(&mut batch, &mut summary);
     bar.finish_and_clear();
     last?;
+    drop(store);
+    // Deliver the replies this run queued, so the demo shows them.
+    let sent = super::outbox::flush(&config)?;
 
     if json {
         println!("{}", serde_json::to_string(&summary)?);
@@ -122,6 +126,12 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
             summary.quarantined,
             summary.failed
         );
+        if sent.sent + sent.retried + sent.parked > 0 {
+            println!(
+                "replies: {} sent, {} to retry later, {} parked",
+                sent.sent, sent.retried, sent.parked
+            );
+        }
     }
     Ok(if summary.failed > 0 {
         ExitCode::from(1)
