@@ -102,7 +102,13 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     let new_text = quote::strip(prefix(&email.body.new_text, MAX_BODY_BYTES));
     let subject = strip_subject_prefixes(&email.subject);
     let subj_norm = normalize(subject, 400);
-    let body_norm = normalize(&new_text, MAX_BODY_CHARS);
+    // A subject-only mail: the subject is the message, so it also counts
+    // as the body.
+    let body_norm = if new_text.trim().is_empty() {
+        subj_norm.clone()
+    } else {
+        normalize(&new_text, MAX_BODY_CHARS)
+    };
     let mut subj_hits = Vec::new();
     let mut body_hits = Vec::new();
     rules.text.find(&subj_norm, &mut subj_hits);
