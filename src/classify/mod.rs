@@ -115,10 +115,10 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     rules.text.find(&body_norm, &mut body_hits);
 
     let mut out = Classification::default();
-    topic::score(rules, &subj_hits, &body_hits, &mut out);
     language::detect(
         rules, email, subject, &new_text, &subj_hits, &body_hits, &mut out,
     );
+    topic::score(rules, &subj_hits, &body_hits, &mut out);
     collect_matches(rules, &subj_hits, &body_hits, &mut out);
     out
 }
@@ -212,7 +212,9 @@ fn collect_matches(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Classi
                     } else {
                         topic.body_weight
                     };
-                    (topic.id.clone(), p.weight * w)
+                    let lang = topic::confident_language(rules, out);
+                    let f = topic::language_factor(rules, p, lang);
+                    (topic.id.clone(), p.weight * w * f)
                 }
                 _ => ("language".to_string(), p.weight),
             };

@@ -2,12 +2,41 @@
 //! field (subject, body), times the topic's field weight. A sensitive topic
 //! that comes close to the best wins: privacy, appeals and abuse must
 //! reach the restricted queue even when the mail also mentions payment.
+//! Words from a third language count half: a false friend (Turkish `para`
+//! in a Portuguese mail) should not decide; English counts fully, since
+//! participants mix in English tech words.
 
 use super::{Candidate, Classification};
-use crate::rules::matcher::Target;
+use crate::rules::matcher::{Pattern, Target};
 use crate::rules::RuleSet;
 
+/// 1 for patterns of the mail's language, of English or of no language;
+/// 0.5 for the rest (positive weights only).
+pub(super) fn language_factor(rules: &RuleSet, p: &Pattern, lang: Option<usize>) -> f64 {
+    let Some(lang) = lang else { return 1.0 };
+    if p.weight < 0.0 || p.langs.is_empty() || p.langs.contains(&lang) {
+        return 1.0;
+    }
+    let en = rules.language_index("en");
+    if en.is_some_and(|e| p.langs.contains(&e)) {
+        1.0
+    } else {
+        0.5
+    }
+}
+
+/// The detected language when detection (not a fallback) decided it.
+pub(super) fn confident_language(rules: &RuleSet, out: &Classification) -> Option<usize> {
+    if out.language_source.is_none_or(|s| s.is_weak()) {
+        return None;
+    }
+    out.language
+        .as_deref()
+        .and_then(|l| rules.language_index(l))
+}
+
 pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Classification) {
+    let lang = confident_language(rules, out);
     let mut scores = vec![0.0f64; rules.topics.len()];
     for (hits, subject) in [(subj, true), (body, false)] {
         for &id in hits {
@@ -19,7 +48,7 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
                 } else {
                     topic.body_weight
                 };
-                scores[t] += p.weight * w;
+                scores[t] += p.weight * w * language_factor(rules, p, lang);
             }
         }
     }
