@@ -334,7 +334,7 @@ impl Compiler {
             return;
         }
         if kind == PatternKind::Regex {
-            if let Err(e) = regex::Regex::new(&norm) {
+            if let Err(e) = regex::Regex::new(&super::matcher::ascii_boundaries(&norm)) {
                 let msg = e.to_string().replace('\n', " ");
                 self.err(path, text, s, format!("invalid regex: {msg}"));
                 return;

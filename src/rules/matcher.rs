@@ -97,7 +97,7 @@ impl Matcher {
         for (id, p) in patterns.iter().enumerate() {
             let id = u32::try_from(id).map_err(|_| "too many patterns".to_string())?;
             if p.kind == PatternKind::Regex {
-                regexes.push(p.text.clone());
+                regexes.push(ascii_boundaries(&p.text));
                 set_ids.push(id);
                 continue;
             }
@@ -180,6 +180,29 @@ impl Matcher {
     }
 }
 
+/// `\b` as an ASCII word boundary. The text is normalized (diacritics
+/// removed), so Latin words are ASCII; and unlike a Unicode `\b`, an ASCII
+/// one keeps the combined set on the fast DFA for Greek, Hangul or Han text.
+pub fn ascii_boundaries(regex: &str) -> String {
+    let mut out = String::with_capacity(regex.len() + 16);
+    let mut chars = regex.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('b') => out.push_str("(?-u:\\b)"),
+                Some(n) => {
+                    out.push(c);
+                    out.push(n);
+                }
+                None => out.push(c),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The literal to search for and whether each side needs a word boundary.
 fn literal_parts(text: &str) -> Option<(&str, bool, bool)> {
     let left_free = text.starts_with('*');
@@ -239,6 +262,14 @@ mod tests {
         .expect("compiles");
         assert_eq!(found(&m, "결제가 안 됐어요"), vec![0]);
         assert_eq!(found(&m, "还没有付款吗"), vec![1]);
+    }
+
+    #[test]
+    fn regex_word_boundaries_are_ascii() {
+        assert_eq!(ascii_boundaries(r"\bpay\\b\d"), r"(?-u:\b)pay\\b\d");
+        let m = Matcher::build(vec![pat(r"\bolen \d+\b", PatternKind::Regex)]).expect("compiles");
+        assert_eq!(found(&m, "hei, olen 17 vuotias"), vec![0]);
+        assert_eq!(found(&m, "σολεν 17"), Vec::<u32>::new());
     }
 
     #[test]
