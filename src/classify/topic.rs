@@ -75,7 +75,7 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
     let runner = ranked.get(1).map_or(0.0, |r| r.1);
     let sensitive = ranked.iter().find(|(t, s)| {
         *s >= th.min_score
-            && *s * th.min_ratio >= best_score
+            && *s * th.min_ratio * 2.0 >= best_score
             && rules
                 .routes
                 .get(&rules.topics[*t].id)
