@@ -93,8 +93,18 @@ pub struct Classification {
     pub topic_uncertain: bool,
     /// Best topics first (at most 3, score > 0).
     pub candidates: Vec<Candidate>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub matches: Vec<Match>,
+    /// Matched pattern ids: (pattern, in the subject). Turned into
+    /// [`Match`]es only on demand ([`Classification::matches`]), so the
+    /// pipeline does not pay for strings nobody reads.
+    #[serde(skip)]
+    pub hits: Vec<(u32, bool)>,
+}
+
+impl Classification {
+    /// The rules that matched, for admins (at most 24).
+    pub fn matches(&self, rules: &RuleSet) -> Vec<Match> {
+        collect_matches(rules, self)
+    }
 }
 
 /// Classify a message: context-free, CPU-bound, never fails.
@@ -119,7 +129,11 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
         rules, email, subject, &new_text, &subj_hits, &body_hits, &mut out,
     );
     topic::score(rules, &subj_hits, &body_hits, &mut out);
-    collect_matches(rules, &subj_hits, &body_hits, &mut out);
+    out.hits = subj_hits
+        .iter()
+        .map(|&i| (i, true))
+        .chain(body_hits.iter().map(|&i| (i, false)))
+        .collect();
     out
 }
 
@@ -196,43 +210,43 @@ fn strip_subject_prefixes(subject: &str) -> &str {
     }
 }
 
-fn collect_matches(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Classification) {
+fn collect_matches(rules: &RuleSet, class: &Classification) -> Vec<Match> {
     use crate::rules::matcher::Target;
-    for (field, hits) in [("subject", subj), ("body", body)] {
-        for &id in hits {
-            if out.matches.len() >= MAX_SHOWN_MATCHES {
-                return;
+    let lang = topic::confident_language(rules, class);
+    let mut out = Vec::new();
+    for &(id, in_subject) in class.hits.iter().take(MAX_SHOWN_MATCHES) {
+        let Some(p) = rules.text.patterns.get(id as usize) else {
+            continue;
+        };
+        let field = if in_subject { "subject" } else { "body" };
+        let (target, score) = match p.target {
+            Target::Topic(t) => {
+                let topic = &rules.topics[t];
+                let w = if in_subject {
+                    topic.subject_weight
+                } else {
+                    topic.body_weight
+                };
+                let f = topic::language_factor(rules, p, lang);
+                (topic.id.clone(), p.weight * w * f)
             }
-            let p = &rules.text.patterns[id as usize];
-            let (target, score) = match p.target {
-                Target::Topic(t) => {
-                    let topic = &rules.topics[t];
-                    let w = if field == "subject" {
-                        topic.subject_weight
-                    } else {
-                        topic.body_weight
-                    };
-                    let lang = topic::confident_language(rules, out);
-                    let f = topic::language_factor(rules, p, lang);
-                    (topic.id.clone(), p.weight * w * f)
-                }
-                _ => ("language".to_string(), p.weight),
-            };
-            out.matches.push(Match {
-                target,
-                languages: p
-                    .langs
-                    .iter()
-                    .map(|&l| rules.languages[l].code.clone())
-                    .collect(),
-                kind: p.kind,
-                pattern: p.text.clone(),
-                origin: p.origin.to_string(),
-                field,
-                score,
-            });
-        }
+            _ => ("language".to_string(), p.weight),
+        };
+        out.push(Match {
+            target,
+            languages: p
+                .langs
+                .iter()
+                .map(|&l| rules.languages[l].code.clone())
+                .collect(),
+            kind: p.kind,
+            pattern: p.text.clone(),
+            origin: p.origin.to_string(),
+            field,
+            score,
+        });
     }
+    out
 }
 
 #[cfg(test)]

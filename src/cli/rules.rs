@@ -200,7 +200,7 @@ fn test(rules: &RuleSet, mail: &[String], as_json: bool) -> anyhow::Result<ExitC
                         "score": run.class.topic_score,
                         "uncertain": run.class.topic_uncertain,
                         "candidates": run.class.candidates,
-                        "matches": run.class.matches,
+                        "matches": run.class.matches(rules),
                     },
                     "guard": run.verdict,
                     "decision": run.decision,
@@ -208,7 +208,7 @@ fn test(rules: &RuleSet, mail: &[String], as_json: bool) -> anyhow::Result<ExitC
                 });
                 writeln!(out, "{v}")?;
             } else {
-                print_run(&mut out, &item.source(), &run, &used_text)?;
+                print_run(&mut out, rules, &item.source(), &run, &used_text)?;
             }
         }
     }
@@ -219,7 +219,13 @@ fn test(rules: &RuleSet, mail: &[String], as_json: bool) -> anyhow::Result<ExitC
     })
 }
 
-fn print_run(out: &mut impl Write, source: &str, run: &Run, text: &str) -> std::io::Result<()> {
+fn print_run(
+    out: &mut impl Write,
+    rules: &RuleSet,
+    source: &str,
+    run: &Run,
+    text: &str,
+) -> std::io::Result<()> {
     let c = &run.class;
     writeln!(out, "== {source}")?;
     writeln!(out, "project:   {}", run.project)?;
@@ -277,7 +283,7 @@ fn print_run(out: &mut impl Write, source: &str, run: &Run, text: &str) -> std::
             cands.join(", ")
         }
     )?;
-    for m in &c.matches {
+    for m in &c.matches(rules) {
         writeln!(
             out,
             "           {:+.1} {:<20} {:<8} {:<7} {:?} [{}] {}",

@@ -175,8 +175,8 @@ fn matches_name_file_and_line() {
     let r = rules();
     let c = classify(&mail("", "wanneer word ik betaald"), &r);
     let m = c
-        .matches
-        .iter()
+        .matches(&r)
+        .into_iter()
         .find(|m| m.pattern == "wanneer word ik betaald")
         .expect("phrase matched");
     assert_eq!(m.origin, "r/topics/main.toml:11");
