@@ -88,6 +88,33 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
             "X-Spam-Status: Yes from the upstream filter",
         ));
     }
+    if h("x-spam").is_some_and(|v| v.starts_with("yes")) {
+        return Some(Verdict::machine(
+            "spam",
+            "X-Spam: Yes from the upstream filter",
+        ));
+    }
+    for name in ["x-spam-action", "x-rspamd-action"] {
+        if let Some(v) = h(name).filter(|v| {
+            ["add header", "rewrite subject", "reject"]
+                .iter()
+                .any(|a| v.starts_with(a))
+        }) {
+            return Some(Verdict::machine(
+                "spam",
+                format!("{name}: {v} from the upstream filter"),
+            ));
+        }
+    }
+    let scl = h("x-ms-exchange-organization-scl").and_then(|v| v.parse::<i32>().ok());
+    if scl.is_some_and(|n| n >= 5)
+        || h("x-forefront-antispam-report").is_some_and(|v| v.contains("sfv:spm"))
+    {
+        return Some(Verdict::machine(
+            "spam",
+            "Exchange Online Protection marked it as spam",
+        ));
+    }
     let ctype = h("content-type").unwrap_or_else(|| email.content_type.to_ascii_lowercase());
     if ctype.contains("multipart/report")
         || email.content_type.eq_ignore_ascii_case("multipart/report")
@@ -341,6 +368,14 @@ mod tests {
                 "autoreply",
             ),
             ("X-Spam-Flag", "YES", "spam"),
+            ("X-Spam", "Yes", "spam"),
+            ("X-Rspamd-Action", "add header", "spam"),
+            ("X-MS-Exchange-Organization-SCL", "9", "spam"),
+            (
+                "X-Forefront-Antispam-Report",
+                "CIP:1.2.3.4;SFV:SPM;",
+                "spam",
+            ),
             (
                 "Content-Type",
                 "multipart/report; report-type=delivery-status",
