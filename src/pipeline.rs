@@ -77,8 +77,9 @@ pub struct Prepared {
 pub struct Pipeline {
     pub rules: Arc<RuleSet>,
     pub clock: Clock,
-    /// Project for mail the rules map to no project.
-    pub default_project: String,
+    /// The project this intake is bound to (a daemon mailbox's `project`):
+    /// it wins over routing by recipient. `None`: the rules route.
+    pub bound_project: Option<String>,
     pub max_message_bytes: u64,
     /// Templates and limits for the replies a decision causes (issue 5).
     pub replies: Arc<crate::reply::Planner>,
@@ -209,11 +210,18 @@ impl Pipeline {
         };
         let ctx = TicketContext {
             follow_up: existing.is_some(),
-            project: existing
-                .as_ref()
-                .map_or_else(|| self.default_project.clone(), |t| t.project.clone()),
+            project: match (&existing, &self.bound_project) {
+                (Some(t), _) => t.project.clone(),
+                (None, Some(bound)) => bound.clone(),
+                (None, None) => self
+                    .rules
+                    .project_for(email, p.raw.mailbox.as_deref())
+                    .id
+                    .clone(),
+            },
             ticket_language: existing.as_ref().and_then(|t| t.language.clone()),
             ticket_topic: existing.as_ref().and_then(|t| t.topic.clone()),
+            ticket_queue: existing.as_ref().and_then(|t| t.queue.clone()),
         };
         let mut decision = match p.oversize {
             Some(size) => Decision {
@@ -229,7 +237,12 @@ impl Pipeline {
             None => decide::decide(&p.verdict, &p.classification, &ctx, &self.rules),
         };
         let now = self.clock.now();
-        let class = &p.classification;
+        let mut class = p.classification.clone();
+        classify::refine(&mut class, &ctx, &self.rules);
+        if let Verdict::Machine { kind, .. } = &p.verdict {
+            class.topic = Some(kind.clone());
+        }
+        let class = &class;
         let ticket = match (&existing, decision.action) {
             (Some(t), action) => {
                 let state = if action == Action::Ignore {

@@ -48,7 +48,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
     let pipeline = Pipeline {
         rules: Arc::new(RuleSet::builtin()),
         clock: Clock::system(),
-        default_project: "default".to_string(),
+        bound_project: None,
         max_message_bytes: config.max_message_bytes,
         replies: Arc::new(super::outbox::planner(&config)?),
     };

@@ -97,11 +97,11 @@ pub(crate) fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<ExitCode> {
                 let project = mailbox
                     .as_ref()
                     .and_then(|m| config.mailboxes.iter().find(|c| &c.name == m))
-                    .map_or_else(|| "default".to_string(), |c| c.project.clone());
+                    .map(|c| c.project.clone());
                 let pipeline = Pipeline {
                     rules: rules.clone(),
                     clock: clock.clone(),
-                    default_project: project,
+                    bound_project: project,
                     max_message_bytes: config.max_message_bytes,
                     replies: replies.clone(),
                 };

@@ -263,7 +263,7 @@ async fn commit(
     let pipeline = Pipeline {
         rules: shared.rules.borrow().clone(),
         clock: shared.clock.clone(),
-        default_project: mb.project.clone(),
+        bound_project: Some(mb.project.clone()),
         max_message_bytes: shared.max_message_bytes,
         replies: shared.replies.clone(),
     };

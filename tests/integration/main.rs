@@ -5,6 +5,8 @@
 // Test helpers outside #[test] functions may unwrap: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+/// Classification and decisions: dev set accuracy and corpus machine mail.
+mod classify;
 /// Helpers shared by the modules: temp state dirs, running the binary.
 mod common;
 /// `helpgate run` against real servers: IDLE/polling, restarts, TLS, crash test.

@@ -33,18 +33,19 @@ fn rules() -> RuleSet {
     .iter()
     .map(|l| (l.to_string(), format!("https://voices.example.test/{l}")))
     .collect();
-    RuleSet {
-        projects: vec![Project {
-            id: "voices".into(),
-            name: "Voices".into(),
-            support_address: "support@example.test".into(),
-            addresses: vec!["support@example.test".into()],
-            languages: vec!["en".into(), "de".into()],
-            default_language: "en".into(),
-            links,
-            ..Project::default()
-        }],
-    }
+    let mut rules = RuleSet::builtin();
+    rules.default_project = 0;
+    rules.projects = vec![Project {
+        id: "voices".into(),
+        name: "Voices".into(),
+        support_address: "support@example.test".into(),
+        addresses: vec!["support@example.test".into()],
+        languages: vec!["en".into(), "de".into()],
+        default_language: "en".into(),
+        links,
+        ..Project::default()
+    }];
+    rules
 }
 
 fn smtp(port: u16) -> Transport {
@@ -118,6 +119,7 @@ fn auto_reply_to(
             let class = Classification {
                 language: Some(lang.into()),
                 topic: Some("payment".into()),
+                ..Classification::default()
             };
             let out = planner.on_decision(
                 tx,
@@ -552,7 +554,7 @@ fn cli_specialist_reply_lands_in_the_file_outbox_and_templates_check_reports_gap
     let env = Env::new();
     let m = env.mail(
         "q.eml",
-        "From: Ana <ana@example.org>\nTo: support@helpgate.example\nSubject: Upload\nMessage-ID: <u1@example.org>\n\nIs my upload there?\n",
+        "From: Ana <ana@example.org>\nTo: support@helpgate.example\nSubject: Login\nMessage-ID: <u1@example.org>\n\nI cannot log in to my account since yesterday, it says my password is wrong.\n",
     );
     env.ok(&["ingest", m.to_str().unwrap()]);
     let body = env.mail("body.txt", "Hello Ana,\nyes, it is there.\n");
@@ -572,7 +574,7 @@ fn cli_specialist_reply_lands_in_the_file_outbox_and_templates_check_reports_gap
         .collect();
     assert_eq!(files.len(), 1);
     let text = std::fs::read_to_string(&files[0]).unwrap();
-    assert_eq!(header(&text, "Subject"), Some("Re: Upload [#1]"));
+    assert_eq!(header(&text, "Subject"), Some("Re: Login [#1]"));
     assert_eq!(header(&text, "In-Reply-To"), Some("<u1@example.org>"));
     assert_eq!(
         header(&text, "Auto-Submitted"),
@@ -601,14 +603,40 @@ fn cli_specialist_reply_lands_in_the_file_outbox_and_templates_check_reports_gap
     ]);
     let show = env.ok(&["tickets", "show", "1"]);
     assert!(
-        show.contains("maria reclassify: topic - -> upload_confirmation"),
+        show.contains("maria reclassify: topic account -> upload_confirmation"),
         "{show}"
     );
 
-    // The built-in project configures no links: every template has a gap.
+    // The shipped templates cover every auto-reply topic and language.
     let out = env.run(&["templates", "check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A set with only an English payment answer has gaps.
+    let gaps = env.state().join("gaps");
+    std::fs::create_dir_all(gaps.join("en")).unwrap();
+    std::fs::write(
+        gaps.join("en/payment.txt"),
+        "Subject: Payment\n\nHi {participant_name}, see {link.payment_info}\n",
+    )
+    .unwrap();
+    let cfg = env.mail(
+        "g.toml",
+        &format!("templates_dir = \"{}\"\n", gaps.display()),
+    );
+    let out = env.run(&["--config", cfg.to_str().unwrap(), "templates", "check"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("needs link"));
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(report.contains("upload_confirmation"), "{report}");
 
     // A template with a typo is refused with path:line.
     let dir = env.state().join("tpl");
@@ -740,7 +768,7 @@ fn oversize_mail_gets_the_upload_page_reply_and_stays_with_a_human() {
     let pipeline = helpgate::pipeline::Pipeline {
         rules: Arc::new(rules),
         clock: Clock::system(),
-        default_project: "default".into(),
+        bound_project: None,
         max_message_bytes: 2048,
         replies: Arc::new(Planner::default()),
     };
@@ -1048,7 +1076,7 @@ fn postfix_bounce_of_our_reply_attaches_to_its_ticket_through_the_pipeline() {
     let pipeline = helpgate::pipeline::Pipeline {
         rules: rules.clone(),
         clock: Clock::system(),
-        default_project: "default".into(),
+        bound_project: None,
         max_message_bytes: 50 << 20,
         replies: Arc::new(Planner::default()),
     };
