@@ -23,15 +23,22 @@ const TARGET: Accuracy = Accuracy {
     topic: 90.0,
     action: 93.0,
     threading: 100.0,
+    // Not in the targets: every appeal/privacy/abuse mail should reach
+    // a person at once; a missed self-harm hint is the costliest error.
+    escalation: 100.0,
 };
 
 /// What current main reaches, minus a small margin: a drop below this fails
 /// the test. The lead raises these as classification improves.
+///
+/// Measured on main 9835be1 (rules first cut): language 100.0 %, topic
+/// 90.2 %, action 93.7 %, threading 100 %, escalation 89.6 % (43/48).
 const FLOOR: Accuracy = Accuracy {
-    language: 0.0,
-    topic: 0.0,
-    action: 25.0,
-    threading: 97.0,
+    language: 98.0,
+    topic: 87.0,
+    action: 90.5,
+    threading: 99.0,
+    escalation: 85.0,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -40,6 +47,8 @@ struct Accuracy {
     topic: f64,
     action: f64,
     threading: f64,
+    /// Share of appeal/privacy/abuse mails (follow-ups too) escalated.
+    escalation: f64,
 }
 
 const SENSITIVE: [&str; 3] = ["appeal", "privacy", "abuse"];
@@ -205,6 +214,7 @@ fn e2e_eval_held_out_mail() {
     let mut topic = Tally::default();
     let mut action = Tally::default();
     let mut thread = Tally::default();
+    let mut escalation = Tally::default();
     let mut per_lang: BTreeMap<String, [Tally; 3]> = BTreeMap::new();
     let mut per_topic: BTreeMap<String, [Tally; 2]> = BTreeMap::new();
     let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
@@ -248,6 +258,9 @@ fn e2e_eval_held_out_mail() {
             miss("topic", &r.topic, g_topic);
         }
         let action_ok = g_action == r.action;
+        if SENSITIVE.contains(&r.topic.as_str()) {
+            escalation.add(g_action == "escalate");
+        }
         action.add(action_ok);
         if !action_ok {
             miss("action", &r.action, g_action);
@@ -325,6 +338,7 @@ fn e2e_eval_held_out_mail() {
         topic: topic.pct(),
         action: action.pct(),
         threading: thread.pct(),
+        escalation: escalation.pct(),
     };
     println!("\n=== e2e held-out evaluation: {} mails ===", rows.len());
     println!(
@@ -341,6 +355,10 @@ fn e2e_eval_held_out_mail() {
         measured.threading,
         thread.hit,
         thread.n
+    );
+    println!(
+        "escalation of sensitive mail (appeal/privacy/abuse) {:5.1}% ({}/{})",
+        measured.escalation, escalation.hit, escalation.n
     );
     println!("\nper language        n   language  topic   action");
     for (l, [a, b, c]) in &per_lang {
@@ -372,6 +390,7 @@ fn e2e_eval_held_out_mail() {
         ("topic", measured.topic, TARGET.topic),
         ("action", measured.action, TARGET.action),
         ("threading", measured.threading, TARGET.threading),
+        ("escalation", measured.escalation, TARGET.escalation),
     ]
     .iter()
     .filter(|(_, m, t)| m < t)
@@ -393,6 +412,7 @@ fn e2e_eval_held_out_mail() {
         ("topic", measured.topic, FLOOR.topic),
         ("action", measured.action, FLOOR.action),
         ("threading", measured.threading, FLOOR.threading),
+        ("escalation", measured.escalation, FLOOR.escalation),
     ] {
         assert!(
             m >= floor,
