@@ -31,14 +31,14 @@ const TARGET: Accuracy = Accuracy {
 /// What current main reaches, minus a small margin: a drop below this fails
 /// the test. The lead raises these as classification improves.
 ///
-/// Measured on main 9835be1 (rules first cut): language 100.0 %, topic
-/// 90.2 %, action 93.7 %, threading 100 %, escalation 89.6 % (43/48).
+/// Measured on main 9835be1 (rules first cut), 217 mails: language 99.5 %,
+/// topic 88.9 %, action 92.6 %, threading 100 %, escalation 86.3 % (44/51).
 const FLOOR: Accuracy = Accuracy {
-    language: 98.0,
-    topic: 87.0,
-    action: 90.5,
+    language: 97.0,
+    topic: 86.0,
+    action: 90.0,
     threading: 99.0,
-    escalation: 85.0,
+    escalation: 82.0,
 };
 
 #[derive(Debug, Clone, Copy)]
