@@ -108,7 +108,9 @@ fn decide_refined(
             .ticket_queue
             .as_deref()
             .is_some_and(|q| rules.is_restricted_queue(q));
-    let sensitive_topic = route.is_some_and(|r| r.sensitive);
+    let strong = rules.thresholds.auto_reply_min_score;
+    let sensitive_topic = route.is_some_and(|r| r.sensitive)
+        && !(class.topic_uncertain && class.topic_score < strong);
     if sensitive_topic || (ctx.follow_up && sensitive_ticket) {
         let queue = route
             .filter(|r| r.sensitive)
@@ -160,6 +162,17 @@ fn decide_refined(
     };
     match route.action {
         Action::AutoReply => {
+            let floor = rules.thresholds.auto_reply_min_score;
+            if class.topic_score < floor {
+                return human(
+                    format!(
+                        "Topic {topic} has score {} below the auto-reply threshold {floor}; candidates: {}. A person decides.",
+                        class.topic_score,
+                        candidates(class)
+                    ),
+                    route_queue,
+                );
+            }
             if let Verdict::Untrusted { reason } = verdict {
                 return human(
                     format!("Topic {topic} would get an automatic answer, but {reason}: a person decides."),

@@ -73,14 +73,18 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
         return;
     };
     let runner = ranked.get(1).map_or(0.0, |r| r.1);
-    let sensitive = ranked.iter().find(|(t, s)| {
-        *s >= th.min_score
-            && *s * th.min_ratio * 2.0 >= best_score
-            && rules
-                .routes
-                .get(&rules.topics[*t].id)
-                .is_some_and(|r| r.sensitive)
-    });
+    let is_sensitive = |t: usize| {
+        rules
+            .routes
+            .get(&rules.topics[t].id)
+            .is_some_and(|r| r.sensitive)
+    };
+    // Strong evidence: what an automatic answer needs, and what a sensitive
+    // topic needs to take over from a stronger one.
+    let strong = th.auto_reply_min_score.max(th.min_score);
+    let sensitive = ranked
+        .iter()
+        .find(|(t, s)| *s >= strong && *s * th.min_ratio * 2.0 >= best_score && is_sensitive(*t));
     let (chosen, score) = sensitive.copied().unwrap_or((best, best_score));
     out.topic_score = round(score);
     if score < th.min_score {
@@ -89,7 +93,10 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
         return;
     }
     out.topic = Some(rules.topics[chosen].id.clone());
-    out.topic_uncertain = sensitive.is_none() && runner * th.min_ratio > best_score;
+    // A lone weak hint of a sensitive topic ("delete", "data") is unsure:
+    // a person looks, rather than the restricted queue.
+    out.topic_uncertain = sensitive.is_none()
+        && (runner * th.min_ratio > best_score || (is_sensitive(chosen) && score < strong));
 }
 
 fn round(x: f64) -> f64 {

@@ -142,6 +142,7 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
     let mut thresholds = Thresholds {
         min_score: 2.0,
         min_ratio: 1.3,
+        auto_reply_min_score: 2.0,
     };
     let (mut default_queue, mut sensitive_queue) = (String::new(), String::new());
     if let Some(r) = &routing {
@@ -161,6 +162,10 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
         thresholds = Thresholds {
             min_score: r.thresholds.min_score,
             min_ratio: r.thresholds.min_ratio,
+            auto_reply_min_score: r
+                .thresholds
+                .auto_reply_min_score
+                .unwrap_or(r.thresholds.min_score),
         };
         set_routes = c.routes(rp, rt, &r.topic);
         for t in &c.topics {

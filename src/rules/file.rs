@@ -76,6 +76,10 @@ pub(crate) struct RoutingFile {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Thresholds {
     pub(crate) min_score: f64,
+    /// An auto_reply needs at least this score (default: min_score);
+    /// below it a person decides.
+    #[serde(default)]
+    pub(crate) auto_reply_min_score: Option<f64>,
     /// The best topic must beat the runner-up by this factor.
     pub(crate) min_ratio: f64,
 }

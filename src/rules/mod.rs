@@ -88,6 +88,7 @@ pub struct Route {
 pub struct Thresholds {
     pub min_score: f64,
     pub min_ratio: f64,
+    pub auto_reply_min_score: f64,
 }
 
 /// Guard rules for machine mail (rules/machine.toml).
