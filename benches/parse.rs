@@ -54,7 +54,7 @@ fn small_mail(i: usize) -> Vec<u8> {
             "In-Reply-To: <r{i}@example.com>\r\nReferences: <r{i}@example.com>\r\n"
         ));
     }
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         let att = b64(&vec![b'x'; 600]);
         m.push_str(&format!(
             "Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\nContent-Type: text/plain; charset=utf-8\r\n\

@@ -32,6 +32,7 @@ pub(super) const WROTE_AT_END: &[&str] = &[
     "написал",
     "написала",
     "написал(а)",
+    "írta",
 ];
 
 /// Verbs that stand in the middle of German/Dutch/Nordic attributions
@@ -117,6 +118,7 @@ pub(super) const SEPARATOR_PHRASES: &[&str] = &[
     "thư chuyển tiếp",
     "originalmeddelelse",
     "oprindelig meddelelse",
+    "oprindelig besked",
     "opprinnelig melding",
     "videresendt melding",
     "ursprungligt meddelande",

@@ -111,7 +111,6 @@ fn visit(msg: &Message<'_>, id: usize, mode: Mode, default: &str, out: &mut Layo
             let body_like = ctype == "text/plain"
                 || ctype == "text/html"
                 || ctype == "text/"
-                || ctype == "text/enriched"
                 || part.is_encoding_problem && ctype.starts_with("text/");
             if mode == Mode::Body && body_like && !is_attachment(part) {
                 if is_html {

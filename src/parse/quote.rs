@@ -83,7 +83,8 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
 }
 
 fn is_quoted(line: &str) -> bool {
-    line.starts_with('>')
+    // ">:" is the end of an attribution wrapped after its address.
+    line.starts_with('>') && line != ">:"
         || line.starts_with('|') && line.len() > 1 && line[1..].starts_with([' ', '>'])
 }
 
@@ -185,26 +186,19 @@ fn from_value_looks_like_sender(line: &str) -> bool {
 
 /// When line `j` ends an attribution, the line where it starts.
 fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
-    let line = lines[j].trim();
-    let body = line.strip_suffix([':', '：'])?.trim_end();
-    // "26.06.2014, 14:41, "Ana" <a@b.c>:" (ru, ja and others): no verb, but
-    // an address closing the line right above quoted lines.
-    if body.ends_with('>')
-        && body.contains('@')
-        && body.chars().count() < 200
-        && next_nonblank(lines, j + 1).is_some_and(|l| is_quoted(l.trim()))
-    {
-        return Some(j);
-    }
-    let lower = body.to_lowercase();
-    let verb_end = WROTE_AT_END.iter().any(|v| lower.ends_with(v));
-    let verb_mid = !verb_end && WROTE_IN_MIDDLE.iter().any(|v| lower.contains(v));
-    if !verb_end && !verb_mid {
-        return None;
+    let line = strip_dashes(lines[j]);
+    let colon = line.ends_with([':', '：']);
+    if !colon {
+        // "On ... John <j@x> wrote" without colon (also Zoho's
+        // "---- On ... wrote ----"): only with an address, checked below.
+        let l = line.to_lowercase();
+        if !WROTE_AT_END.iter().any(|v| l.ends_with(v)) {
+            return None;
+        }
     }
     // Walk up over wrapped lines of the same attribution.
     let mut start = j;
-    while start > 0 && j - start < 2 {
+    while start > 0 && j - start < 2 && !opens_attribution(&strip_dashes(lines[start])) {
         let prev = lines[start - 1].trim();
         if prev.is_empty()
             || prev.chars().count() > 200
@@ -219,18 +213,40 @@ fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
         }
         start -= 1;
     }
-    let joined = lines[start..=j].join(" ");
+    let joined = lines[start..=j]
+        .iter()
+        .map(|l| strip_dashes(l))
+        .collect::<Vec<_>>()
+        .join(" ");
     if joined.chars().count() > 400 {
         return None;
     }
     let lower = joined.to_lowercase();
+    let body = lower.trim_end_matches([':', '：']).trim_end();
     let opener = opens_attribution(&lower);
-    if verb_mid && !opener && !lower.contains('@') {
+    let has_at = lower.contains('@');
+    let quoted_follows = next_nonblank(lines, j + 1).is_some_and(|l| is_quoted(l.trim()));
+    let verb_end = WROTE_AT_END.iter().any(|v| body.ends_with(v));
+    let verb_mid = WROTE_IN_MIDDLE.iter().any(|v| body.contains(v)) && (opener || has_at);
+    // "26.06.2014, 14:41, "Ana" <a@b.c>:" (ru, ja and others): no verb, but
+    // an address closing the line, with a time or quoted lines after it.
+    let address_only = colon && body.ends_with('>') && has_at && (has_time(body) || quoted_follows);
+    if !(verb_end || verb_mid || address_only) || !(colon || opener && has_at) {
         return None;
     }
-    let quoted_follows = next_nonblank(lines, j + 1).is_some_and(|l| is_quoted(l.trim()));
-    let strong = lower.contains('@') || quoted_follows || has_time(&lower) && (opener || start < j);
+    let strong = has_at || quoted_follows || has_time(&lower) && (opener || start < j);
     strong.then_some(start)
+}
+
+/// A line without surrounding dashes ("---- On ... wrote ----").
+fn strip_dashes(line: &str) -> String {
+    let t = line.trim();
+    if t.starts_with("--") {
+        t.trim_matches(|c: char| c == '-' || c.is_whitespace())
+            .to_string()
+    } else {
+        t.to_string()
+    }
 }
 
 fn opens_attribution(s: &str) -> bool {
@@ -296,6 +312,26 @@ mod tests {
         assert_eq!(new_text(mail), "Kiitos!");
         let mail = "Hello\nOn Mon, 3 Jun 2024 at 10:00, Ana <a@b.c>\nwrote:\n> hi";
         assert_eq!(new_text(mail), "Hello");
+    }
+
+    #[test]
+    fn attributions_without_verb_or_colon() {
+        for attr in [
+            "30.09.2017, 18.30, \"John - Doe\" <j@x.com>:",
+            "ср, 30 апр. 2025 г. в 15:19, John Doe <doe@example.com>:",
+            "On Wed, 14 Nov 2018 08:14:43 -0200 John Doe <john@doe.com> wrote",
+            "---- On Wed, 24 Feb 2021 14:02:50 +0530 john@gmail.com wrote ----",
+            "Op 12 december 2016 19:05 schreef Company Questions <\nquestions@company.com>:",
+            "tir. 18. apr. 2017 kl. 13:09 skrev Test user <test@example.com\n>:",
+        ] {
+            let mail = format!("Nieuw.\n\n{attr}\n\nOud bericht");
+            assert_eq!(new_text(&mail), "Nieuw.", "{attr}");
+        }
+        let mail = "Yes.\nSent from TypeApp<http://www.typeapp.com/r?b=2621>\nOn Jun 17, 2017, at 14:15, Va <v@x.com> wrote:\n> q";
+        assert_eq!(
+            new_text(mail),
+            "Yes.\nSent from TypeApp<http://www.typeapp.com/r?b=2621>"
+        );
     }
 
     #[test]

@@ -37,7 +37,11 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
     let floor = last.saturating_sub(MAX_SIGNATURE_LINES);
     if let Some(d) = (floor..=last).rev().find(|&i| {
         let l = lines[i];
-        l == "-- " || l.trim_end() == "--" || l == "-- \u{a0}"
+        let t = l.trim_end();
+        t == "--"
+            || l == "-- \u{a0}"
+            // "—" and "—————" (Apple, Outlook); ASCII "----" is markdown.
+            || !t.is_empty() && t.chars().count() <= 20 && t.chars().all(|c| c == '—' || c == '–')
     }) {
         cut = Some(cut.map_or(d, |c: usize| c.min(d)));
     }

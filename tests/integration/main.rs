@@ -7,12 +7,12 @@
 
 /// Helpers shared by the modules: temp state dirs, running the binary.
 mod common;
+/// Real Dovecot + Postfix on loopback per test (TestEnv / MailStack).
+mod harness;
 /// `ingest`, `tickets`, `messages`, `check-config`: the no-server path.
 mod ingest;
 /// Every mail of ../shared/corpus is stored and round-trips byte-exact.
 mod ingest_corpus;
-/// Real Dovecot + Postfix on loopback per test (TestEnv / MailStack).
-mod harness;
 /// The harness itself works: delivery, restart, UIDVALIDITY reset.
 mod mailstack;
 /// The parser against ../shared/corpus: golden files, reply splitting, bounces.
