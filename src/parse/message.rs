@@ -273,3 +273,313 @@ fn repair_name(addr: &mut Address, decoded_header: &str) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(headers: &str, body: &[u8]) -> Vec<u8> {
+        let mut m = headers.replace('\n', "\r\n").into_bytes();
+        m.extend_from_slice(b"\r\n");
+        m.extend_from_slice(body);
+        m
+    }
+
+    fn legacy(enc: &'static encoding_rs::Encoding, s: &str) -> Vec<u8> {
+        enc.encode(s).0.into_owned()
+    }
+
+    #[test]
+    fn legacy_charset_bodies_decode() {
+        for (label, enc, text) in [
+            (
+                "euc-kr",
+                encoding_rs::EUC_KR,
+                "결제가 아직 안 들어왔습니다.",
+            ),
+            (
+                "ks_c_5601-1987",
+                encoding_rs::EUC_KR,
+                "녹음이 거절된 이유를 알려주세요.",
+            ),
+            ("gb2312", encoding_rs::GBK, "我的付款还没有到账。"),
+            (
+                "GB18030",
+                encoding_rs::GB18030,
+                "我的录音被拒绝了，为什么？𠀀",
+            ),
+            ("big5", encoding_rs::BIG5, "我的付款還沒有到帳。"),
+            ("shift_jis", encoding_rs::SHIFT_JIS, "支払いがまだです。"),
+            (
+                "iso-2022-jp",
+                encoding_rs::ISO_2022_JP,
+                "支払いがまだです。",
+            ),
+            (
+                "iso-8859-7",
+                encoding_rs::ISO_8859_7,
+                "Δεν έχω πληρωθεί ακόμα.",
+            ),
+            (
+                "windows-1254",
+                encoding_rs::WINDOWS_1254,
+                "Ödemem henüz gelmedi, şikayet.",
+            ),
+            (
+                "iso-8859-15",
+                encoding_rs::ISO_8859_15,
+                "Je n'ai pas reçu le paiement de 50 €.",
+            ),
+        ] {
+            let raw = mail(
+                &format!(
+                    "From: a@b.c\nMessage-ID: <1@b.c>\nContent-Type: text/plain; charset={label}\n"
+                ),
+                &legacy(enc, text),
+            );
+            let e = parse(&raw);
+            assert_eq!(e.body.new_text, text, "{label}");
+            assert_eq!(
+                e.charset.as_deref(),
+                Some(label.to_ascii_lowercase().as_str())
+            );
+            assert!(!e.has_note("charset_fallback"), "{label}: {:?}", e.notes);
+        }
+    }
+
+    #[test]
+    fn windows_1258_body_is_nfc() {
+        // "Tôi chưa nhận được tiền" with tone marks as combining characters.
+        let body = b"T\xf4i ch\xfda nh\xe2\xf2n \xf0\xfd\xf5\xf2c ti\xea\xccn";
+        let raw = mail(
+            "From: a@b.vn\nContent-Type: text/plain; charset=windows-1258\n",
+            body,
+        );
+        let e = parse(&raw);
+        assert_eq!(e.body.new_text, "Tôi chưa nhận được tiền");
+        assert!(e
+            .body
+            .new_text
+            .chars()
+            .all(|c| !('\u{300}'..='\u{36f}').contains(&c)));
+    }
+
+    #[test]
+    fn headers_subject_from_and_split_words() {
+        let raw = mail(
+            "From: =?UTF-8?B?6rmA?= =?UTF-8?B?7LKg7IiY?= <Chul@Example.KR>\nTo: a@x.com, \"B\" <b@x.com>\nCc: c@x.com\n\
+             Reply-To: r@x.com\nSubject: =?UTF-8?B?6rKw7KCcIOusuA==?= =?UTF-8?B?7J2Y?=\nMessage-ID: <abc@x>\n\
+             In-Reply-To: <p1@x>\nReferences: <p0@x> <p1@x>\nDate: Mon, 3 Jun 2024 10:00:00 +0900\nAuto-Submitted: no\n",
+            b"hi",
+        );
+        let e = parse(&raw);
+        assert_eq!(e.subject, "결제 문의");
+        let from = e.from.as_ref().expect("from");
+        assert_eq!(from.email, "Chul@example.kr");
+        assert_eq!(from.name.as_deref(), Some("김철수"));
+        assert_eq!(e.to.len(), 2);
+        assert_eq!(e.cc[0].email, "c@x.com");
+        assert_eq!(
+            e.reply_to.as_ref().map(|a| a.email.as_str()),
+            Some("r@x.com")
+        );
+        assert_eq!(e.message_id, "abc@x");
+        assert_eq!(e.in_reply_to, ["p1@x"]);
+        assert_eq!(e.references, ["p0@x", "p1@x"]);
+        assert_eq!(
+            e.date.map(|d| d.to_rfc3339()).as_deref(),
+            Some("2024-06-03T01:00:00+00:00")
+        );
+        assert_eq!(e.header("Auto-Submitted"), Some("no"));
+        assert!(e.notes.is_empty(), "{:?}", e.notes);
+    }
+
+    #[test]
+    fn raw_utf8_headers() {
+        let raw = mail(
+            "From: Zoë Ünal <zoe@x.tr>\nSubject: Ödeme hakkında – soru\nMessage-ID: <z@x>\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n",
+            "Merhaba".as_bytes(),
+        );
+        let e = parse(&raw);
+        assert_eq!(e.subject, "Ödeme hakkında – soru");
+        assert_eq!(e.from.and_then(|f| f.name).as_deref(), Some("Zoë Ünal"));
+        assert!(e.notes.is_empty(), "{:?}", e.notes);
+    }
+
+    #[test]
+    fn missing_everything_is_noted_and_synthesized() {
+        let e = parse(b"X-Foo: bar\r\n\r\njust text");
+        assert!(e.message_id_synthesized);
+        assert!(e.message_id.ends_with("@helpgate.invalid"));
+        assert_eq!(e.subject, "");
+        for kind in ["no_message_id", "no_from", "no_date"] {
+            assert!(e.has_note(kind), "{kind}");
+        }
+        assert_eq!(e.body.new_text, "just text");
+        for junk in [
+            &b""[..],
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+            b"\n\n\n",
+            b"::::",
+            b"\xff\xfe\xfd",
+        ] {
+            let e = parse(junk);
+            assert!(!e.message_id.is_empty());
+            assert!(e.has_note("not_mail") || e.has_note("no_from"), "{junk:?}");
+        }
+    }
+
+    #[test]
+    fn alternative_prefers_plain_and_html_only_is_converted() {
+        let raw = mail(
+            "From: a@b.c\nContent-Type: multipart/alternative; boundary=x\n",
+            b"--x\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nPlain version\r\n--x\r\nContent-Type: text/html\r\n\r\n<p>HTML version</p>\r\n--x--\r\n",
+        );
+        let e = parse(&raw);
+        assert_eq!(e.body.new_text, "Plain version");
+        assert!(!e.html_only);
+        assert!(e.attachments.is_empty());
+        assert_eq!(e.content_type, "multipart/alternative");
+
+        let raw = mail(
+            "From: a@b.c\nContent-Type: text/html; charset=iso-8859-1\n",
+            b"<html><body><p>Ol\xe1 &amp; bom dia</p><div class=\"gmail_quote\">Em seg., 3 de jun. de 2024, Ana &lt;a@b.pt&gt; escreveu:<blockquote>antigo</blockquote></div></body></html>",
+        );
+        let e = parse(&raw);
+        assert!(e.html_only && e.has_note("html_only"));
+        assert_eq!(e.body.new_text, "Olá & bom dia");
+        assert!(e
+            .body
+            .quoted
+            .as_deref()
+            .is_some_and(|q| q.contains("antigo")));
+    }
+
+    #[test]
+    fn attachments_and_forwarded_messages_are_not_body() {
+        let raw = mail(
+            "From: a@b.c\nContent-Type: multipart/mixed; boundary=m\n",
+            b"--m\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n\
+              --m\r\nContent-Type: application/pdf; name*=UTF-8''%E5%90%88%E5%90%8C.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nSGVsbG8=\r\n\
+              --m\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64\r\n\r\neJ8+IgAA\r\n\
+              --m\r\nContent-Type: text/plain; name=\"=?UTF-8?B?cmVsYXTDs3Jpby50eHQ=?=\"\r\nContent-Disposition: attachment\r\n\r\nlog line\r\n\
+              --m\r\nContent-Type: message/rfc822\r\n\r\nFrom: x@y.z\r\nSubject: Old one\r\n\r\nForwarded text must not be body\r\n--m--\r\n",
+        );
+        let e = parse(&raw);
+        assert_eq!(e.body.full, "See attached.");
+        let names: Vec<_> = e
+            .attachments
+            .iter()
+            .map(|a| a.name.clone().unwrap_or_default())
+            .collect();
+        assert_eq!(
+            names,
+            ["合同.pdf", "winmail.dat", "relatório.txt", "Old one.eml"]
+        );
+        assert_eq!(e.attachments[0].size, 5);
+        assert_eq!(e.attachments[0].sha256, content_hash(b"Hello"));
+        assert_eq!(e.attachments[1].content_type, "application/ms-tnef");
+        assert_eq!(e.attachments[2].size, 8);
+    }
+
+    #[test]
+    fn rfc2231_continuations() {
+        let raw = mail(
+            "From: a@b.c\nContent-Type: multipart/mixed; boundary=m\n",
+            b"--m\r\nContent-Type: text/plain\r\n\r\nx\r\n--m\r\nContent-Type: application/octet-stream\r\n\
+              Content-Disposition: attachment;\r\n filename*0*=iso-8859-1''Fran%E7ais_;\r\n filename*1*=R%E9sum%E9.doc\r\n\r\nabc\r\n--m--\r\n",
+        );
+        let e = parse(&raw);
+        assert_eq!(
+            e.attachments[0].name.as_deref(),
+            Some("Français_Résumé.doc")
+        );
+    }
+
+    #[test]
+    fn transfer_encoding_problems_are_noted() {
+        let raw = mail(
+            "From: a@b.c\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n",
+            b"T2zDoSwgbsOjbyByZWNlYmkgbyBwYWdhbWVudG",
+        );
+        let e = parse(&raw);
+        assert!(e.has_note("truncated_base64"), "{:?}", e.notes);
+        assert!(e.body.full.starts_with("Olá, não recebi o pagamen"));
+        let raw = mail("From: a@b.c\nContent-Transfer-Encoding: 7-bit\n", b"hello");
+        let e = parse(&raw);
+        assert!(e.has_note("bad_transfer_encoding"));
+        assert_eq!(e.body.full, "hello");
+    }
+
+    #[test]
+    fn unlabelled_legacy_body_falls_back_with_note() {
+        let raw = mail(
+            "From: a@b.c\n",
+            &legacy(
+                encoding_rs::GBK,
+                "您好，我的录音为什么被拒绝了？请帮我查一下，谢谢。",
+            ),
+        );
+        let e = parse(&raw);
+        assert_eq!(
+            e.body.full,
+            "您好，我的录音为什么被拒绝了？请帮我查一下，谢谢。"
+        );
+        assert!(e.has_note("charset_fallback"));
+    }
+
+    #[test]
+    fn standard_dsn() {
+        let raw = mail(
+            "From: MAILER-DAEMON@mx.example.com\nSubject: Undelivered Mail Returned to Sender\n\
+             Content-Type: multipart/report; report-type=delivery-status; boundary=r\n",
+            b"--r\r\nContent-Type: text/plain\r\n\r\nI'm sorry.\r\n\
+              --r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n\
+              Final-Recipient: rfc822; ana@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+              Diagnostic-Code: smtp; 550 5.1.1 <ana@example.org>: Recipient address rejected\r\n\r\n\
+              --r\r\nContent-Type: message/rfc822\r\n\r\nFrom: support@helpgate.test\r\nMessage-ID: <reply-17@helpgate.test>\r\nSubject: Re: [#17]\r\n\r\nOur reply\r\n--r--\r\n",
+        );
+        let e = parse(&raw);
+        let r = e.delivery_report.expect("dsn");
+        assert_eq!(r.action.as_deref(), Some("failed"));
+        assert_eq!(r.status.as_deref(), Some("5.1.1"));
+        assert_eq!(r.final_recipient.as_deref(), Some("ana@example.org"));
+        assert_eq!(
+            r.original_message_id.as_deref(),
+            Some("reply-17@helpgate.test")
+        );
+        assert!(r.diagnostic.is_some_and(|d| d.starts_with("550 5.1.1")));
+        assert_eq!(e.body.full, "I'm sorry.");
+    }
+
+    #[test]
+    fn non_standard_bounces() {
+        let qmail = mail(
+            "From: MAILER-DAEMON@mail.example.com\nSubject: failure notice\n",
+            b"Hi. This is the qmail-send program at mail.example.com.\r\nI'm afraid I wasn't able to deliver your message to the following addresses.\r\n\
+              This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n<joao@example.pt>:\r\n\
+              Sorry, no mailbox here by that name. (#5.1.1)\r\n\r\n--- Below this line is a copy of the message.\r\n\r\n\
+              Message-ID: <reply-9@helpgate.test>\r\nSubject: Re: pagamento\r\n",
+        );
+        let r = parse(&qmail).delivery_report.expect("qmail bounce");
+        assert_eq!(r.final_recipient.as_deref(), Some("joao@example.pt"));
+        assert_eq!(r.status.as_deref(), Some("5.1.1"));
+        assert_eq!(
+            r.original_message_id.as_deref(),
+            Some("reply-9@helpgate.test")
+        );
+        let exchange_de = mail(
+            "From: postmaster@firma.de\nSubject: Unzustellbar: Ihre Anfrage\n",
+            "Die Nachricht konnte nicht an folgende Empfänger zugestellt werden:\r\n\r\nkarl@firma.de\r\n#550 5.1.10 RESOLVER.ADR.RecipientNotFound ##".as_bytes(),
+        );
+        let r = parse(&exchange_de)
+            .delivery_report
+            .expect("exchange bounce");
+        assert_eq!(r.final_recipient.as_deref(), Some("karl@firma.de"));
+        let human = mail(
+            "From: ana@example.org\nSubject: my upload failed\n",
+            b"Hi, my message could not be delivered to your colleague, and the upload failed. Help?",
+        );
+        assert!(parse(&human).delivery_report.is_none());
+    }
+}

@@ -7,8 +7,8 @@
 //! type, size and SHA-256 of the decoded content; decoded bytes are hashed
 //! where mail-parser already holds them and never copied.
 
-use super::{transfer, Attachment, ParseNote};
-use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use super::{params, transfer, Attachment, ParseNote};
+use mail_parser::{HeaderName, Message, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
 /// The outcome of the walk over one message.
@@ -201,8 +201,30 @@ pub(super) fn decode_transfer(
     }
 }
 
+/// The file name, repaired from the raw headers where mail-parser could
+/// not decode it (RFC 2231 continuations, split RFC 2047 words, 8-bit).
+fn file_name(msg: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
+    let parsed = part.attachment_name();
+    if parsed.is_some_and(|n| !n.contains('\u{FFFD}') && !n.contains("=?")) {
+        return parsed.map(str::to_string);
+    }
+    let raw = msg.raw_message();
+    let from_raw = [
+        (HeaderName::ContentDisposition, "filename"),
+        (HeaderName::ContentType, "name"),
+    ]
+    .into_iter()
+    .find_map(|(header, param)| {
+        let h = part.headers.iter().find(|h| h.name == header)?;
+        let start = (h.offset_start as usize).min(raw.len());
+        let end = (h.offset_end as usize).clamp(start, raw.len());
+        params::param(&raw[start..end], param)
+    });
+    from_raw.or_else(|| parsed.map(str::to_string))
+}
+
 fn describe(msg: &Message<'_>, part: &MessagePart<'_>, ctype: &str) -> Attachment {
-    let name = part.attachment_name().map(str::to_string).or_else(|| {
+    let name = file_name(msg, part).or_else(|| {
         // A forwarded message: name it after its subject.
         part.message()
             .and_then(|m| m.subject())

@@ -166,6 +166,7 @@ mod html;
 mod markers;
 mod message;
 mod mime;
+mod params;
 mod quote;
 mod signature;
 mod transfer;
