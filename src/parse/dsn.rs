@@ -209,20 +209,25 @@ fn heuristic(
     body: &str,
     original: Option<String>,
 ) -> Option<DeliveryReport> {
-    let lower = body.to_lowercase();
-    let phrase = BOUNCE_PHRASES.iter().find_map(|p| lower.find(p));
-    let daemon = from.is_some_and(|f| {
+    let daemon = from.is_none_or(|f| {
         let local = f.split('@').next().unwrap_or("").to_ascii_lowercase();
         DAEMON_LOCALS.contains(&local.as_str())
     });
     let subj = subject.to_lowercase();
     let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subj.contains(s));
+    // Bounces come from a mail system, the null sender or carry a bounce
+    // subject; other mail skips the (costly) body scan.
+    if !(daemon || bounce_subject || null_sender) {
+        return None;
+    }
+    let lower = body.to_lowercase();
+    let phrase = BOUNCE_PHRASES.iter().find_map(|p| lower.find(p));
     let is_bounce = match phrase {
         Some(_) => {
             daemon || bounce_subject || lower.contains("qmail-send") || STATUS.is_match(body)
         }
         None => {
-            daemon && bounce_subject
+            daemon && from.is_some() && bounce_subject
                 || null_sender && NULL_SENDER_PHRASES.iter().any(|p| lower.contains(p))
         }
     };

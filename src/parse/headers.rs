@@ -7,6 +7,7 @@
 use super::{charset, encoded_word, ParseNote};
 use encoding_rs::Encoding;
 use mail_parser::Header;
+use std::borrow::Cow;
 
 /// Decodes raw header values of one message; remembers the legacy charset
 /// guess and what had to be noted.
@@ -33,24 +34,27 @@ impl<'a> HeaderDecoder<'a> {
 
     /// Decode one raw value (unfold, 8-bit charset, RFC 2047, NFC).
     pub(super) fn decode(&mut self, name: &str, raw: &[u8]) -> String {
-        let unfolded = unfold(raw);
-        let text = if unfolded.is_ascii() {
-            String::from_utf8_lossy(&unfolded).into_owned()
+        // Borrow where possible: this runs for every header of every mail.
+        let unfolded: Cow<'_, [u8]> = if raw.contains(&b'\n') {
+            Cow::Owned(unfold(raw))
         } else {
-            match String::from_utf8(unfolded) {
-                Ok(s) => s,
-                Err(e) => {
-                    let bytes = e.into_bytes();
-                    let enc = self.legacy_encoding();
-                    let (s, _) = enc.decode_without_bom_handling(&bytes);
-                    self.note_once(
-                        "raw_8bit_header",
-                        format!("{name}: 8-bit bytes decoded as {}", enc.name()),
-                    );
-                    s.into_owned()
-                }
+            Cow::Borrowed(raw)
+        };
+        let text: Cow<'_, str> = match std::str::from_utf8(&unfolded) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => {
+                let enc = self.legacy_encoding();
+                let (s, _) = enc.decode_without_bom_handling(&unfolded);
+                self.note_once(
+                    "raw_8bit_header",
+                    format!("{name}: 8-bit bytes decoded as {}", enc.name()),
+                );
+                Cow::Owned(s.into_owned())
             }
         };
+        if !text.contains("=?") {
+            return charset::nfc(text.trim().to_string());
+        }
         let (decoded, fallback) = encoded_word::decode(&text);
         if let Some(why) = fallback {
             self.note_once("charset_fallback", format!("{name}: {why}"));

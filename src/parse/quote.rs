@@ -140,14 +140,32 @@ fn is_forward_line(line: &str) -> bool {
     if line.len() > 80 {
         return false;
     }
-    let l = line.trim_end_matches([':', '：']).trim().to_lowercase();
+    // Apple-style forward lines end with a colon; checking that first keeps
+    // this cheap for ordinary lines.
+    let Some(l) = line.strip_suffix([':', '：']) else {
+        return false;
+    };
+    let l = l.trim().to_lowercase();
     FORWARD_LINES.contains(&l.as_str())
+}
+
+/// Case-insensitive `starts_with` with a lower-case `lower`.
+fn starts_with_fold(s: &str, lower: &str) -> bool {
+    let mut it = s.chars().flat_map(char::to_lowercase);
+    lower.chars().all(|c| it.next() == Some(c))
+}
+
+fn is_label_in(label: &str, list: &[&str]) -> bool {
+    list.contains(&label)
 }
 
 /// The label of a "Label: value" line, lower case, without markdown stars.
 fn label(line: &str) -> Option<String> {
     let line = line.trim().trim_start_matches('*');
     let pos = line.find([':', '：'])?;
+    if pos > 60 {
+        return None;
+    }
     let l = line[..pos].trim().trim_end_matches('*').trim();
     if l.is_empty() || l.chars().count() > 25 {
         return None;
@@ -158,8 +176,8 @@ fn label(line: &str) -> Option<String> {
 /// An Outlook-style header block starting at (or just around) line `i`.
 fn header_block_start(lines: &[&str], i: usize) -> Option<usize> {
     let first = label(lines[i])?;
-    let is_from = FROM_LABELS.contains(&first.as_str());
-    if !is_from && !OTHER_LABELS.contains(&first.as_str()) {
+    let is_from = is_label_in(&first, FROM_LABELS);
+    if !is_from && !is_label_in(&first, OTHER_LABELS) {
         return None;
     }
     // Count header labels in a small window; a From label is required.
@@ -167,10 +185,10 @@ fn header_block_start(lines: &[&str], i: usize) -> Option<usize> {
     let mut labels = 1;
     for l in lines.iter().skip(i + 1).take(6) {
         if let Some(lb) = label(l) {
-            if FROM_LABELS.contains(&lb.as_str()) {
+            if is_label_in(&lb, FROM_LABELS) {
                 from_seen = true;
                 labels += 1;
-            } else if OTHER_LABELS.contains(&lb.as_str()) {
+            } else if is_label_in(&lb, OTHER_LABELS) {
                 labels += 1;
             }
         }
@@ -186,13 +204,16 @@ fn from_value_looks_like_sender(line: &str) -> bool {
 
 /// When line `j` ends an attribution, the line where it starts.
 fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
+    let raw = lines[j].trim_end();
+    let colon = raw.ends_with([':', '：']);
+    if !(colon || raw.ends_with("--") || raw.ends_with(|c: char| c.is_alphabetic())) {
+        return None;
+    }
     let line = strip_dashes(lines[j]);
-    let colon = line.ends_with([':', '：']);
     if !colon {
         // "On ... John <j@x> wrote" without colon (also Zoho's
         // "---- On ... wrote ----"): only with an address, checked below.
-        let l = line.to_lowercase();
-        if !WROTE_AT_END.iter().any(|v| l.ends_with(v)) {
+        if !line.contains('@') || !ends_with_verb(&line) {
             return None;
         }
     }
@@ -238,6 +259,12 @@ fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
     strong.then_some(start)
 }
 
+fn ends_with_verb(s: &str) -> bool {
+    let l = s.to_lowercase();
+    let l = l.trim_end_matches([':', '：']).trim_end();
+    WROTE_AT_END.iter().any(|v| l.ends_with(v))
+}
+
 /// A line without surrounding dashes ("---- On ... wrote ----").
 fn strip_dashes(line: &str) -> String {
     let t = line.trim();
@@ -250,8 +277,8 @@ fn strip_dashes(line: &str) -> String {
 }
 
 fn opens_attribution(s: &str) -> bool {
-    let l = s.trim_start().to_lowercase();
-    ATTRIBUTION_OPENERS.iter().any(|o| l.starts_with(o))
+    let l = s.trim_start();
+    ATTRIBUTION_OPENERS.iter().any(|o| starts_with_fold(l, o))
 }
 
 /// A clock time like 10:00, 4:19 or 17.50.
