@@ -130,7 +130,7 @@ fn body_text(
     let mut budget = MAX_BODY_BYTES;
     for &id in ids {
         let part = &msg.parts[id];
-        let mut bytes = mime::decode_transfer(msg, part, &mut out.notes);
+        let mut bytes = mime::decode_transfer_limited(msg, part, &mut out.notes, budget + 1);
         if bytes.len() > budget {
             bytes.truncate(budget);
             out.notes.push(ParseNote::with(

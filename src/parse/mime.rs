@@ -175,14 +175,30 @@ pub(super) fn decode_transfer(
     part: &MessagePart<'_>,
     notes: &mut Vec<ParseNote>,
 ) -> Vec<u8> {
+    decode_transfer_limited(msg, part, notes, usize::MAX)
+}
+
+/// As [`decode_transfer`], reading only as much input as `limit` decoded
+/// bytes need (at most; the caller truncates), so a huge part is never
+/// copied whole.
+pub(super) fn decode_transfer_limited(
+    msg: &Message<'_>,
+    part: &MessagePart<'_>,
+    notes: &mut Vec<ParseNote>,
+    limit: usize,
+) -> Vec<u8> {
     let raw = raw_body(msg, part);
+    // base64 needs 4 input bytes per 3 output bytes, plus line breaks.
+    let keep = raw.len().min(limit.saturating_mul(3).saturating_add(16));
+    let cut = keep < raw.len();
+    let raw = &raw[..keep];
     let cte = part
         .content_transfer_encoding()
         .map(|c| c.trim().to_ascii_lowercase());
     match cte.as_deref() {
         Some("base64") => {
             let d = transfer::base64(raw);
-            if d.truncated {
+            if d.truncated && !cut {
                 notes.push(ParseNote::new("truncated_base64"));
             } else if d.dirty {
                 notes.push(ParseNote::with("bad_transfer_encoding", "junk in base64"));

@@ -59,12 +59,21 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
         }
         i += 1;
     }
-    let cut = hard_cut.unwrap_or(lines.len()).min(lines.len());
-    // The first hard cut may have been preceded by an underscore rule.
-    let cut = match cut.checked_sub(1).map(|p| lines[p].trim()) {
-        Some(p) if p.len() >= 10 && p.chars().all(|c| c == '_' || c == '-') => cut - 1,
-        _ => cut,
-    };
+    let mut cut = hard_cut.unwrap_or(lines.len()).min(lines.len());
+    // A rule line ("_____", "====") just above the cut belongs to it.
+    if cut < lines.len() {
+        let mut p = cut;
+        while p > 0 && lines[p - 1].trim().is_empty() {
+            p -= 1;
+        }
+        if p > 0 {
+            let rule = lines[p - 1].trim();
+            if rule.len() >= 4 && rule.chars().all(|c| matches!(c, '_' | '-' | '=')) {
+                cut = p - 1;
+            }
+        }
+    }
+    mark_wrapped_quote_lines(&lines, &mut quoted_line, cut);
     let mut new_lines = Vec::new();
     let mut quoted = Vec::new();
     for (n, line) in lines.iter().enumerate() {
@@ -79,6 +88,27 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
     Split {
         new_text,
         quoted: (!quoted.is_empty()).then_some(quoted),
+    }
+}
+
+/// Clients re-wrap long quoted lines and the continuation loses its `>`:
+/// an unquoted line that starts in lower case, right after a long quoted
+/// line and right before another quoted line (or the end) is part of it.
+/// Inline answers start a sentence, so they keep their place.
+fn mark_wrapped_quote_lines(lines: &[&str], quoted: &mut [bool], cut: usize) {
+    for i in 1..cut {
+        if quoted[i] || !quoted[i - 1] {
+            continue;
+        }
+        let prev = lines[i - 1].trim();
+        let line = lines[i].trim();
+        let next_quoted = i + 1 >= cut || quoted[i + 1];
+        if next_quoted
+            && prev.chars().count() >= 60
+            && line.chars().next().is_some_and(char::is_lowercase)
+        {
+            quoted[i] = true;
+        }
     }
 }
 
@@ -448,6 +478,14 @@ mod tests {
         let s = split(mail, None);
         assert_eq!(s.new_text, "A is great.\n\nB has drawbacks.");
         assert!(s.quoted.expect("quoted").contains("> Option B?"));
+    }
+
+    #[test]
+    fn rewrapped_quote_lines_stay_quoted() {
+        let mail = "Grazie!\n\nIl giovedì 8 dicembre 2016, Ana <a@b.it>\nha scritto:\n> Lorem ipsum dolor sit amet, consectetur adipiscing elit. Nullam pharetra d\nignissim odio?\n>\n> Fine\n";
+        assert_eq!(new_text(mail), "Grazie!");
+        let inline = "> What is the status of my payment for the May recordings, please?\nIt arrived yesterday.\n> And the upload?\nWorks.";
+        assert_eq!(new_text(inline), "It arrived yesterday.\nWorks.");
     }
 
     #[test]

@@ -348,3 +348,68 @@ fn bounces_are_recognised() {
     assert!(bounces > 100);
     assert!(missed.is_empty(), "missed bounces: {missed:?}");
 }
+
+fn text_mail(body: &[u8]) -> ParsedEmail {
+    let mut raw =
+        b"From: a@b.c\r\nMessage-ID: <t@b.c>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            .to_vec();
+    raw.extend_from_slice(body);
+    parse(&raw)
+}
+
+/// crisp-email-reply-parser fixtures: their expectations live in upstream
+/// code we do not have, so we assert what the fixtures plainly show.
+#[test]
+fn crisp_reply_fixtures() {
+    let Some(dir) = corpus() else { return };
+    let dir = dir.join("crisp-email-reply-parser/test/fixtures");
+    let mut files = Vec::new();
+    files_under(&dir, &mut files);
+    let (mut reply_cases, mut kept_cases, mut failures) = (0, 0, Vec::new());
+    // Prose that looks like quote headers or signatures must stay text.
+    let keep_whole = [
+        "email_tricky_1_on_false_positive.txt",
+        "email_tricky_2_url_with_wrote.txt",
+        "email_tricky_3_code_block.txt",
+        "email_tricky_4_from_in_body.txt",
+        "email_tricky_6_regards_in_sentence.txt",
+        "email_tricky_7_multiple_dashes.txt",
+        "email_tricky_8_sent_from_in_content.txt",
+        "email_tricky_13_timestamp_variations.txt",
+        "email_sent_from_my_not_signature.txt",
+        "email_not_a_signature.txt",
+        "email_not_a_signature_2.txt",
+    ];
+    for f in &files {
+        let name = f.file_name().expect("name").to_string_lossy().to_string();
+        let raw = std::fs::read(f).expect("readable");
+        let e = text_mail(&raw);
+        if !lines_within(&e.body.new_text, &e.body.full) {
+            failures.push(format!("{name}: new_text not within full"));
+        }
+        if keep_whole.contains(&name.as_str()) {
+            kept_cases += 1;
+            if e.body.quoted.is_some() || e.body.signature.is_some() {
+                failures.push(format!("{name}: prose was cut: {:?}", e.body.new_text));
+            }
+        }
+        // Most fixtures are "<lorem paragraph>\n\n<quote header in some
+        // language>\n<quoted mail>": the new text is that paragraph.
+        let text = String::from_utf8_lossy(&raw);
+        if text.starts_with("Fusce bibendum")
+            && !["email_15.txt", "email_german_3.txt"].contains(&name.as_str())
+        {
+            reply_cases += 1;
+            let t = e.body.new_text.trim_end();
+            if !(t.starts_with("Fusce bibendum") && t.ends_with("nec nibh.")) {
+                failures.push(format!("{name}: new_text {:?}", e.body.new_text));
+            }
+        }
+    }
+    eprintln!("crisp: {reply_cases} reply cases, {kept_cases} prose cases");
+    assert!(
+        reply_cases >= 40 && kept_cases == keep_whole.len(),
+        "{reply_cases} {kept_cases}"
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
