@@ -84,6 +84,33 @@ impl<'a> HeaderDecoder<'a> {
     }
 }
 
+/// Lines of the header block that are neither `Name: value` nor a folded
+/// continuation (an mbox `From ` line first is fine). mail-parser skips
+/// them silently; we say so.
+pub(super) fn count_unparsable(block: &[u8]) -> usize {
+    block
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(i, line)| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() || matches!(line[0], b' ' | b'\t') {
+                return false;
+            }
+            if *i == 0 && line.starts_with(b"From ") {
+                return false;
+            }
+            let name_end = line.iter().position(|&b| b == b':');
+            !name_end.is_some_and(|e| {
+                e > 0
+                    && line[..e]
+                        .trim_ascii_end()
+                        .iter()
+                        .all(|&b| (33..=126).contains(&b))
+            })
+        })
+        .count()
+}
+
 /// Drop the CR/LF of folded lines (the following whitespace stays).
 fn unfold(raw: &[u8]) -> Vec<u8> {
     raw.iter()
@@ -144,6 +171,19 @@ mod tests {
         assert_eq!(h[3].1, "auto-replied");
         assert_eq!(h[5].1, "folded\tvalue");
         assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn unparsable_header_lines_are_counted() {
+        assert_eq!(
+            count_unparsable(b"From a@b Mon Jan 1\nSubject: x\n folded\n"),
+            0
+        );
+        assert_eq!(
+            count_unparsable(b"Subject: x\nthis is not a header\nTo : y\n"),
+            1
+        );
+        assert_eq!(count_unparsable(b"Bad Name: x\n: empty\n"), 2);
     }
 
     #[test]

@@ -76,11 +76,19 @@ fn fill(out: &mut ParsedEmail, msg: &Message<'_>) {
     let header_end = (root.offset_body as usize).min(raw.len());
     let mut dec = headers::HeaderDecoder::new(&raw[..header_end], out.charset.as_deref());
     out.headers = headers::collect(&root.headers, raw, &mut dec);
+    // The block ends with the empty line; do not count it.
+    let bad = headers::count_unparsable(raw[..header_end].trim_ascii_end());
+    if bad > 0 && !root.headers.is_empty() {
+        out.notes.push(ParseNote::with(
+            "unparsable_header",
+            format!("{bad} header line(s) not understood"),
+        ));
+    }
     out.notes.append(&mut dec.notes);
 
     out.message_id = msg.message_id().map(clean_id).unwrap_or_default();
-    out.in_reply_to = ids(msg.in_reply_to(), out.header("in-reply-to"));
-    out.references = ids(msg.references(), out.header("references"));
+    out.in_reply_to = ids(&out.headers, "in-reply-to", msg.in_reply_to());
+    out.references = ids(&out.headers, "references", msg.references());
     out.from = msg.from().and_then(|a| addresses(a).into_iter().next());
     if let (Some(f), Some(decoded)) = (&mut out.from, out.headers.iter().find(|(n, _)| n == "from"))
     {
@@ -211,25 +219,35 @@ fn clean_id(s: &str) -> String {
     s.split_whitespace().next().unwrap_or("").to_string()
 }
 
-/// Message ids from mail-parser, or dug out of the decoded header when
-/// mail-parser found none in junk ("Your message of ... <id@x>").
-fn ids(v: &HeaderValue<'_>, decoded: Option<&str>) -> Vec<String> {
-    let mut out: Vec<String> = match v {
-        HeaderValue::Text(t) => vec![clean_id(t)],
-        HeaderValue::TextList(l) => l.iter().map(|t| clean_id(t)).collect(),
-        _ => Vec::new(),
-    };
-    out.retain(|id| !id.is_empty() && id.len() <= 998);
-    if out.is_empty() {
-        if let Some(d) = decoded {
-            out = d
-                .split(['<', '>'])
-                .skip(1)
-                .step_by(2)
-                .map(clean_id)
-                .filter(|id| id.contains('@'))
+/// Message ids of every header called `name` (several References headers
+/// are merged), taken from the `<...>` tokens so that junk around them
+/// ("Your message of Mon, ... <id@x>") is ignored; mail-parser's reading is
+/// the fallback for bare ids without brackets. Duplicates are dropped.
+fn ids(headers: &[(String, String)], name: &str, parsed: &HeaderValue<'_>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (_, value) in headers.iter().filter(|(n, _)| n == name) {
+        let mut rest = value.as_str();
+        while let Some(open) = rest.find('<') {
+            let Some(close) = rest[open..].find('>') else {
+                break;
+            };
+            let id: String = rest[open + 1..open + close]
+                .chars()
+                .filter(|c| !c.is_whitespace())
                 .collect();
+            if !id.is_empty() && id.len() <= 998 {
+                out.push(id);
+            }
+            rest = &rest[open + close + 1..];
         }
+    }
+    if out.is_empty() {
+        out = match parsed {
+            HeaderValue::Text(t) => vec![clean_id(t)],
+            HeaderValue::TextList(l) => l.iter().map(|t| clean_id(t)).collect(),
+            _ => Vec::new(),
+        };
+        out.retain(|id| !id.is_empty() && id.len() <= 998 && !id.contains(['(', ')', ',']));
     }
     let mut seen = std::collections::HashSet::new();
     out.retain(|id| seen.insert(id.clone()));
@@ -392,6 +410,25 @@ mod tests {
         );
         assert_eq!(e.header("Auto-Submitted"), Some("no"));
         assert!(e.notes.is_empty(), "{:?}", e.notes);
+    }
+
+    #[test]
+    fn message_ids_from_junk_and_repeated_headers() {
+        let raw = mail(
+            "From: a@b.c\nIn-Reply-To: Your message of Mon, 3 Jun 2024 10:00 <orig@x.com>\nReferences: <a@x>\n\
+             References: <b@x>, <a@x>\n <c\n @x>\nMessage-ID: <  spaced@x > trailing\n",
+            b"hi",
+        );
+        let e = parse(&raw);
+        assert_eq!(e.in_reply_to, ["orig@x.com"]);
+        assert_eq!(e.references, ["a@x", "b@x", "c@x"]);
+        assert_eq!(e.message_id, "spaced@x");
+        let e = parse(&mail(
+            "From: a@b.c\nIn-Reply-To:\nReferences: bare@id\n",
+            b"x",
+        ));
+        assert!(e.in_reply_to.is_empty());
+        assert_eq!(e.references, ["bare@id"]);
     }
 
     #[test]

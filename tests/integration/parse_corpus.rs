@@ -268,6 +268,26 @@ fn talon_html_replies_new_text() {
         "talon html replies found: {}",
         files.len()
     );
+    // The three single fixtures: a Mac Outlook marker, a reply above an
+    // <hr> header block, and quotations sharing a block with the reply.
+    let read = |n: &str| std::fs::read(dir.join(n)).expect("talon fixture");
+    let olk = html_mail(&String::from_utf8_lossy(&read("OLK_SRC_BODY_SECTION.html")));
+    if olk.body.new_text != "Reply" {
+        failures.push(format!("OLK_SRC_BODY_SECTION: {:?}", olk.body.new_text));
+    }
+    let hr = html_mail(&String::from_utf8_lossy(&read(
+        "reply-separated-by-hr.html",
+    )));
+    if !hr.body.new_text.starts_with("Hi\nthere") || hr.body.new_text.contains("From") {
+        failures.push(format!("reply-separated-by-hr: {:?}", hr.body.new_text));
+    }
+    let shared = parse(&read("reply-quotations-share-block.eml"));
+    if shared.body.new_text.contains("From") || !shared.body.new_text.starts_with("Hi Katharine") {
+        failures.push(format!(
+            "reply-quotations-share-block: {:?}",
+            shared.body.new_text
+        ));
+    }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
