@@ -128,12 +128,47 @@ fn body_text(
     msg: &Message<'_>,
     layout: &mime::Layout,
 ) -> (String, Option<usize>) {
-    let html_only = layout.text.is_empty() && !layout.html.is_empty();
-    let ids = if html_only {
-        &layout.html
-    } else {
-        &layout.text
-    };
+    if !layout.text.is_empty() {
+        let pieces = decode_parts(out, msg, &layout.text);
+        let joined = if pieces.len() == 1 {
+            pieces.into_iter().next().unwrap_or_default()
+        } else {
+            pieces
+                .iter()
+                .map(|p| p.trim_end())
+                .filter(|p| !p.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join("\n\n")
+        };
+        // An empty text/plain beside real HTML (Apple Mail does this) does
+        // not count as the text version.
+        if !joined.trim().is_empty() || layout.html.is_empty() {
+            return (joined, None);
+        }
+    }
+    if layout.html.is_empty() {
+        return (String::new(), None);
+    }
+    out.html_only = true;
+    out.notes.push(ParseNote::new("html_only"));
+    let mut text = String::new();
+    let mut hint = None;
+    for p in decode_parts(out, msg, &layout.html) {
+        let h = html::to_text(&p);
+        let sep = if text.is_empty() { 0 } else { 2 };
+        if hint.is_none() {
+            hint = h.quote_start.map(|q| q + text.len() + sep);
+        }
+        if sep > 0 {
+            text.push_str("\n\n");
+        }
+        text.push_str(&h.text);
+    }
+    (text, hint)
+}
+
+/// Transfer- and charset-decode body parts, within the body budget.
+fn decode_parts(out: &mut ParsedEmail, msg: &Message<'_>, ids: &[usize]) -> Vec<String> {
     let mut pieces = Vec::with_capacity(ids.len());
     let mut budget = MAX_BODY_BYTES;
     for &id in ids {
@@ -168,35 +203,7 @@ fn body_text(
             break;
         }
     }
-    if html_only {
-        out.html_only = true;
-        out.notes.push(ParseNote::new("html_only"));
-        let mut text = String::new();
-        let mut hint = None;
-        for p in pieces {
-            let h = html::to_text(&p);
-            if hint.is_none() {
-                hint = h.quote_start.map(|q| q + text.len());
-            }
-            if !text.is_empty() {
-                text.push_str("\n\n");
-            }
-            text.push_str(&h.text);
-        }
-        (text, hint)
-    } else {
-        let joined = if pieces.len() == 1 {
-            pieces.pop().unwrap_or_default()
-        } else {
-            pieces
-                .iter()
-                .map(|p| p.trim_end())
-                .filter(|p| !p.trim().is_empty())
-                .collect::<Vec<_>>()
-                .join("\n\n")
-        };
-        (joined, None)
-    }
+    pieces
 }
 
 fn split_body(full: String, hint: Option<usize>) -> Body {
@@ -490,6 +497,17 @@ mod tests {
             .quoted
             .as_deref()
             .is_some_and(|q| q.contains("antigo")));
+    }
+
+    #[test]
+    fn empty_plain_part_beside_html_uses_html() {
+        let raw = mail(
+            "From: a@b.c\nContent-Type: multipart/mixed; boundary=x\n",
+            b"--x\r\nContent-Type: text/plain\r\n\r\n\r\n--x\r\nContent-Type: text/html\r\n\r\n<p>The html part.</p>\r\n--x--\r\n",
+        );
+        let e = parse(&raw);
+        assert_eq!(e.body.new_text, "The html part.");
+        assert!(e.html_only);
     }
 
     #[test]

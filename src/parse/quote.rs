@@ -162,7 +162,7 @@ fn is_separator(line: &str) -> bool {
         .trim_end_matches(':')
         .trim()
         .to_lowercase();
-    let inner = inner.replace('\u{a0}', " ");
+    let inner = fold_dotted_i(inner.replace('\u{a0}', " "));
     !inner.is_empty() && SEPARATOR_PHRASES.contains(&inner.as_str())
 }
 
@@ -175,7 +175,7 @@ fn is_forward_line(line: &str) -> bool {
     let Some(l) = line.strip_suffix([':', '：']) else {
         return false;
     };
-    let l = l.trim().to_lowercase();
+    let l = fold_dotted_i(l.trim().to_lowercase());
     FORWARD_LINES.contains(&l.as_str())
 }
 
@@ -200,7 +200,16 @@ fn label(line: &str) -> Option<String> {
     if l.is_empty() || l.chars().count() > 25 {
         return None;
     }
-    Some(l.to_lowercase())
+    Some(fold_dotted_i(l.to_lowercase()))
+}
+
+/// Turkish capital İ lower-cases to "i\u{307}"; our tables spell it "i".
+fn fold_dotted_i(s: String) -> String {
+    if s.contains('\u{307}') {
+        s.replace("i\u{307}", "i")
+    } else {
+        s
+    }
 }
 
 /// An Outlook-style header block starting at (or just around) line `i`.
@@ -421,6 +430,8 @@ mod tests {
             "-----원본 메시지-----",
             "----- 원본 메일 -----",
             "-----Thư gốc-----",
+            "-----Özgün İleti-----",
+            "-----ORIGINAL MESSAGE-----",
             "---------- Forwarded message ---------",
             "Begin forwarded message:",
         ] {
@@ -450,6 +461,8 @@ mod tests {
             "Từ: Ana <a@b.com>\nĐã gửi: Thứ Hai, ngày 3 tháng 6 năm 2024 10:00\nĐến: Hỗ trợ\nChủ đề: Thanh toán",
             "________________________________\nFrom: Ana <a@b.com>\nSent: Monday\nTo: x",
             "*From:* Ana <a@b.com>\n*Sent:* Monday\n*To:* x\n*Subject:* y",
+            "보낸사람: \"Ana\" <a@daum.net>\n받는사람: <support@x.com>\n날짜: 2024년 6월 3일 월요일, 10시 00분 00초 +0900\n제목: 결제",
+            "KİMDEN: Ana <a@b.com>\nGÖNDERİLDİ: 3 Haziran 2024\nKİME: Destek\nKONU: Ödeme",
         ] {
             let mail = format!("Minha resposta\n\n{block}\n\nTexto antigo");
             let s = split(&mail, None);
