@@ -538,6 +538,25 @@ mod tests {
     }
 
     #[test]
+    fn digest_entries_are_not_body() {
+        let raw = mail(
+            "From: list@x.org\nSubject: Digest 12\nContent-Type: multipart/mixed; boundary=o\n",
+            b"--o\r\nContent-Type: text/plain\r\n\r\nToday's topics: 2\r\n\
+              --o\r\nContent-Type: multipart/digest; boundary=d\r\n\r\n\
+              --d\r\n\r\nFrom: a@x.org\r\nSubject: one\r\n\r\nfirst post\r\n\
+              --d\r\n\r\nFrom: b@x.org\r\nSubject: two\r\n\r\nsecond post\r\n--d--\r\n--o--\r\n",
+        );
+        let e = parse(&raw);
+        assert_eq!(e.body.full, "Today's topics: 2");
+        let types: Vec<_> = e
+            .attachments
+            .iter()
+            .map(|a| a.content_type.as_str())
+            .collect();
+        assert_eq!(types, ["message/rfc822", "message/rfc822"]);
+    }
+
+    #[test]
     fn rfc2231_continuations() {
         let raw = mail(
             "From: a@b.c\nContent-Type: multipart/mixed; boundary=m\n",

@@ -433,3 +433,62 @@ fn crisp_reply_fixtures() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Truncated and byte-flipped corpus mail (deterministic) never panics and
+/// always yields a message id; a cheap stand-in for fuzzing.
+#[test]
+fn mutated_corpus_mail_never_panics() {
+    let Some(dir) = corpus() else { return };
+    let mut files = Vec::new();
+    files_under(&dir, &mut files);
+    files.retain(|f| std::fs::metadata(f).is_ok_and(|m| m.len() < 200_000));
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut cases = 0;
+    let mut panics = Vec::new();
+    for f in files.iter().step_by(3) {
+        let raw = std::fs::read(f).expect("readable");
+        if raw.is_empty() {
+            continue;
+        }
+        for round in 0..8 {
+            let mut m = raw.clone();
+            match round % 4 {
+                0 => m.truncate((next() as usize) % m.len()),
+                1 => {
+                    for _ in 0..16 {
+                        let i = (next() as usize) % m.len();
+                        m[i] = next() as u8;
+                    }
+                }
+                2 => {
+                    let i = (next() as usize) % m.len();
+                    let bytes = [
+                        b"=?utf-8?B?".as_slice(),
+                        b"\r\n--",
+                        b"<",
+                        b"&#x",
+                        b"\xe2\x82",
+                        b"> ",
+                    ];
+                    let ins = bytes[(next() as usize) % bytes.len()];
+                    m.splice(i..i, ins.iter().copied());
+                }
+                _ => m.retain(|&b| b != b'\n' || next() % 5 != 0),
+            }
+            cases += 1;
+            match std::panic::catch_unwind(|| parse(&m)) {
+                Ok(e) if !e.message_id.is_empty() => {}
+                _ => panics.push(format!("{} round {round}", f.display())),
+            }
+        }
+    }
+    eprintln!("mutated cases: {cases}");
+    assert!(cases > 1000, "only {cases} mutated cases");
+    assert!(panics.is_empty(), "{}", panics.join("\n"));
+}
