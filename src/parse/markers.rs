@@ -33,11 +33,25 @@ pub(super) const WROTE_AT_END: &[&str] = &[
     "написала",
     "написал(а)",
     "írta",
+    "geschreven",
+    "het volgende geschreven",
+    "geschrieben",
+    "folgendes geschrieben",
+    "쓴 글",
+    "님이 쓴 글",
+    "şunları yazdı",
 ];
 
 /// Verbs that stand in the middle of German/Dutch/Nordic attributions
 /// ("Am 3. Juni 2024 um 10:00 schrieb Ana <a@b>:").
-pub(super) const WROTE_IN_MIDDLE: &[&str] = &[" schrieb ", " schreef ", " skrev ", " wrote "];
+pub(super) const WROTE_IN_MIDDLE: &[&str] = &[
+    " schrieb ",
+    " schreef ",
+    " skrev ",
+    " wrote ",
+    " kirjoitti ",
+    " escribió el ",
+];
 
 /// First words of attributions (after lower-casing).
 pub(super) const ATTRIBUTION_OPENERS: &[&str] = &[
@@ -331,6 +345,14 @@ pub(super) const MOBILE_PHRASES: &[&str] = &[
     "ios için outlook",
     "android için outlook",
     "lataa outlook",
+    "obtenha o outlook",
+    "obtener outlook",
+    "download outlook voor",
+    "hanki outlook",
+    "λήψη του outlook",
+    "tải outlook",
+    "获取 outlook",
+    "獲取 outlook",
     "sendt fra min",
     "skickat från min",
     "wysłane z mojego",
@@ -378,5 +400,6 @@ pub(super) const SENT_WORDS: &[&str] = &[
     "发自",
     "發自",
     "보냄",
+    "보냈습니다",
     "von meinem",
 ];

@@ -287,7 +287,8 @@ fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
     let has_at = lower.contains('@');
     let quoted_follows = next_nonblank(lines, j + 1).is_some_and(|l| is_quoted(l.trim()));
     let verb_end = WROTE_AT_END.iter().any(|v| body.ends_with(v));
-    let verb_mid = WROTE_IN_MIDDLE.iter().any(|v| body.contains(v)) && (opener || has_at);
+    let verb_mid =
+        WROTE_IN_MIDDLE.iter().any(|v| body.contains(v)) && (opener || has_at || quoted_follows);
     // "26.06.2014, 14:41, "Ana" <a@b.c>:" (ru, ja and others): no verb, but
     // an address closing the line, with a time or quoted lines after it.
     let address_only = colon && body.ends_with('>') && has_at && (has_time(body) || quoted_follows);
@@ -398,6 +399,30 @@ mod tests {
             new_text(mail),
             "Yes.\nSent from TypeApp<http://www.typeapp.com/r?b=2621>"
         );
+    }
+
+    #[test]
+    fn apple_yahoo_thunderbird_variants() {
+        for attr in [
+            "Ana <a@b.com> kirjoitti 3.6.2024 kello 10.00:",
+            "Op 3 jun. 2024 om 10:00 heeft Ana <a@b.com> het volgende geschreven:",
+            "Am Montag, 3. Juni 2024 um 10:00:00 MESZ hat Ana <a@b.com> Folgendes geschrieben:",
+            "3 Haz 2024 tarihinde 10:00 saatinde, Ana <a@b.com> şunları yazdı:",
+            "2024. 6. 3. 오전 10:00, Ana <a@b.com> 작성:",
+            "在 2024年6月3日，10:00，Ana <a@b.com> 写道：",
+            "Vào 10:00, ngày 3 thg 6, 2024, Ana <a@b.com> đã viết:",
+        ] {
+            let mail = format!("Nova.\n\n{attr}\n\nVelha");
+            assert_eq!(new_text(&mail), "Nova.", "{attr}");
+        }
+        for attr in [
+            "Ana kirjoitti 3.6.2024 klo 10.00:",
+            "2024-06-03 오전 10:00에 Ana 이(가) 쓴 글:",
+            "Op 03-06-2024 om 10:00 schreef Ana:",
+        ] {
+            let mail = format!("Nova.\n\n{attr}\n> Velha");
+            assert_eq!(new_text(&mail), "Nova.", "{attr}");
+        }
     }
 
     #[test]

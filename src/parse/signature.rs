@@ -65,10 +65,11 @@ fn is_mobile_line(line: &str) -> bool {
         return !l.contains(", ")
             || DEVICE_WORDS.iter().any(|d| l.contains(d)) && !l.ends_with('.');
     }
-    l.chars().count() <= 50
+    let n = l.chars().count();
+    n <= 50
         && DEVICE_WORDS.iter().any(|d| l.contains(d))
         && SENT_WORDS.iter().any(|s| l.contains(s))
-        && !l.ends_with('.')
+        && (!l.ends_with('.') || n <= 40)
 }
 
 #[cfg(test)]
@@ -96,6 +97,9 @@ mod tests {
             "Sent from my Galaxy",
             "Samsung Galaxy akıllı telefonumdan gönderildi",
             "Gesendet von meinem Android",
+            "Samsung Galaxy 스마트폰에서 보냈습니다.",
+            "Hanki Outlook for iOS",
+            "Obtenha o Outlook para iOS",
         ] {
             let text = format!("Olá, recebi o pagamento.\n\n{sig}");
             let (body, s) = split(&text);
