@@ -72,6 +72,24 @@ const BOUNCE_PHRASES: &[&str] = &[
     "không thể gửi",
 ];
 
+/// Words after which bounces list the failed recipients.
+const RECIPIENT_MARKERS: &[&str] = &[
+    "address(es) failed",
+    "addresses failed",
+    "following address",
+    "following recipient",
+    "permanent fatal errors",
+    "could not be delivered to",
+    "couldn't be delivered to",
+    "wasn't delivered to",
+    "delivery to the following",
+    "failed recipient",
+    "folgende empfänger",
+    "destinataires suivants",
+    "destinatarios",
+    "destinatários",
+];
+
 const DAEMON_LOCALS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"];
 
 const BOUNCE_SUBJECTS: &[&str] = &[
@@ -235,6 +253,15 @@ fn heuristic(
         return None;
     }
     let after = &body[phrase.map_or(0, |p| floor_char(body, p))..];
+    // The failed address follows words like "the following address(es)
+    // failed:"; before them there may be the sender's own address.
+    let lower_after = after.to_lowercase();
+    let recipients_at = RECIPIENT_MARKERS
+        .iter()
+        .filter_map(|m| lower_after.find(m).map(|i| i + m.len()))
+        .min()
+        .map_or(0, |i| floor_char(after, i));
+    let recipients = &after[recipients_at..];
     let status = STATUS.captures(after).map(|c| c[1].to_string());
     let delayed = status.as_deref().is_some_and(|s| s.starts_with('4'))
         || [
@@ -249,7 +276,7 @@ fn heuristic(
     Some(DeliveryReport {
         action: Some(if delayed { "delayed" } else { "failed" }.into()),
         status,
-        final_recipient: first_recipient(after),
+        final_recipient: first_recipient(recipients).or_else(|| first_recipient(after)),
         original_message_id: original.or_else(|| find_message_id(body)),
         diagnostic: SMTP_LINE
             .find(after)

@@ -650,6 +650,13 @@ mod tests {
             .delivery_report
             .expect("exchange bounce");
         assert_eq!(r.final_recipient.as_deref(), Some("karl@firma.de"));
+        let exim = mail(
+            "From: Mail Delivery System <Mailer-Daemon@foo.com>\nSubject: Mail delivery failed\n",
+            b"This message was created automatically by mail delivery software.\r\n\r\nA message sent by\r\n\r\n  <support@helpgate.test>\r\n\r\n\
+              could not be delivered to one or more of its recipients. The following\r\naddress(es) failed:\r\n\r\n  john.b@b.c\r\n    all hosts have been failing\r\n",
+        );
+        let r = parse(&exim).delivery_report.expect("exim bounce");
+        assert_eq!(r.final_recipient.as_deref(), Some("john.b@b.c"));
         let human = mail(
             "From: ana@example.org\nSubject: my upload failed\n",
             b"Hi, my message could not be delivered to your colleague, and the upload failed. Help?",

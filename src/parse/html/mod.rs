@@ -183,6 +183,11 @@ pub(super) fn to_text(html: &str) -> HtmlText {
         if !tag.closing && is_quote_marker(&tag) {
             b.mark_quote();
         }
+        if !tag.closing && b.depth == 0 && b.quote_start.is_none() && is_signature_marker(&tag) {
+            // Written the plain-text way, so the signature splitter sees it.
+            b.newline(false);
+            b.out.push_str("-- \n");
+        }
         match (name, tag.closing) {
             ("br", _) => b.newline(true),
             ("blockquote", false) => {
@@ -292,6 +297,17 @@ fn is_quote_marker(tag: &Tag) -> bool {
         }
     }
     false
+}
+
+/// Elements that hold the sender's signature (Gmail, Thunderbird, Outlook
+/// on the web).
+fn is_signature_marker(tag: &Tag) -> bool {
+    let class = tag.attr("class").unwrap_or("").to_ascii_lowercase();
+    let id = tag.attr("id").unwrap_or("").to_ascii_lowercase();
+    class
+        .split_whitespace()
+        .any(|c| c == "gmail_signature" || c == "moz-signature")
+        || id == "signature"
 }
 
 /// One parsed tag.
@@ -452,6 +468,13 @@ mod tests {
             t.text[..t.quote_start.expect("outlook marker")].trim(),
             "Danke"
         );
+    }
+
+    #[test]
+    fn signature_blocks_get_the_delimiter() {
+        let t =
+            to_text("<div>Obrigado!</div><div class=\"gmail_signature\">Ana Silva<br>Lisboa</div>");
+        assert_eq!(t.text, "Obrigado!\n-- \nAna Silva\nLisboa");
     }
 
     #[test]
