@@ -191,8 +191,9 @@ fn main() {
     let pipeline = Pipeline {
         rules: Arc::new(RuleSet::builtin()),
         clock: Clock::system(),
-        default_project: "default".into(),
+        bound_project: None,
         max_message_bytes: 50 << 20,
+        replies: Default::default(),
     };
     let batch: Vec<RawMessage> = raws
         .into_iter()

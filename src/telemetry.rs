@@ -12,7 +12,12 @@ pub fn init(json: bool, verbose: bool) {
     };
     let filter =
         EnvFilter::try_from_env("HELPGATE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // No colour codes in journald or log files, only on a terminal.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
     // A second init (tests) is harmless: keep the first subscriber.
     let _ = if json {
         builder.json().try_init()

@@ -3,6 +3,7 @@
 //! committed.
 
 pub mod files;
+pub mod imap;
 
 /// One message as received, before parsing.
 #[derive(Debug, Clone)]

@@ -5,8 +5,12 @@
 // Test helpers outside #[test] functions may unwrap: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+/// Classification and decisions: dev set accuracy and corpus machine mail.
+mod classify;
 /// Helpers shared by the modules: temp state dirs, running the binary.
 mod common;
+/// `helpgate run` against real servers: IDLE/polling, restarts, TLS, crash test.
+mod daemon;
 /// Real Dovecot + Postfix on loopback per test (TestEnv / MailStack).
 mod harness;
 /// `ingest`, `tickets`, `messages`, `check-config`: the no-server path.
@@ -17,3 +21,5 @@ mod ingest_corpus;
 mod mailstack;
 /// The parser against ../shared/corpus: golden files, reply splitting, bounces.
 mod parse_corpus;
+/// Replies: templates, outbox via real Postfix, loop guard, specialists.
+mod reply;

@@ -8,6 +8,7 @@
 
 #![allow(dead_code, clippy::unwrap_used)] // test support code: panics are the failure report
 
+pub(crate) mod daemon;
 pub(crate) mod imap;
 pub(crate) mod servers;
 pub(crate) mod smtp;
@@ -85,6 +86,20 @@ impl Group {
             .args([&format!("-{sig}"), "--", &format!("-{}", self.child.id())])
             .stderr(Stdio::null())
             .status();
+    }
+
+    /// Wait for the process itself to exit.
+    pub(crate) fn wait_timeout(&mut self, d: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + d;
+        loop {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// SIGTERM the group, wait up to 3 s, then SIGKILL it.

@@ -1,0 +1,44 @@
+//! `helpgate run`: the daemon. Signals become a cancellation token
+//! (SIGTERM, SIGINT) and reload requests (SIGHUP); exit 0 after the drain.
+
+use super::{load_config, Cli};
+use anyhow::Context;
+use helpgate::clock::Clock;
+use std::process::ExitCode;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
+    let path = cli.config.as_ref().context(
+        "helpgate run needs a config file with [[mailboxes]]: pass --config PATH (helpgate print-config shows an example)",
+    )?;
+    let config = load_config(cli).with_context(|| format!("invalid config {}", path.display()))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let shutdown = CancellationToken::new();
+        let (reload_tx, reload_rx) = mpsc::channel(4);
+        let mut term = signal(SignalKind::terminate()).context("cannot install SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot install SIGINT handler")?;
+        let mut hup = signal(SignalKind::hangup()).context("cannot install SIGHUP handler")?;
+        let token = shutdown.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = term.recv() => { tracing::info!(signal = "SIGTERM", "shutdown requested"); break; }
+                    _ = int.recv() => { tracing::info!(signal = "SIGINT", "shutdown requested"); break; }
+                    _ = hup.recv() => {
+                        tracing::info!(signal = "SIGHUP", "reload requested");
+                        let _ = reload_tx.try_send(());
+                    }
+                }
+            }
+            token.cancel();
+        });
+        helpgate::daemon::run(config, Clock::system(), shutdown, reload_rx).await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

@@ -1,2 +1,0 @@
-//! The long-running supervisor: IMAP intake per mailbox, outbox worker,
-//! rules reloader. (Placeholder until the daemon issue lands.)

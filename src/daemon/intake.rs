@@ -1,0 +1,371 @@
+//! One intake task per mailbox: connect, catch up by UID in bounded batches,
+//! then wait (IDLE, or polling) and catch up again, for ever. Each batch is
+//! parsed and classified off the async threads, committed in ONE store
+//! transaction together with the mailbox cursor, and only then flagged,
+//! moved or deleted on the server. A crash anywhere therefore either loses
+//! nothing (the cursor did not move: fetched again, deduplicated) or has
+//! already stored the mail. Errors never leave this task: they are logged,
+//! recorded for `helpgate status`, and retried with backoff and jitter.
+
+use super::{Metrics, Shared};
+use crate::config::mailbox::{FirstStart, MailboxConfig};
+use crate::intake::imap::{stream, ImapConnection, ImapError, Selected, Wake};
+use crate::intake::RawMessage;
+use crate::pipeline::{error_chain, Outcome, Pipeline, PipelineError};
+use crate::store::mailboxes::{self, Cursor};
+use crate::store::StoreError;
+use rand::Rng;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, info_span, warn};
+
+/// Messages per fetch + transaction.
+pub const BATCH: usize = 500;
+/// Bytes per fetch + transaction (large mails go in smaller batches).
+pub const BATCH_BYTES: u64 = 32 << 20;
+/// Re-issue IDLE well before the 30-minute server limit (RFC 2177: 29 min).
+pub const IDLE_MAX: Duration = Duration::from_secs(25 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Imap(#[from] ImapError),
+    #[error("cannot store mail")]
+    Pipeline(#[from] PipelineError),
+    #[error("cannot update the mailbox state")]
+    Store(#[from] StoreError),
+    #[error("cannot load the CA file {path}")]
+    CaFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Exponential backoff with jitter: 0.5 s doubling to 5 min, x0.5-1.5.
+struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(300);
+
+    fn new() -> Self {
+        Backoff { next: Self::FIRST }
+    }
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+
+    fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(Self::MAX);
+        d.mul_f64(rand::thread_rng().gen_range(0.5..1.5))
+    }
+}
+
+/// Run one mailbox until `token` is cancelled. Never returns an error.
+pub async fn run(shared: Arc<Shared>, mb: MailboxConfig, token: CancellationToken) {
+    let mut backoff = Backoff::new();
+    while !token.is_cancelled() {
+        let result = session(&shared, &mb, &token, &mut backoff).await;
+        let e = match result {
+            Ok(()) => break,
+            Err(e) => e,
+        };
+        let reason = error_chain(&e);
+        shared.metrics.add(&shared.metrics.mailbox_errors, 1);
+        let delay = backoff.next_delay();
+        warn!(mailbox = %mb.name, error = %reason, retry_in_ms = delay.as_millis() as u64, "mailbox failed");
+        let name = mb.name.clone();
+        let now = shared.clock.now();
+        let recorded = shared
+            .with_store(move |s| {
+                s.transaction(|tx| mailboxes::record_error(tx, &name, &reason, now))
+            })
+            .await;
+        if let Err(e) = recorded {
+            warn!(mailbox = %mb.name, error = %error_chain(&e), "cannot record the mailbox error");
+        }
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = token.cancelled() => break,
+        }
+    }
+    info!(mailbox = %mb.name, "intake stopped");
+}
+
+/// One connection's life: returns Ok only when cancelled.
+async fn session(
+    shared: &Arc<Shared>,
+    mb: &MailboxConfig,
+    token: &CancellationToken,
+    backoff: &mut Backoff,
+) -> Result<(), IntakeError> {
+    let tls = stream::tls_config(mb.ca_file.as_deref()).map_err(|source| IntakeError::CaFile {
+        path: mb
+            .ca_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        source,
+    })?;
+    let (mut conn, selected) = tokio::select! {
+        r = ImapConnection::open(mb, tls) => r?,
+        () = token.cancelled() => return Ok(()),
+    };
+    backoff.reset();
+    let idle = mb.idle && conn.has_idle;
+    info!(
+        mailbox = %mb.name,
+        uidvalidity = selected.uidvalidity,
+        exists = selected.exists,
+        idle,
+        "mailbox connected"
+    );
+    let mut cursor = reconcile(shared, mb, &mut conn, selected).await?;
+    loop {
+        catch_up(shared, mb, &mut conn, &mut cursor, token).await?;
+        if token.is_cancelled() {
+            conn.logout().await;
+            return Ok(());
+        }
+        if idle {
+            if conn.idle(IDLE_MAX, token).await? == Wake::Cancelled {
+                conn.logout().await;
+                return Ok(());
+            }
+        } else {
+            tokio::select! {
+                () = tokio::time::sleep(mb.poll_interval) => {}
+                () = token.cancelled() => {
+                    conn.logout().await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// The stored cursor, adjusted to what SELECT reported: first start (all
+/// or only new mail), or a changed UIDVALIDITY (rescan from the start; the
+/// pipeline recognises what is already stored).
+async fn reconcile(
+    shared: &Arc<Shared>,
+    mb: &MailboxConfig,
+    conn: &mut ImapConnection,
+    sel: Selected,
+) -> Result<Cursor, IntakeError> {
+    let name = mb.name.clone();
+    let stored = shared
+        .with_store(move |s| mailboxes::cursor(s.conn(), &name))
+        .await?;
+    let cursor = match stored.uidvalidity {
+        Some(v) if v == sel.uidvalidity => return Ok(stored),
+        Some(old) => {
+            warn!(mailbox = %mb.name, old, new = sel.uidvalidity, "UIDVALIDITY changed: rescanning the folder; stored mail is recognised and not imported twice");
+            Cursor {
+                uidvalidity: Some(sel.uidvalidity),
+                last_uid: 0,
+            }
+        }
+        None => {
+            let last_uid = match mb.first_start {
+                FirstStart::All => 0,
+                FirstStart::New => match sel.uid_next {
+                    Some(n) => n.saturating_sub(1),
+                    None => conn.new_messages(0).await?.last().map_or(0, |(u, _)| *u),
+                },
+            };
+            info!(mailbox = %mb.name, last_uid, "first start");
+            Cursor {
+                uidvalidity: Some(sel.uidvalidity),
+                last_uid,
+            }
+        }
+    };
+    let name = mb.name.clone();
+    shared
+        .with_store(move |s| s.transaction(|tx| mailboxes::set_cursor(tx, &name, cursor)))
+        .await?;
+    Ok(cursor)
+}
+
+/// Fetch and commit everything above the cursor, batch by batch. Stops
+/// between batches when cancelled (the batch in hand is finished).
+async fn catch_up(
+    shared: &Arc<Shared>,
+    mb: &MailboxConfig,
+    conn: &mut ImapConnection,
+    cursor: &mut Cursor,
+    token: &CancellationToken,
+) -> Result<(), IntakeError> {
+    loop {
+        let found = conn.new_messages(cursor.last_uid).await?;
+        let pending = !found.is_empty();
+        let name = mb.name.clone();
+        let now = shared.clock.now();
+        shared
+            .with_store(move |s| {
+                s.transaction(|tx| mailboxes::record_fetch(tx, &name, now, pending))
+            })
+            .await?;
+        if !pending {
+            return Ok(());
+        }
+        for batch in plan(&found) {
+            if token.is_cancelled() {
+                return Ok(());
+            }
+            let messages = conn.fetch(&batch).await?;
+            let last = *batch.last().expect("batches are never empty");
+            let fetched: Vec<u32> = messages.iter().map(|(u, _)| *u).collect();
+            commit(shared, mb, *cursor, last, messages).await?;
+            cursor.last_uid = last;
+            // Only now may the server see the mail as handled.
+            conn.ack(&fetched, &mb.after_commit).await?;
+        }
+    }
+}
+
+/// Split (uid, size) into batches of at most BATCH messages and
+/// BATCH_BYTES bytes (a single larger message goes alone).
+fn plan(found: &[(u32, u32)]) -> Vec<Vec<u32>> {
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut cur: Vec<u32> = Vec::new();
+    let mut bytes = 0u64;
+    for &(uid, size) in found {
+        if !cur.is_empty() && (cur.len() >= BATCH || bytes + u64::from(size) > BATCH_BYTES) {
+            out.push(std::mem::take(&mut cur));
+            bytes = 0;
+        }
+        cur.push(uid);
+        bytes += u64::from(size);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Parse, classify and store a batch and move the cursor to `last`, all in
+/// one transaction, on a blocking thread.
+async fn commit(
+    shared: &Arc<Shared>,
+    mb: &MailboxConfig,
+    cursor: Cursor,
+    last: u32,
+    messages: Vec<(u32, Vec<u8>)>,
+) -> Result<(), IntakeError> {
+    let pipeline = Pipeline {
+        rules: shared.rules.borrow().clone(),
+        clock: shared.clock.clone(),
+        bound_project: Some(mb.project.clone()),
+        max_message_bytes: shared.max_message_bytes,
+        replies: shared.replies.clone(),
+    };
+    let name = mb.name.clone();
+    let uidvalidity = cursor.uidvalidity.unwrap_or(0);
+    let metrics = shared.metrics.clone();
+    let outcomes = shared
+        .with_store(move |store| {
+            let uids: Vec<u32> = messages.iter().map(|(u, _)| *u).collect();
+            let raws = messages
+                .into_iter()
+                .map(|(uid, bytes)| RawMessage {
+                    source: format!("imap:{name}/{uidvalidity}/{uid}"),
+                    mailbox: Some(name.clone()),
+                    bytes,
+                })
+                .collect();
+            let prepared = pipeline.prepare_all(raws);
+            store.transaction(|tx| {
+                let mut outcomes = Vec::with_capacity(uids.len());
+                for (uid, p) in uids.iter().zip(prepared) {
+                    let span = info_span!("message", mailbox = %name, imap.uid = uid, ticket.id = tracing::field::Empty);
+                    let _enter = span.enter();
+                    let outcome = pipeline.commit(tx, &p)?;
+                    if let Some(t) = ticket_of(&outcome) {
+                        span.record("ticket.id", t);
+                    }
+                    info!(outcome = outcome_name(&outcome), "message stored");
+                    outcomes.push(outcome);
+                }
+                mailboxes::set_cursor(
+                    tx,
+                    &name,
+                    Cursor {
+                        uidvalidity: Some(uidvalidity),
+                        last_uid: last,
+                    },
+                )?;
+                Ok::<_, PipelineError>(outcomes)
+            })
+        })
+        .await?;
+    count(&metrics, &outcomes);
+    Ok(())
+}
+
+fn ticket_of(o: &Outcome) -> Option<i64> {
+    match o {
+        Outcome::NewTicket { ticket, .. } | Outcome::FollowUp { ticket, .. } => Some(ticket.0),
+        _ => None,
+    }
+}
+
+fn outcome_name(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::NewTicket { .. } => "new_ticket",
+        Outcome::FollowUp { .. } => "follow_up",
+        Outcome::Recorded { .. } => "recorded",
+        Outcome::Duplicate { .. } => "duplicate",
+        Outcome::Quarantined { .. } => "quarantined",
+    }
+}
+
+fn count(m: &Metrics, outcomes: &[Outcome]) {
+    for o in outcomes {
+        let c = match o {
+            Outcome::NewTicket { .. } => &m.new_tickets,
+            Outcome::FollowUp { .. } => &m.follow_ups,
+            Outcome::Recorded { .. } => &m.recorded,
+            Outcome::Duplicate { .. } => &m.duplicates,
+            Outcome::Quarantined { .. } => &m.quarantined,
+        };
+        m.add(c, 1);
+    }
+    m.add(&m.messages, outcomes.len() as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_bounded_by_count_and_bytes() {
+        let found: Vec<(u32, u32)> = (1..=1200).map(|u| (u, 100)).collect();
+        let p = plan(&found);
+        assert_eq!(
+            p.iter().map(Vec::len).collect::<Vec<_>>(),
+            vec![500, 500, 200]
+        );
+        let big = [(1, 30 << 20), (2, 30 << 20), (3, 10)];
+        assert_eq!(plan(&big), vec![vec![1], vec![2, 3]]);
+    }
+
+    #[test]
+    fn backoff_grows_to_the_cap_with_jitter() {
+        let mut b = Backoff::new();
+        let first = b.next_delay();
+        assert!(first >= Duration::from_millis(250) && first <= Duration::from_millis(750));
+        for _ in 0..20 {
+            assert!(b.next_delay() <= Backoff::MAX.mul_f64(1.5));
+        }
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(750));
+    }
+}

@@ -1,0 +1,176 @@
+//! The long-running supervisor behind `helpgate run`: one intake task per
+//! mailbox ([`intake`]), the outbox worker, the rules reloader and optional
+//! metrics, tied together by a [`CancellationToken`] and a [`TaskTracker`].
+//!
+//! Shutdown: cancelling the token stops intake at safe points only (while
+//! waiting in IDLE or between polls, or between batches: the batch in hand
+//! is committed and acknowledged first), then waits for every task up to
+//! `daemon.drain_timeout`. Reload: each signal recompiles the rules; a
+//! broken set is refused with its errors logged and the last good one stays.
+//! The store is synchronous SQLite: every use runs on a blocking thread and
+//! the lock is never held across an `.await`.
+
+pub mod intake;
+pub mod metrics;
+pub mod rules;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::rules::RuleSet;
+use crate::store::{Store, StoreError};
+pub use metrics::Metrics;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{error, info, warn};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("no [[mailboxes]] configured: nothing to watch (helpgate print-config shows how)")]
+    NoMailboxes,
+    #[error("cannot open the store")]
+    Store(#[from] StoreError),
+    #[error("the rules do not compile:\n{}", .0.join("\n"))]
+    Rules(Vec<String>),
+    #[error("the templates do not load:\n{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Templates(Vec<crate::reply::templates::TemplateError>),
+    #[error("cannot listen for metrics on {addr}")]
+    Metrics {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What every task shares.
+pub struct Shared {
+    store: Arc<Mutex<Store>>,
+    pub rules: watch::Receiver<Arc<RuleSet>>,
+    pub clock: Clock,
+    pub max_message_bytes: u64,
+    pub metrics: Arc<Metrics>,
+    /// Templates and limits for the replies decisions cause.
+    pub replies: Arc<crate::reply::Planner>,
+}
+
+impl Shared {
+    /// Run `f` with the store on a blocking thread.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> T + Send + 'static,
+    ) -> T {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .expect("the store lock is poisoned only if a store call panicked");
+            f(&mut guard)
+        })
+        .await
+        .expect("store tasks do not panic")
+    }
+}
+
+/// Run until `shutdown` is cancelled; each message on `reload` reloads the
+/// rules. Returns after the drain (or its timeout).
+pub async fn run(
+    config: Config,
+    clock: Clock,
+    shutdown: CancellationToken,
+    mut reload: mpsc::Receiver<()>,
+) -> Result<(), DaemonError> {
+    if config.mailboxes.is_empty() {
+        return Err(DaemonError::NoMailboxes);
+    }
+    let state_dir = config.state_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open_in(&state_dir))
+        .await
+        .expect("opening the store does not panic")?;
+    let ruleset = rules::load(&config).map_err(DaemonError::Rules)?;
+    let (rules_tx, rules_rx) = watch::channel(Arc::new(ruleset));
+    let metrics = Arc::new(Metrics::default());
+    let shared = Arc::new(Shared {
+        store: Arc::new(Mutex::new(store)),
+        rules: rules_rx,
+        clock,
+        max_message_bytes: config.max_message_bytes,
+        metrics: metrics.clone(),
+        replies: Arc::new(
+            crate::reply::Planner::from_config(&config).map_err(DaemonError::Templates)?,
+        ),
+    });
+
+    let tracker = TaskTracker::new();
+    let intake_token = shutdown.child_token();
+    if let Some(addr) = config.daemon.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| DaemonError::Metrics { addr, source })?;
+        info!(%addr, "metrics listening");
+        tracker.spawn(metrics::serve(listener, metrics.clone(), shutdown.clone()));
+    }
+    for mb in &config.mailboxes {
+        tracker.spawn(intake::run(
+            shared.clone(),
+            mb.clone(),
+            intake_token.clone(),
+        ));
+    }
+    // OUTBOX (replies): the sender worker on its own store connection. Its
+    // token is cancelled with intake's; it then runs one last bounded round
+    // so replies to the last committed messages still go out.
+    let outbox_token = CancellationToken::new();
+    let worker = crate::outbox::Worker::new(
+        &config.state_dir.join("helpgate.db"),
+        crate::transport::Transport::from_config(&config),
+        shared.clock.clone(),
+        crate::outbox::Policy::from_config(&config),
+    )?;
+    let outbox_done = outbox_token.clone();
+    tracker.spawn(async move {
+        if let Err(e) = worker.run(outbox_done).await {
+            error!(error = %crate::pipeline::error_chain(&e), "outbox worker stopped");
+        }
+    });
+    info!(mailboxes = config.mailboxes.len(), "helpgate running");
+
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            Some(()) = reload.recv() => {
+                match rules::load(&config) {
+                    Ok(set) => {
+                        rules_tx.send_replace(Arc::new(set));
+                        metrics.add(&metrics.reloads, 1);
+                        info!("rules reloaded");
+                    }
+                    Err(errors) => {
+                        metrics.add(&metrics.reload_failures, 1);
+                        for e in &errors {
+                            error!(error = %e, "rule error");
+                        }
+                        warn!(errors = errors.len(), "rules refused; keeping the last good set");
+                    }
+                }
+            }
+        }
+    }
+
+    info!(
+        timeout_s = config.daemon.drain_timeout.as_secs_f64(),
+        "stopping: finishing the mail in hand and draining"
+    );
+    intake_token.cancel();
+    outbox_token.cancel();
+    tracker.close();
+    if tokio::time::timeout(config.daemon.drain_timeout, tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!("drain timeout reached; stopping with work left (it is picked up at the next start)");
+    } else {
+        info!("stopped cleanly");
+    }
+    Ok(())
+}

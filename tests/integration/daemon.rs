@@ -1,0 +1,305 @@
+//! `helpgate run` against real Dovecot + Postfix: mail sent through Postfix
+//! becomes a ticket (IDLE and polling), nothing is lost or imported twice
+//! across restarts, server restarts, UIDVALIDITY changes and SIGKILLs; TLS
+//! both ways; a broken mailbox or rule file never stops the rest.
+
+use crate::harness::daemon::{Daemon, Mailbox};
+use crate::harness::{text_mail, wait_for, MailStack};
+use std::time::{Duration, Instant};
+
+const T: Duration = Duration::from_secs(20);
+
+fn mail(n: usize, subject: &str) -> Vec<u8> {
+    text_mail(
+        "alice@example.test",
+        "support@example.test",
+        subject,
+        &format!("m{n}.{}@example.test", subject.len()),
+        "Hello, I uploaded my recordings but I did not get paid yet.",
+    )
+}
+
+fn one(stack: &MailStack, extra: &str) -> String {
+    Mailbox {
+        name: "support",
+        project: "voices",
+        user: "support",
+        tls: "none",
+        extra,
+    }
+    .toml(stack)
+}
+
+fn count(d: &Daemon, sql: &str) -> i64 {
+    d.db().query_row(sql, [], |r| r.get(0)).expect("query")
+}
+
+#[test]
+fn idle_mail_becomes_one_ticket_is_flagged_after_commit_and_survives_restart() {
+    let stack = MailStack::start();
+    let mut d = Daemon::new(&one(&stack, ""));
+    d.start();
+    // Wait until the daemon is idling on the mailbox (its cursor exists).
+    wait_for("mailbox connected", T, || {
+        d.log().contains("mailbox connected")
+    });
+    let t0 = Instant::now();
+    stack.send("alice", "support", &mail(1, "Payment missing"));
+    d.wait_messages(1, T);
+    let took = t0.elapsed();
+    assert!(d.log().contains("idle=true"), "{}", d.log());
+    assert_eq!(
+        count(&d, "SELECT count(*) FROM tickets WHERE project = 'voices'"),
+        1
+    );
+    // The server sees \Seen only once the message is stored.
+    wait_for("\\Seen on the server", T, || {
+        stack.fetch_all("support", "INBOX")[0]
+            .flags
+            .contains("\\Seen")
+    });
+    eprintln!("postfix -> ticket via IDLE: {took:?}");
+
+    // SIGTERM drains and exits 0.
+    let status = d.sigterm();
+    assert!(status.success(), "exit status {status:?}\n{}", d.log());
+    assert!(d.log().contains("stopped cleanly"), "{}", d.log());
+
+    // Restart: nothing imported twice; new mail still flows.
+    d.start();
+    stack.send("alice", "support", &mail(2, "Second question"));
+    d.wait_messages(2, T);
+    assert!(d.sigterm().success());
+    assert_eq!(count(&d, "SELECT count(*) FROM messages"), 2);
+    assert_eq!(count(&d, "SELECT count(*) FROM tickets"), 2);
+    let st = d.mailbox_status("support");
+    assert_eq!(st["last_uid"], 2, "{st}");
+    assert!(st["last_error"].is_null(), "{st}");
+    assert!(!st["last_fetch_at"].is_null(), "{st}");
+}
+
+#[test]
+fn polling_path_picks_up_mail_without_idle() {
+    let stack = MailStack::start();
+    let mut d = Daemon::new(&one(&stack, "idle = false\npoll_interval = \"200ms\""));
+    d.start();
+    for i in 0..3 {
+        stack.send("alice", "support", &mail(i, "Polling"));
+    }
+    d.wait_messages(3, T);
+    assert!(d.log().contains("idle=false"), "{}", d.log());
+    assert!(d.sigterm().success());
+}
+
+#[test]
+fn dovecot_restart_mid_run_reconnects_and_loses_nothing() {
+    let mut stack = MailStack::start();
+    let mut d = Daemon::new(&one(&stack, ""));
+    d.start();
+    for i in 0..5 {
+        stack.send("alice", "support", &mail(i, "Before restart"));
+    }
+    d.wait_messages(5, T);
+    stack.restart_dovecot();
+    for i in 5..10 {
+        stack.send("alice", "support", &mail(i, "After restart"));
+    }
+    d.wait_messages(10, T);
+    assert!(d.sigterm().success());
+    assert_eq!(count(&d, "SELECT count(*) FROM messages"), 10);
+    assert!(
+        d.log().contains("mailbox failed"),
+        "the restart was noticed"
+    );
+}
+
+#[test]
+fn new_uidvalidity_rescans_without_duplicates() {
+    let mut stack = MailStack::start();
+    let mut d = Daemon::new(&one(&stack, ""));
+    d.start();
+    for i in 0..3 {
+        stack.send("alice", "support", &mail(i, "Before migration"));
+    }
+    d.wait_messages(3, T);
+    let before = d.mailbox_status("support")["uidvalidity"].clone();
+    stack.reset_uidvalidity("support", "INBOX");
+    stack.send("alice", "support", &mail(9, "After migration"));
+    d.wait_messages(4, T);
+    wait_for("cursor on the new UIDVALIDITY", T, || {
+        let st = d.mailbox_status("support");
+        st["uidvalidity"] != before && st["last_uid"] == 4
+    });
+    assert!(d.sigterm().success());
+    assert_eq!(count(&d, "SELECT count(*) FROM messages"), 4);
+    assert!(d.log().contains("UIDVALIDITY changed"), "{}", d.log());
+}
+
+#[test]
+fn implicit_tls_and_starttls_with_own_ca_and_two_projects() {
+    let stack = MailStack::start();
+    let cfg = [
+        Mailbox {
+            name: "voices",
+            project: "voices",
+            user: "support",
+            tls: "implicit",
+            extra: "",
+        }
+        .toml(&stack),
+        Mailbox {
+            name: "faces",
+            project: "faces",
+            user: "help",
+            tls: "starttls",
+            extra: "",
+        }
+        .toml(&stack),
+    ]
+    .join("\n");
+    let mut d = Daemon::new(&cfg);
+    d.start();
+    stack.send("alice", "support", &mail(1, "Voices question"));
+    stack.send("bob", "help", &mail(2, "Faces question"));
+    d.wait_messages(2, T);
+    assert!(d.sigterm().success());
+    assert_eq!(
+        count(&d, "SELECT count(*) FROM tickets WHERE project = 'voices'"),
+        1
+    );
+    assert_eq!(
+        count(&d, "SELECT count(*) FROM tickets WHERE project = 'faces'"),
+        1
+    );
+    let sources: Vec<String> = d
+        .db()
+        .prepare("SELECT source FROM messages ORDER BY source")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(sources[0].starts_with("imap:faces/"), "{sources:?}");
+    assert!(sources[1].starts_with("imap:voices/"), "{sources:?}");
+}
+
+#[test]
+fn wrong_password_shows_in_status_while_another_mailbox_works() {
+    let stack = MailStack::start();
+    let good = one(&stack, "");
+    let bad = Mailbox {
+        name: "broken",
+        project: "voices",
+        user: "help",
+        tls: "none",
+        extra: "",
+    }
+    .toml(&stack)
+    .replace("env:HG_TEST_IMAP_PW", "env:HG_WRONG_PW");
+    let mut d = Daemon::new(&format!("{good}\n{bad}"));
+    // The wrong password comes from the environment like a real one.
+    std::fs::write(
+        d.dir.path().join("helpgate.toml"),
+        std::fs::read_to_string(d.config_path()).unwrap().replace(
+            "env:HG_WRONG_PW",
+            &format!("file:{}/wrong-pw", d.dir.path().display()),
+        ),
+    )
+    .unwrap();
+    std::fs::write(d.dir.path().join("wrong-pw"), "not-the-password\n").unwrap();
+    d.start();
+    stack.send("alice", "support", &mail(1, "Still works"));
+    d.wait_messages(1, T);
+    wait_for("error in status", T, || {
+        d.mailbox_status("broken")["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("login as help@example.test refused"))
+    });
+    let st = d.mailbox_status("broken");
+    assert!(st["last_fetch_at"].is_null(), "{st}");
+    assert!(d.mailbox_status("support")["last_error"].is_null());
+    assert!(d.sigterm().success());
+}
+
+#[test]
+fn sighup_with_a_broken_rule_file_keeps_the_old_rules_and_keeps_working() {
+    let stack = MailStack::start();
+    let mut d = Daemon::new(&format!("rules_dir = \"rules\"\n{}", one(&stack, "")));
+    let rules = d.dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("topics.toml"), "[topics]\n").unwrap();
+    d.start();
+    stack.send("alice", "support", &mail(1, "Before reload"));
+    d.wait_messages(1, T);
+    std::fs::write(rules.join("topics.toml"), "[topics\nbroken = \n").unwrap();
+    d.sighup();
+    wait_for("reload refused", T, || d.log().contains("rules refused"));
+    assert!(d.log().contains("topics.toml:1"), "{}", d.log());
+    stack.send("alice", "support", &mail(2, "After broken reload"));
+    d.wait_messages(2, T);
+    std::fs::write(rules.join("topics.toml"), "[topics]\n").unwrap();
+    d.sighup();
+    wait_for("reload accepted", T, || d.log().contains("rules reloaded"));
+    assert!(d.sigterm().success());
+}
+
+/// SIGKILL the daemon at random moments while 1,000 mails arrive through
+/// Postfix; after at least 20 crashes and a final clean run every mail is
+/// exactly one stored message and every ticket is there.
+#[test]
+fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
+    use rand::Rng;
+    const MAILS: usize = 1000;
+    let stack = MailStack::start();
+    let mut d = Daemon::new(&one(&stack, ""));
+    let smtp_port = stack.smtp_port;
+    let sender = std::thread::spawn(move || {
+        let mut s = crate::harness::SmtpSession::connect(smtp_port).expect("smtp");
+        for i in 0..MAILS {
+            let m = text_mail(
+                "alice@example.test",
+                "support@example.test",
+                &format!("Crash test {i}"),
+                &format!("crash{i}@example.test"),
+                "Where is my payment?",
+            );
+            s.send("alice@example.test", &["support@example.test"], &m)
+                .expect("send");
+            if i % 50 == 49 {
+                std::thread::sleep(Duration::from_millis(30));
+            }
+        }
+        s.quit();
+    });
+    let mut rng = rand::thread_rng();
+    let mut rounds = 0;
+    while rounds < 20 || !sender.is_finished() {
+        d.start();
+        std::thread::sleep(Duration::from_millis(rng.gen_range(20..400)));
+        d.kill9();
+        rounds += 1;
+    }
+    sender.join().expect("sender");
+    stack.wait_count("support", "INBOX", MAILS, Duration::from_secs(60));
+    let during = d.messages();
+    d.start();
+    d.wait_messages(MAILS as i64, Duration::from_secs(60));
+    // Let it settle, then stop cleanly.
+    assert!(d.sigterm().success());
+    let stored = count(&d, "SELECT count(*) FROM messages");
+    let distinct = count(&d, "SELECT count(DISTINCT message_id) FROM messages");
+    let tickets = count(&d, "SELECT count(*) FROM tickets");
+    let with_ticket = count(&d, "SELECT count(DISTINCT ticket_id) FROM messages");
+    let quarantined = count(&d, "SELECT count(*) FROM quarantine");
+    eprintln!(
+        "crash test: {rounds} SIGKILLs, {during} messages stored between kills, then {stored} messages, {distinct} distinct, {tickets} tickets"
+    );
+    assert!(during > 0, "the daemon got work done between the kills");
+    assert_eq!(stored, MAILS as i64);
+    assert_eq!(distinct, MAILS as i64);
+    assert_eq!(quarantined, 0);
+    assert_eq!(tickets, with_ticket, "every ticket has its message");
+    assert_eq!(tickets, MAILS as i64, "each mail started its own ticket");
+    let st = d.mailbox_status("support");
+    assert_eq!(st["last_uid"], MAILS as u64, "{st}");
+}
