@@ -185,7 +185,12 @@ fn decode_parts(out: &mut ParsedEmail, msg: &Message<'_>, ids: &[usize]) -> Vec<
         let label = part
             .content_type()
             .and_then(|ct| ct.attribute("charset"))
-            .map(str::to_string);
+            .map(str::to_string)
+            .or_else(|| {
+                matches!(part.body, mail_parser::PartType::Html(_))
+                    .then(|| html::meta_charset(&bytes))
+                    .flatten()
+            });
         let d = charset::decode(&bytes, label.as_deref());
         drop(bytes);
         if let Some(why) = d.fallback {
@@ -497,6 +502,19 @@ mod tests {
             .quoted
             .as_deref()
             .is_some_and(|q| q.contains("antigo")));
+    }
+
+    #[test]
+    fn html_meta_charset_is_used_when_mime_has_none() {
+        let mut body = b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1251\"></head><body>".to_vec();
+        body.extend(legacy(
+            encoding_rs::WINDOWS_1251,
+            "Здравствуйте, оплата не пришла.",
+        ));
+        body.extend_from_slice(b"</body></html>");
+        let e = parse(&mail("From: a@b.ru\nContent-Type: text/html\n", &body));
+        assert_eq!(e.body.new_text, "Здравствуйте, оплата не пришла.");
+        assert!(!e.has_note("charset_fallback"));
     }
 
     #[test]

@@ -253,10 +253,28 @@ pub(super) fn to_text(html: &str) -> HtmlText {
     HtmlText { text, quote_start }
 }
 
+/// The charset an HTML document declares in a `<meta>` tag, if any, for
+/// parts whose MIME header names none. Only the head is searched.
+pub(super) fn meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    let at = lower.windows(8).position(|w| w == b"charset=")? + 8;
+    let value: String = head[at..]
+        .iter()
+        .skip_while(|&&b| b == b'"' || b == b'\'')
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        .map(|&b| b as char)
+        .collect();
+    (!value.is_empty()).then_some(value)
+}
+
 /// Elements mail clients put at the start of quoted history.
 fn is_quote_marker(tag: &Tag) -> bool {
     let class = tag.attr("class").unwrap_or("").to_ascii_lowercase();
     let id = tag.attr("id").unwrap_or("").to_ascii_lowercase();
+    // Outlook on the web prefixes ids and classes of mail it re-renders
+    // with "x_" (once per hop).
+    let id = id.trim_start_matches("x_");
     let classes = [
         "gmail_quote",
         "gmail_quote_container",
@@ -280,10 +298,13 @@ fn is_quote_marker(tag: &Tag) -> bool {
         "ismailcontentquote",
         "reply-quote",
     ];
-    if ids.contains(&id.as_str()) || id.starts_with("yiv") && id.ends_with("yahoo_quoted") {
+    if ids.contains(&id) || id.starts_with("yiv") && id.ends_with("yahoo_quoted") {
         return true;
     }
-    if class.split_whitespace().any(|c| classes.contains(&c)) {
+    if class
+        .split_whitespace()
+        .any(|c| classes.contains(&c.trim_start_matches("x_")))
+    {
         // Gmail also classes its blockquote "gmail_quote"; that one is
         // handled as a blockquote, the div around it is the marker.
         return tag.name != "blockquote";
