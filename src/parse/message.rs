@@ -4,8 +4,8 @@
 //! modules for why).
 
 use super::{
-    charset, content_hash, dsn, headers, html, mime, quote, signature, Address, Body, ParseNote,
-    ParsedEmail,
+    charset, content_hash, dsn, flowed, headers, html, mime, quote, signature, Address, Body,
+    ParseNote, ParsedEmail,
 };
 use chrono::{DateTime, Utc};
 use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders};
@@ -203,6 +203,17 @@ fn decode_parts(out: &mut ParsedEmail, msg: &Message<'_>, ids: &[usize]) -> Vec<
         } else {
             d.text
         };
+        let ct = part.content_type();
+        let attr_is = |name: &str, value: &str| {
+            ct.and_then(|c| c.attribute(name))
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
+        };
+        let text =
+            if matches!(part.body, mail_parser::PartType::Text(_)) && attr_is("format", "flowed") {
+                flowed::unflow(&text, attr_is("delsp", "yes"))
+            } else {
+                text
+            };
         pieces.push(text);
         if budget == 0 {
             break;
@@ -515,6 +526,25 @@ mod tests {
         let e = parse(&mail("From: a@b.ru\nContent-Type: text/html\n", &body));
         assert_eq!(e.body.new_text, "Здравствуйте, оплата не пришла.");
         assert!(!e.has_note("charset_fallback"));
+    }
+
+    #[test]
+    fn format_flowed_is_unflowed() {
+        let raw = mail(
+            "From: a@b.de\nContent-Type: text/plain; charset=utf-8; format=flowed\n",
+            "Ich habe gestern zwölf Aufnahmen hochgeladen, aber \r\nim Portal sehe ich nichts.\r\n\r\nAm 03.06.24 um 10:00 schrieb Support:\r\n> Bitte laden Sie die \r\n> Dateien erneut hoch.\r\n".as_bytes(),
+        );
+        let e = parse(&raw);
+        assert_eq!(
+            e.body.new_text,
+            "Ich habe gestern zwölf Aufnahmen hochgeladen, aber im Portal sehe ich nichts."
+        );
+        assert_eq!(
+            e.body.quoted.as_deref(),
+            Some(
+                "Am 03.06.24 um 10:00 schrieb Support:\n> Bitte laden Sie die Dateien erneut hoch."
+            )
+        );
     }
 
     #[test]

@@ -161,6 +161,7 @@ pub fn parse(raw: &[u8]) -> ParsedEmail {
 mod charset;
 mod dsn;
 mod encoded_word;
+mod flowed;
 mod headers;
 mod html;
 mod markers;
