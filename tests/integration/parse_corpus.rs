@@ -492,3 +492,51 @@ fn mutated_corpus_mail_never_panics() {
     assert!(cases > 1000, "only {cases} mutated cases");
     assert!(panics.is_empty(), "{}", panics.join("\n"));
 }
+
+/// Hand-written replies in several of the 13 languages, as their mail
+/// clients send them (tests/fixtures/parse/replies.tsv says what a human
+/// wrote in each).
+#[test]
+fn hand_written_replies_in_many_languages() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/parse");
+    let table = std::fs::read_to_string(root.join("replies.tsv")).expect("replies.tsv");
+    let (mut cases, mut failures) = (0, Vec::new());
+    for line in table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let [file, want_text, want_sig] = cols[..] else {
+            panic!("bad replies.tsv line: {line:?}");
+        };
+        let raw = std::fs::read(root.join("replies").join(file)).expect("fixture");
+        let e = parse(&raw);
+        cases += 1;
+        let want_text = want_text.replace("\\n", "\n");
+        let want_sig = (want_sig != "-").then(|| want_sig.replace("\\n", "\n"));
+        if e.body.new_text != want_text {
+            failures.push(format!(
+                "{file}: new_text {:?}\n  want {want_text:?}",
+                e.body.new_text
+            ));
+        }
+        if e.body.signature != want_sig {
+            failures.push(format!(
+                "{file}: signature {:?}, want {want_sig:?}",
+                e.body.signature
+            ));
+        }
+        if e.has_note("charset_fallback") || e.from.as_ref().and_then(|f| f.name.as_ref()).is_none()
+        {
+            failures.push(format!("{file}: notes {:?}, from {:?}", e.notes, e.from));
+        }
+        if e.subject.is_empty()
+            || e.subject.contains('\u{FFFD}')
+            || e.body.full.contains('\u{FFFD}')
+        {
+            failures.push(format!("{file}: subject {:?} or body garbled", e.subject));
+        }
+    }
+    assert!(cases >= 9, "only {cases} reply fixtures");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

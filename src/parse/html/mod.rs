@@ -98,6 +98,9 @@ impl Builder {
     fn newline(&mut self, hard: bool) {
         self.pending_space = false;
         let line = std::mem::take(&mut self.line);
+        // Only an &nbsp; gets a blank line this far: Outlook's empty
+        // paragraph (<p>&nbsp;</p>), which is meant as a blank line.
+        let hard = hard || !line.is_empty();
         let line = line.trim_end();
         if line.is_empty() {
             if !hard || self.out.is_empty() || self.blank_run >= 1 {
