@@ -29,7 +29,13 @@ pub(super) struct Split {
 /// quoted history (from HTML), if any.
 pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
     let lines: Vec<&str> = full.lines().collect();
-    let mut hard_cut = hint.map(|h| full[..h.min(full.len())].lines().count());
+    let mut hard_cut = hint.map(|h| {
+        let mut h = h.min(full.len());
+        while !full.is_char_boundary(h) {
+            h -= 1;
+        }
+        full[..h].lines().count()
+    });
     let mut quoted_line = vec![false; lines.len()];
     let mut i = 0;
     while i < lines.len() && hard_cut.is_none_or(|c| i < c) {
