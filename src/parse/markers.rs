@@ -42,16 +42,13 @@ pub(super) const WROTE_AT_END: &[&str] = &[
     "şunları yazdı",
 ];
 
-/// Verbs that stand in the middle of German/Dutch/Nordic attributions
-/// ("Am 3. Juni 2024 um 10:00 schrieb Ana <a@b>:").
-pub(super) const WROTE_IN_MIDDLE: &[&str] = &[
-    " schrieb ",
-    " schreef ",
-    " skrev ",
-    " wrote ",
-    " kirjoitti ",
-    " escribió el ",
-];
+/// Verbs in the middle of an attribution, followed by the writer's name
+/// ("Am 3. Juni 2024 um 10:00 schrieb Ana <a@b>:", "Op ... schreef Ana:").
+pub(super) const WROTE_BEFORE_NAME: &[&str] = &[" schrieb ", " schreef ", " skrev "];
+
+/// Verbs in the middle of an attribution, after the writer's name
+/// ("Ana <a@b> kirjoitti 3.6.2024 kello 10.00:").
+pub(super) const WROTE_AFTER_NAME: &[&str] = &[" kirjoitti ", " escribió el ", " a écrit le "];
 
 /// First words of attributions (after lower-casing).
 pub(super) const ATTRIBUTION_OPENERS: &[&str] = &[

@@ -14,8 +14,8 @@
 //! I wrote on Monday:" keeps their text.
 
 use super::markers::{
-    ATTRIBUTION_OPENERS, FORWARD_LINES, FROM_LABELS, OTHER_LABELS, SEPARATOR_PHRASES, WROTE_AT_END,
-    WROTE_IN_MIDDLE,
+    ATTRIBUTION_OPENERS, FORWARD_LINES, FROM_LABELS, OTHER_LABELS, SEPARATOR_PHRASES,
+    WROTE_AFTER_NAME, WROTE_AT_END, WROTE_BEFORE_NAME,
 };
 
 /// The result of splitting.
@@ -293,8 +293,7 @@ fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
     let has_at = lower.contains('@');
     let quoted_follows = next_nonblank(lines, j + 1).is_some_and(|l| is_quoted(l.trim()));
     let verb_end = WROTE_AT_END.iter().any(|v| body.ends_with(v));
-    let verb_mid =
-        WROTE_IN_MIDDLE.iter().any(|v| body.contains(v)) && (opener || has_at || quoted_follows);
+    let verb_mid = middle_verb(body, has_at) && (opener || has_at || quoted_follows);
     // "26.06.2014, 14:41, "Ana" <a@b.c>:" (ru, ja and others): no verb, but
     // an address closing the line, with a time or quoted lines after it.
     let address_only = colon && body.ends_with('>') && has_at && (has_time(body) || quoted_follows);
@@ -303,6 +302,22 @@ fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
     }
     let strong = has_at || quoted_follows || has_time(&lower) && (opener || start < j);
     strong.then_some(start)
+}
+
+/// A verb in the middle with a name on the right side of it: "schrieb Ana
+/// <a@b>" yes, "schrieb ich an support@example.com" (a participant) no.
+fn middle_verb(body: &str, has_at: bool) -> bool {
+    let name_like = |s: &str| {
+        let s = s.trim();
+        s.ends_with(['>', ')']) || !s.contains('@') && s.split_whitespace().count() <= 4
+    };
+    WROTE_BEFORE_NAME.iter().any(|v| {
+        body.find(v)
+            .is_some_and(|i| name_like(&body[i + v.len()..]))
+    }) || WROTE_AFTER_NAME.iter().any(|v| {
+        body.find(v)
+            .is_some_and(|i| name_like(&body[..i]) && (has_at || !body[..i].contains(',')))
+    })
 }
 
 fn ends_with_verb(s: &str) -> bool {
@@ -507,6 +522,8 @@ mod tests {
         for mail in [
             "I wrote to you on Monday:\nthe payment is still missing.",
             "As my colleague wrote:\nplease check the upload.",
+            "On 3 June at 10:00 I wrote to support@example.com:\nmy recordings were rejected.",
+            "Am Montag um 10:00 schrieb ich an support@example.com:\nmeine Aufnahmen fehlen.",
             "On the surface, this looks like a quote header but it's not.\n\nOn the other hand, fine.",
             "I need emails from: john@example.com and from: jane@example.com\nThe data comes From: our database.",
             "Regarding the subject: payment\nDate: yesterday\nStill nothing.",

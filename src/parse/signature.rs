@@ -35,14 +35,18 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
     }
     // The signature delimiter, searched upwards from the end.
     let floor = last.saturating_sub(MAX_SIGNATURE_LINES);
-    if let Some(d) = (floor..=last).rev().find(|&i| {
-        let l = lines[i];
-        let t = l.trim_end();
-        t == "--"
+    if let Some(d) = (floor..=last)
+        .rev()
+        .filter(|&i| looks_like_signature(&lines[i + 1..=last]))
+        .find(|&i| {
+            let l = lines[i];
+            let t = l.trim_end();
+            t == "--"
             || l == "-- \u{a0}"
             // "—" and "—————" (Apple, Outlook); ASCII "----" is markdown.
             || !t.is_empty() && t.chars().count() <= 20 && t.chars().all(|c| c == '—' || c == '–')
-    }) {
+        })
+    {
         cut = Some(cut.map_or(d, |c: usize| c.min(d)));
     }
     match cut {
@@ -53,6 +57,21 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
         }
         _ => (text.to_string(), None),
     }
+}
+
+/// What follows a `--` line is a signature only if it reads like one: a
+/// few short lines, no questions. "Hi,\n--\nMy payment is missing?" is a
+/// participant using dashes, not a signature.
+fn looks_like_signature(after: &[&str]) -> bool {
+    let lines: Vec<&str> = after
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.len() <= 12
+        && lines
+            .iter()
+            .all(|l| l.chars().count() <= 100 && !l.ends_with(['?', '？']))
 }
 
 fn is_mobile_line(line: &str) -> bool {
@@ -121,6 +140,7 @@ mod tests {
             "Here is another email\n\nSent from my desk, is much easier then my mobile phone.",
             "The notification was sent from my iPhone app to all users.\n\nAll messages are sent from the main server.",
             "-- \nonly a signature",
+            "Hi,\n--\nMy payment for May is still missing, can you check?\nThanks",
             "Thanks, Alex",
         ] {
             assert_eq!(split(text), (text.to_string(), None), "{text}");
