@@ -238,13 +238,9 @@ fn header_block_start(lines: &[&str], i: usize) -> Option<usize> {
             }
         }
     }
-    (from_seen && labels >= 3 || is_from && labels >= 2 && from_value_looks_like_sender(lines[i]))
-        .then_some(i)
-}
-
-/// "From: Ana <a@b.c>" (a name with an address), not "From: our database".
-fn from_value_looks_like_sender(line: &str) -> bool {
-    line.contains('@') || line.contains("mailto:")
+    // Real blocks carry From, Sent/Date, To and Subject; three of them and
+    // a From keep "From: ana@x.com\nTo: support" in a participant's text.
+    (from_seen && labels >= 3).then_some(i)
 }
 
 /// When line `j` ends an attribution, the line where it starts.
@@ -528,6 +524,7 @@ mod tests {
             "I need emails from: john@example.com and from: jane@example.com\nThe data comes From: our database.",
             "Regarding the subject: payment\nDate: yesterday\nStill nothing.",
             "Price: 5 > 3 is true\n-- not a separator --",
+            "From: ana@example.com\nTo: support@example.com\nI sent my recordings yesterday.",
         ] {
             assert_eq!(new_text(mail), mail, "{mail}");
         }
