@@ -100,7 +100,13 @@ fn fill(out: &mut ParsedEmail, msg: &Message<'_>) {
     out.reply_to = msg.reply_to().and_then(|a| addresses(a).into_iter().next());
     out.to = msg.to().map(addresses).unwrap_or_default();
     out.cc = msg.cc().map(addresses).unwrap_or_default();
-    out.subject = out.header("subject").unwrap_or("").to_string();
+    // Folding leaves tabs and runs of blanks; a subject reads as one line.
+    out.subject = out
+        .header("subject")
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     out.date = msg
         .date()
         .and_then(|d| DateTime::<Utc>::from_timestamp(d.to_timestamp(), 0))
