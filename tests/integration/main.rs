@@ -11,6 +11,8 @@ mod classify;
 mod common;
 /// `helpgate run` against real servers: IDLE/polling, restarts, TLS, crash test.
 mod daemon;
+/// Held-out realistic mail set: accuracy report and hard guarantees.
+mod e2e_eval;
 /// Real Dovecot + Postfix on loopback per test (TestEnv / MailStack).
 mod harness;
 /// `ingest`, `tickets`, `messages`, `check-config`: the no-server path.
