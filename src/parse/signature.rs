@@ -22,6 +22,9 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
     };
     let first = nonblank[0];
     let mut cut = None;
+    // A mail that is nothing but "Sent from my iPhone" (the question was in
+    // the subject) has no new text; a `--` block must follow some text.
+    let mut mobile_only = false;
     // A mobile line among the last three non-blank lines, followed only by
     // short lines.
     for &i in nonblank.iter().rev().take(3) {
@@ -31,6 +34,7 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
                 .all(|l| l.trim().chars().count() < 60)
         {
             cut = Some(i);
+            mobile_only = i == first;
         }
     }
     // The signature delimiter, searched upwards from the end.
@@ -47,10 +51,13 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
             || !t.is_empty() && t.chars().count() <= 20 && t.chars().all(|c| c == '—' || c == '–')
         })
     {
-        cut = Some(cut.map_or(d, |c: usize| c.min(d)));
+        if cut.is_none_or(|c| d < c) {
+            cut = Some(d);
+            mobile_only = false;
+        }
     }
     match cut {
-        Some(c) if c > first => {
+        Some(c) if c > first || mobile_only => {
             let body = lines[..c].join("\n").trim_end().to_string();
             let sig = lines[c..].join("\n").trim().to_string();
             (body, (!sig.is_empty()).then_some(sig))
@@ -128,6 +135,14 @@ mod tests {
     }
 
     #[test]
+    fn a_mail_of_only_a_mobile_line_has_no_new_text() {
+        assert_eq!(
+            split("Sent from my iPhone"),
+            (String::new(), Some("Sent from my iPhone".to_string()))
+        );
+    }
+
+    #[test]
     fn dash_delimiter() {
         let (b, s) = split("Hello\n\n-- \nAna Silva\nLisboa");
         assert_eq!(b, "Hello");
@@ -142,6 +157,7 @@ mod tests {
             "-- \nonly a signature",
             "Hi,\n--\nMy payment for May is still missing, can you check?\nThanks",
             "Thanks, Alex",
+            "-- \nAna",
         ] {
             assert_eq!(split(text), (text.to_string(), None), "{text}");
         }
