@@ -305,7 +305,9 @@ fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
 fn middle_verb(body: &str, has_at: bool) -> bool {
     let name_like = |s: &str| {
         let s = s.trim();
-        s.ends_with(['>', ')']) || !s.contains('@') && s.split_whitespace().count() <= 4
+        let words = s.split_whitespace().count();
+        // "Ana <a@b>", "Ana (a@b)", "Ana Silva", or a bare "a@b" (Apple).
+        s.ends_with(['>', ')']) || words == 1 || !s.contains('@') && words <= 4
     };
     WROTE_BEFORE_NAME.iter().any(|v| {
         body.find(v)
@@ -433,6 +435,7 @@ mod tests {
             assert_eq!(new_text(&mail), "Nova.", "{attr}");
         }
         for attr in [
+            "Am 19.11.2026 um 20:14 schrieb leon.hartmann@icloud.com:",
             "Ana kirjoitti 3.6.2024 klo 10.00:",
             "2024-06-03 오전 10:00에 Ana 이(가) 쓴 글:",
             "Op 03-06-2024 om 10:00 schreef Ana:",
