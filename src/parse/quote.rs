@@ -247,7 +247,10 @@ fn header_block_start(lines: &[&str], i: usize) -> Option<usize> {
 fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
     let raw = lines[j].trim_end();
     let colon = raw.ends_with([':', '：']);
-    if !(colon || raw.ends_with("--") || raw.ends_with(|c: char| c.is_alphabetic())) {
+    // Without a colon only "... <a@b> wrote" qualifies: cheap checks first,
+    // this runs for every line.
+    if !colon && !(raw.contains('@') && (raw.ends_with("--") || raw.ends_with(char::is_alphabetic)))
+    {
         return None;
     }
     let line = strip_dashes(lines[j]);
