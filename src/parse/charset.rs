@@ -203,8 +203,11 @@ fn has_multibyte_utf8(bytes: &[u8]) -> bool {
 }
 
 fn ascii_string(bytes: &[u8]) -> String {
-    // Checked ASCII by the caller, so this never replaces anything.
-    String::from_utf8_lossy(bytes).into_owned()
+    // Checked ASCII by the caller, so this never fails.
+    std::str::from_utf8(bytes).map_or_else(
+        |_| String::from_utf8_lossy(bytes).into_owned(),
+        str::to_owned,
+    )
 }
 
 fn utf7(bytes: &[u8]) -> String {

@@ -72,6 +72,24 @@ const BOUNCE_PHRASES: &[&str] = &[
     "không thể gửi",
 ];
 
+/// Words after which bounces list the failed recipients.
+const RECIPIENT_MARKERS: &[&str] = &[
+    "address(es) failed",
+    "addresses failed",
+    "following address",
+    "following recipient",
+    "permanent fatal errors",
+    "could not be delivered to",
+    "couldn't be delivered to",
+    "wasn't delivered to",
+    "delivery to the following",
+    "failed recipient",
+    "folgende empfänger",
+    "destinataires suivants",
+    "destinatarios",
+    "destinatários",
+];
+
 const DAEMON_LOCALS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"];
 
 const BOUNCE_SUBJECTS: &[&str] = &[
@@ -209,20 +227,25 @@ fn heuristic(
     body: &str,
     original: Option<String>,
 ) -> Option<DeliveryReport> {
-    let lower = body.to_lowercase();
-    let phrase = BOUNCE_PHRASES.iter().find_map(|p| lower.find(p));
-    let daemon = from.is_some_and(|f| {
+    let daemon = from.is_none_or(|f| {
         let local = f.split('@').next().unwrap_or("").to_ascii_lowercase();
         DAEMON_LOCALS.contains(&local.as_str())
     });
     let subj = subject.to_lowercase();
     let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subj.contains(s));
+    // Bounces come from a mail system, the null sender or carry a bounce
+    // subject; other mail skips the (costly) body scan.
+    if !(daemon || bounce_subject || null_sender) {
+        return None;
+    }
+    let lower = body.to_lowercase();
+    let phrase = BOUNCE_PHRASES.iter().find_map(|p| lower.find(p));
     let is_bounce = match phrase {
         Some(_) => {
             daemon || bounce_subject || lower.contains("qmail-send") || STATUS.is_match(body)
         }
         None => {
-            daemon && bounce_subject
+            daemon && from.is_some() && bounce_subject
                 || null_sender && NULL_SENDER_PHRASES.iter().any(|p| lower.contains(p))
         }
     };
@@ -230,6 +253,15 @@ fn heuristic(
         return None;
     }
     let after = &body[phrase.map_or(0, |p| floor_char(body, p))..];
+    // The failed address follows words like "the following address(es)
+    // failed:"; before them there may be the sender's own address.
+    let lower_after = after.to_lowercase();
+    let recipients_at = RECIPIENT_MARKERS
+        .iter()
+        .filter_map(|m| lower_after.find(m).map(|i| i + m.len()))
+        .min()
+        .map_or(0, |i| floor_char(after, i));
+    let recipients = &after[recipients_at..];
     let status = STATUS.captures(after).map(|c| c[1].to_string());
     let delayed = status.as_deref().is_some_and(|s| s.starts_with('4'))
         || [
@@ -244,7 +276,7 @@ fn heuristic(
     Some(DeliveryReport {
         action: Some(if delayed { "delayed" } else { "failed" }.into()),
         status,
-        final_recipient: first_recipient(after),
+        final_recipient: first_recipient(recipients).or_else(|| first_recipient(after)),
         original_message_id: original.or_else(|| find_message_id(body)),
         diagnostic: SMTP_LINE
             .find(after)

@@ -73,11 +73,10 @@ fn parse_word(s: &str) -> Option<(String, Vec<u8>, usize)> {
         return None;
     }
     let after = &body[q1 + 1..];
-    let mut it = after.chars();
-    let enc = it.next()?;
-    if it.next()? != '?' {
-        return None;
-    }
+    let enc = match after.as_bytes() {
+        [e @ (b'B' | b'b' | b'Q' | b'q'), b'?', ..] => *e,
+        _ => return None,
+    };
     let text_start = &after[2..];
     let end = text_start.find("?=")?;
     let text = &text_start[..end];
@@ -85,10 +84,10 @@ fn parse_word(s: &str) -> Option<(String, Vec<u8>, usize)> {
     if text.contains('\n') || text.len() > 4096 {
         return None;
     }
-    let bytes = match enc {
-        'B' | 'b' => transfer::base64(text.as_bytes()).bytes,
-        'Q' | 'q' => q_decode(text.as_bytes()),
-        _ => return None,
+    let bytes = if enc.eq_ignore_ascii_case(&b'b') {
+        transfer::base64(text.as_bytes()).bytes
+    } else {
+        q_decode(text.as_bytes())
     };
     let used = 2 + q1 + 1 + 2 + end + 2;
     Some((cs.to_string(), bytes, used))
@@ -170,5 +169,8 @@ mod tests {
         assert_eq!(decode("=?utf-8?x?abc?=").0, "=?utf-8?x?abc?=");
         assert_eq!(decode("=?utf-8?q?unterminated").0, "=?utf-8?q?unterminated");
         assert_eq!(decode("a =? b").0, "a =? b");
+        assert_eq!(decode("=?utf-8?é?x?=").0, "=?utf-8?é?x?=");
+        assert_eq!(decode("=?utf-8?€?x?=").0, "=?utf-8?€?x?=");
+        assert_eq!(decode("=?ü?q?x?=").0, "x");
     }
 }

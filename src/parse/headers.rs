@@ -7,6 +7,7 @@
 use super::{charset, encoded_word, ParseNote};
 use encoding_rs::Encoding;
 use mail_parser::Header;
+use std::borrow::Cow;
 
 /// Decodes raw header values of one message; remembers the legacy charset
 /// guess and what had to be noted.
@@ -33,24 +34,27 @@ impl<'a> HeaderDecoder<'a> {
 
     /// Decode one raw value (unfold, 8-bit charset, RFC 2047, NFC).
     pub(super) fn decode(&mut self, name: &str, raw: &[u8]) -> String {
-        let unfolded = unfold(raw);
-        let text = if unfolded.is_ascii() {
-            String::from_utf8_lossy(&unfolded).into_owned()
+        // Borrow where possible: this runs for every header of every mail.
+        let unfolded: Cow<'_, [u8]> = if raw.contains(&b'\n') {
+            Cow::Owned(unfold(raw))
         } else {
-            match String::from_utf8(unfolded) {
-                Ok(s) => s,
-                Err(e) => {
-                    let bytes = e.into_bytes();
-                    let enc = self.legacy_encoding();
-                    let (s, _) = enc.decode_without_bom_handling(&bytes);
-                    self.note_once(
-                        "raw_8bit_header",
-                        format!("{name}: 8-bit bytes decoded as {}", enc.name()),
-                    );
-                    s.into_owned()
-                }
+            Cow::Borrowed(raw)
+        };
+        let text: Cow<'_, str> = match std::str::from_utf8(&unfolded) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => {
+                let enc = self.legacy_encoding();
+                let (s, _) = enc.decode_without_bom_handling(&unfolded);
+                self.note_once(
+                    "raw_8bit_header",
+                    format!("{name}: 8-bit bytes decoded as {}", enc.name()),
+                );
+                Cow::Owned(s.into_owned())
             }
         };
+        if !text.contains("=?") {
+            return charset::nfc(text.trim().to_string());
+        }
         let (decoded, fallback) = encoded_word::decode(&text);
         if let Some(why) = fallback {
             self.note_once("charset_fallback", format!("{name}: {why}"));
@@ -78,6 +82,33 @@ impl<'a> HeaderDecoder<'a> {
             self.notes.push(ParseNote::with(kind, detail));
         }
     }
+}
+
+/// Lines of the header block that are neither `Name: value` nor a folded
+/// continuation (an mbox `From ` line first is fine). mail-parser skips
+/// them silently; we say so.
+pub(super) fn count_unparsable(block: &[u8]) -> usize {
+    block
+        .split(|&b| b == b'\n')
+        .enumerate()
+        .filter(|(i, line)| {
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() || matches!(line[0], b' ' | b'\t') {
+                return false;
+            }
+            if *i == 0 && line.starts_with(b"From ") {
+                return false;
+            }
+            let name_end = line.iter().position(|&b| b == b':');
+            !name_end.is_some_and(|e| {
+                e > 0
+                    && line[..e]
+                        .trim_ascii_end()
+                        .iter()
+                        .all(|&b| (33..=126).contains(&b))
+            })
+        })
+        .count()
 }
 
 /// Drop the CR/LF of folded lines (the following whitespace stays).
@@ -140,6 +171,19 @@ mod tests {
         assert_eq!(h[3].1, "auto-replied");
         assert_eq!(h[5].1, "folded\tvalue");
         assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn unparsable_header_lines_are_counted() {
+        assert_eq!(
+            count_unparsable(b"From a@b Mon Jan 1\nSubject: x\n folded\n"),
+            0
+        );
+        assert_eq!(
+            count_unparsable(b"Subject: x\nthis is not a header\nTo : y\n"),
+            1
+        );
+        assert_eq!(count_unparsable(b"Bad Name: x\n: empty\n"), 2);
     }
 
     #[test]

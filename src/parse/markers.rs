@@ -32,11 +32,23 @@ pub(super) const WROTE_AT_END: &[&str] = &[
     "написал",
     "написала",
     "написал(а)",
+    "írta",
+    "geschreven",
+    "het volgende geschreven",
+    "geschrieben",
+    "folgendes geschrieben",
+    "쓴 글",
+    "님이 쓴 글",
+    "şunları yazdı",
 ];
 
-/// Verbs that stand in the middle of German/Dutch/Nordic attributions
-/// ("Am 3. Juni 2024 um 10:00 schrieb Ana <a@b>:").
-pub(super) const WROTE_IN_MIDDLE: &[&str] = &[" schrieb ", " schreef ", " skrev ", " wrote "];
+/// Verbs in the middle of an attribution, followed by the writer's name
+/// ("Am 3. Juni 2024 um 10:00 schrieb Ana <a@b>:", "Op ... schreef Ana:").
+pub(super) const WROTE_BEFORE_NAME: &[&str] = &[" schrieb ", " schreef ", " skrev "];
+
+/// Verbs in the middle of an attribution, after the writer's name
+/// ("Ana <a@b> kirjoitti 3.6.2024 kello 10.00:").
+pub(super) const WROTE_AFTER_NAME: &[&str] = &[" kirjoitti ", " escribió el ", " a écrit le "];
 
 /// First words of attributions (after lower-casing).
 pub(super) const ATTRIBUTION_OPENERS: &[&str] = &[
@@ -117,6 +129,7 @@ pub(super) const SEPARATOR_PHRASES: &[&str] = &[
     "thư chuyển tiếp",
     "originalmeddelelse",
     "oprindelig meddelelse",
+    "oprindelig besked",
     "opprinnelig melding",
     "videresendt melding",
     "ursprungligt meddelande",
@@ -190,6 +203,10 @@ pub(super) const OTHER_LABELS: &[&str] = &[
     "an",
     "betreff",
     "envoyé",
+    "envoyé le",
+    "message du",
+    "copie à",
+    "sujet",
     "date",
     "à",
     "a",
@@ -325,6 +342,14 @@ pub(super) const MOBILE_PHRASES: &[&str] = &[
     "ios için outlook",
     "android için outlook",
     "lataa outlook",
+    "obtenha o outlook",
+    "obtener outlook",
+    "download outlook voor",
+    "hanki outlook",
+    "λήψη του outlook",
+    "tải outlook",
+    "获取 outlook",
+    "獲取 outlook",
     "sendt fra min",
     "skickat från min",
     "wysłane z mojego",
@@ -372,5 +397,6 @@ pub(super) const SENT_WORDS: &[&str] = &[
     "发自",
     "發自",
     "보냄",
+    "보냈습니다",
     "von meinem",
 ];

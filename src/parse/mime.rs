@@ -7,8 +7,8 @@
 //! type, size and SHA-256 of the decoded content; decoded bytes are hashed
 //! where mail-parser already holds them and never copied.
 
-use super::{transfer, Attachment, ParseNote};
-use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use super::{params, transfer, Attachment, ParseNote};
+use mail_parser::{HeaderName, Message, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
 /// The outcome of the walk over one message.
@@ -111,7 +111,6 @@ fn visit(msg: &Message<'_>, id: usize, mode: Mode, default: &str, out: &mut Layo
             let body_like = ctype == "text/plain"
                 || ctype == "text/html"
                 || ctype == "text/"
-                || ctype == "text/enriched"
                 || part.is_encoding_problem && ctype.starts_with("text/");
             if mode == Mode::Body && body_like && !is_attachment(part) {
                 if is_html {
@@ -176,14 +175,30 @@ pub(super) fn decode_transfer(
     part: &MessagePart<'_>,
     notes: &mut Vec<ParseNote>,
 ) -> Vec<u8> {
+    decode_transfer_limited(msg, part, notes, usize::MAX)
+}
+
+/// As [`decode_transfer`], reading only as much input as `limit` decoded
+/// bytes need (at most; the caller truncates), so a huge part is never
+/// copied whole.
+pub(super) fn decode_transfer_limited(
+    msg: &Message<'_>,
+    part: &MessagePart<'_>,
+    notes: &mut Vec<ParseNote>,
+    limit: usize,
+) -> Vec<u8> {
     let raw = raw_body(msg, part);
+    // base64 needs 4 input bytes per 3 output bytes, plus line breaks.
+    let keep = raw.len().min(limit.saturating_mul(3).saturating_add(16));
+    let cut = keep < raw.len();
+    let raw = &raw[..keep];
     let cte = part
         .content_transfer_encoding()
         .map(|c| c.trim().to_ascii_lowercase());
     match cte.as_deref() {
         Some("base64") => {
             let d = transfer::base64(raw);
-            if d.truncated {
+            if d.truncated && !cut {
                 notes.push(ParseNote::new("truncated_base64"));
             } else if d.dirty {
                 notes.push(ParseNote::with("bad_transfer_encoding", "junk in base64"));
@@ -202,8 +217,30 @@ pub(super) fn decode_transfer(
     }
 }
 
+/// The file name, repaired from the raw headers where mail-parser could
+/// not decode it (RFC 2231 continuations, split RFC 2047 words, 8-bit).
+fn file_name(msg: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
+    let parsed = part.attachment_name();
+    if parsed.is_some_and(|n| !n.contains('\u{FFFD}') && !n.contains("=?")) {
+        return parsed.map(str::to_string);
+    }
+    let raw = msg.raw_message();
+    let from_raw = [
+        (HeaderName::ContentDisposition, "filename"),
+        (HeaderName::ContentType, "name"),
+    ]
+    .into_iter()
+    .find_map(|(header, param)| {
+        let h = part.headers.iter().find(|h| h.name == header)?;
+        let start = (h.offset_start as usize).min(raw.len());
+        let end = (h.offset_end as usize).clamp(start, raw.len());
+        params::param(&raw[start..end], param)
+    });
+    from_raw.or_else(|| parsed.map(str::to_string))
+}
+
 fn describe(msg: &Message<'_>, part: &MessagePart<'_>, ctype: &str) -> Attachment {
-    let name = part.attachment_name().map(str::to_string).or_else(|| {
+    let name = file_name(msg, part).or_else(|| {
         // A forwarded message: name it after its subject.
         part.message()
             .and_then(|m| m.subject())

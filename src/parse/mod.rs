@@ -1,6 +1,21 @@
 //! Raw bytes -> [`ParsedEmail`]. Never fails and never panics: whatever the
 //! input, the caller gets a value, and what was odd is recorded as
 //! [`ParseNote`]s. mail-parser types stay inside this module.
+//!
+//! mail-parser finds the MIME tree, addresses, ids and the date; we decode
+//! what participants read and write ourselves, because that is where real
+//! mail is broken: `headers` + `encoded_word` (every header, split RFC 2047
+//! words, raw 8-bit values), `charset` (labels, fallbacks, NFC), `transfer`
+//! (lenient base64/QP), `mime` (which part is the body, attachments),
+//! `params` (RFC 2231 names), `html` (HTML to text with quote markers),
+//! `flowed` (RFC 3676), `quote` + `signature` (+ `markers`, the words in 13
+//! languages) for the new text, and `dsn` for bounces. `message` ties them
+//! together.
+//!
+//! Note kinds (stable): `not_mail`, `no_message_id`, `no_from`, `no_date`,
+//! `charset_fallback`, `raw_8bit_header`, `unparsable_header`, `html_only`,
+//! `truncated_base64`, `bad_transfer_encoding`, `body_truncated`,
+//! `mime_too_deep`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -161,11 +176,13 @@ pub fn parse(raw: &[u8]) -> ParsedEmail {
 mod charset;
 mod dsn;
 mod encoded_word;
+mod flowed;
 mod headers;
 mod html;
 mod markers;
 mod message;
 mod mime;
+mod params;
 mod quote;
 mod signature;
 mod transfer;

@@ -14,8 +14,8 @@
 //! I wrote on Monday:" keeps their text.
 
 use super::markers::{
-    ATTRIBUTION_OPENERS, FORWARD_LINES, FROM_LABELS, OTHER_LABELS, SEPARATOR_PHRASES, WROTE_AT_END,
-    WROTE_IN_MIDDLE,
+    ATTRIBUTION_OPENERS, FORWARD_LINES, FROM_LABELS, OTHER_LABELS, SEPARATOR_PHRASES,
+    WROTE_AFTER_NAME, WROTE_AT_END, WROTE_BEFORE_NAME,
 };
 
 /// The result of splitting.
@@ -29,7 +29,13 @@ pub(super) struct Split {
 /// quoted history (from HTML), if any.
 pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
     let lines: Vec<&str> = full.lines().collect();
-    let mut hard_cut = hint.map(|h| full[..h.min(full.len())].lines().count());
+    let mut hard_cut = hint.map(|h| {
+        let mut h = h.min(full.len());
+        while !full.is_char_boundary(h) {
+            h -= 1;
+        }
+        full[..h].lines().count()
+    });
     let mut quoted_line = vec![false; lines.len()];
     let mut i = 0;
     while i < lines.len() && hard_cut.is_none_or(|c| i < c) {
@@ -59,12 +65,21 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
         }
         i += 1;
     }
-    let cut = hard_cut.unwrap_or(lines.len()).min(lines.len());
-    // The first hard cut may have been preceded by an underscore rule.
-    let cut = match cut.checked_sub(1).map(|p| lines[p].trim()) {
-        Some(p) if p.len() >= 10 && p.chars().all(|c| c == '_' || c == '-') => cut - 1,
-        _ => cut,
-    };
+    let mut cut = hard_cut.unwrap_or(lines.len()).min(lines.len());
+    // A rule line ("_____", "====") just above the cut belongs to it.
+    if cut < lines.len() {
+        let mut p = cut;
+        while p > 0 && lines[p - 1].trim().is_empty() {
+            p -= 1;
+        }
+        if p > 0 {
+            let rule = lines[p - 1].trim();
+            if rule.len() >= 4 && rule.chars().all(|c| matches!(c, '_' | '-' | '=')) {
+                cut = p - 1;
+            }
+        }
+    }
+    mark_wrapped_quote_lines(&lines, &mut quoted_line, cut);
     let mut new_lines = Vec::new();
     let mut quoted = Vec::new();
     for (n, line) in lines.iter().enumerate() {
@@ -82,8 +97,30 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
     }
 }
 
+/// Clients re-wrap long quoted lines and the continuation loses its `>`:
+/// an unquoted line that starts in lower case, right after a long quoted
+/// line and right before another quoted line (or the end) is part of it.
+/// Inline answers start a sentence, so they keep their place.
+fn mark_wrapped_quote_lines(lines: &[&str], quoted: &mut [bool], cut: usize) {
+    for i in 1..cut {
+        if quoted[i] || !quoted[i - 1] {
+            continue;
+        }
+        let prev = lines[i - 1].trim();
+        let line = lines[i].trim();
+        let next_quoted = i + 1 >= cut || quoted[i + 1];
+        if next_quoted
+            && prev.chars().count() >= 60
+            && line.chars().next().is_some_and(char::is_lowercase)
+        {
+            quoted[i] = true;
+        }
+    }
+}
+
 fn is_quoted(line: &str) -> bool {
-    line.starts_with('>')
+    // ">:" is the end of an attribution wrapped after its address.
+    line.starts_with('>') && line != ">:"
         || line.starts_with('|') && line.len() > 1 && line[1..].starts_with([' ', '>'])
 }
 
@@ -131,7 +168,7 @@ fn is_separator(line: &str) -> bool {
         .trim_end_matches(':')
         .trim()
         .to_lowercase();
-    let inner = inner.replace('\u{a0}', " ");
+    let inner = fold_dotted_i(inner.replace('\u{a0}', " "));
     !inner.is_empty() && SEPARATOR_PHRASES.contains(&inner.as_str())
 }
 
@@ -139,26 +176,53 @@ fn is_forward_line(line: &str) -> bool {
     if line.len() > 80 {
         return false;
     }
-    let l = line.trim_end_matches([':', '：']).trim().to_lowercase();
+    // Apple-style forward lines end with a colon; checking that first keeps
+    // this cheap for ordinary lines.
+    let Some(l) = line.strip_suffix([':', '：']) else {
+        return false;
+    };
+    let l = fold_dotted_i(l.trim().to_lowercase());
     FORWARD_LINES.contains(&l.as_str())
+}
+
+/// Case-insensitive `starts_with` with a lower-case `lower`.
+fn starts_with_fold(s: &str, lower: &str) -> bool {
+    let mut it = s.chars().flat_map(char::to_lowercase);
+    lower.chars().all(|c| it.next() == Some(c))
+}
+
+fn is_label_in(label: &str, list: &[&str]) -> bool {
+    list.contains(&label)
 }
 
 /// The label of a "Label: value" line, lower case, without markdown stars.
 fn label(line: &str) -> Option<String> {
     let line = line.trim().trim_start_matches('*');
     let pos = line.find([':', '：'])?;
+    if pos > 60 {
+        return None;
+    }
     let l = line[..pos].trim().trim_end_matches('*').trim();
     if l.is_empty() || l.chars().count() > 25 {
         return None;
     }
-    Some(l.to_lowercase())
+    Some(fold_dotted_i(l.to_lowercase()))
+}
+
+/// Turkish capital İ lower-cases to "i\u{307}"; our tables spell it "i".
+fn fold_dotted_i(s: String) -> String {
+    if s.contains('\u{307}') {
+        s.replace("i\u{307}", "i")
+    } else {
+        s
+    }
 }
 
 /// An Outlook-style header block starting at (or just around) line `i`.
 fn header_block_start(lines: &[&str], i: usize) -> Option<usize> {
     let first = label(lines[i])?;
-    let is_from = FROM_LABELS.contains(&first.as_str());
-    if !is_from && !OTHER_LABELS.contains(&first.as_str()) {
+    let is_from = is_label_in(&first, FROM_LABELS);
+    if !is_from && !is_label_in(&first, OTHER_LABELS) {
         return None;
     }
     // Count header labels in a small window; a From label is required.
@@ -166,45 +230,40 @@ fn header_block_start(lines: &[&str], i: usize) -> Option<usize> {
     let mut labels = 1;
     for l in lines.iter().skip(i + 1).take(6) {
         if let Some(lb) = label(l) {
-            if FROM_LABELS.contains(&lb.as_str()) {
+            if is_label_in(&lb, FROM_LABELS) {
                 from_seen = true;
                 labels += 1;
-            } else if OTHER_LABELS.contains(&lb.as_str()) {
+            } else if is_label_in(&lb, OTHER_LABELS) {
                 labels += 1;
             }
         }
     }
-    (from_seen && labels >= 3 || is_from && labels >= 2 && from_value_looks_like_sender(lines[i]))
-        .then_some(i)
-}
-
-/// "From: Ana <a@b.c>" (a name with an address), not "From: our database".
-fn from_value_looks_like_sender(line: &str) -> bool {
-    line.contains('@') || line.contains("mailto:")
+    // Real blocks carry From, Sent/Date, To and Subject; three of them and
+    // a From keep "From: ana@x.com\nTo: support" in a participant's text.
+    (from_seen && labels >= 3).then_some(i)
 }
 
 /// When line `j` ends an attribution, the line where it starts.
 fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
-    let line = lines[j].trim();
-    let body = line.strip_suffix([':', '：'])?.trim_end();
-    // "26.06.2014, 14:41, "Ana" <a@b.c>:" (ru, ja and others): no verb, but
-    // an address closing the line right above quoted lines.
-    if body.ends_with('>')
-        && body.contains('@')
-        && body.chars().count() < 200
-        && next_nonblank(lines, j + 1).is_some_and(|l| is_quoted(l.trim()))
+    let raw = lines[j].trim_end();
+    let colon = raw.ends_with([':', '：']);
+    // Without a colon only "... <a@b> wrote" qualifies: cheap checks first,
+    // this runs for every line.
+    if !colon && !(raw.contains('@') && (raw.ends_with("--") || raw.ends_with(char::is_alphabetic)))
     {
-        return Some(j);
-    }
-    let lower = body.to_lowercase();
-    let verb_end = WROTE_AT_END.iter().any(|v| lower.ends_with(v));
-    let verb_mid = !verb_end && WROTE_IN_MIDDLE.iter().any(|v| lower.contains(v));
-    if !verb_end && !verb_mid {
         return None;
+    }
+    let line = strip_dashes(lines[j]);
+    if !colon {
+        // "On ... John <j@x> wrote" without colon (also Zoho's
+        // "---- On ... wrote ----"): only with an address, checked below.
+        if !line.contains('@') || !ends_with_verb(&line) {
+            return None;
+        }
     }
     // Walk up over wrapped lines of the same attribution.
     let mut start = j;
-    while start > 0 && j - start < 2 {
+    while start > 0 && j - start < 2 && !opens_attribution(&strip_dashes(lines[start])) {
         let prev = lines[start - 1].trim();
         if prev.is_empty()
             || prev.chars().count() > 200
@@ -219,23 +278,69 @@ fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
         }
         start -= 1;
     }
-    let joined = lines[start..=j].join(" ");
+    let joined = lines[start..=j]
+        .iter()
+        .map(|l| strip_dashes(l))
+        .collect::<Vec<_>>()
+        .join(" ");
     if joined.chars().count() > 400 {
         return None;
     }
     let lower = joined.to_lowercase();
+    let body = lower.trim_end_matches([':', '：']).trim_end();
     let opener = opens_attribution(&lower);
-    if verb_mid && !opener && !lower.contains('@') {
+    let has_at = lower.contains('@');
+    let quoted_follows = next_nonblank(lines, j + 1).is_some_and(|l| is_quoted(l.trim()));
+    let verb_end = WROTE_AT_END.iter().any(|v| body.ends_with(v));
+    let verb_mid = middle_verb(body, has_at) && (opener || has_at || quoted_follows);
+    // "26.06.2014, 14:41, "Ana" <a@b.c>:" (ru, ja and others): no verb, but
+    // an address closing the line, with a time or quoted lines after it.
+    let address_only = colon && body.ends_with('>') && has_at && (has_time(body) || quoted_follows);
+    if !(verb_end || verb_mid || address_only) || !(colon || opener && has_at) {
         return None;
     }
-    let quoted_follows = next_nonblank(lines, j + 1).is_some_and(|l| is_quoted(l.trim()));
-    let strong = lower.contains('@') || quoted_follows || has_time(&lower) && (opener || start < j);
+    let strong = has_at || quoted_follows || has_time(&lower) && (opener || start < j);
     strong.then_some(start)
 }
 
+/// A verb in the middle with a name on the right side of it: "schrieb Ana
+/// <a@b>" yes, "schrieb ich an support@example.com" (a participant) no.
+fn middle_verb(body: &str, has_at: bool) -> bool {
+    let name_like = |s: &str| {
+        let s = s.trim();
+        let words = s.split_whitespace().count();
+        // "Ana <a@b>", "Ana (a@b)", "Ana Silva", or a bare "a@b" (Apple).
+        s.ends_with(['>', ')']) || words == 1 || !s.contains('@') && words <= 4
+    };
+    WROTE_BEFORE_NAME.iter().any(|v| {
+        body.find(v)
+            .is_some_and(|i| name_like(&body[i + v.len()..]))
+    }) || WROTE_AFTER_NAME.iter().any(|v| {
+        body.find(v)
+            .is_some_and(|i| name_like(&body[..i]) && (has_at || !body[..i].contains(',')))
+    })
+}
+
+fn ends_with_verb(s: &str) -> bool {
+    let l = s.to_lowercase();
+    let l = l.trim_end_matches([':', '：']).trim_end();
+    WROTE_AT_END.iter().any(|v| l.ends_with(v))
+}
+
+/// A line without surrounding dashes ("---- On ... wrote ----").
+fn strip_dashes(line: &str) -> String {
+    let t = line.trim();
+    if t.starts_with("--") {
+        t.trim_matches(|c: char| c == '-' || c.is_whitespace())
+            .to_string()
+    } else {
+        t.to_string()
+    }
+}
+
 fn opens_attribution(s: &str) -> bool {
-    let l = s.trim_start().to_lowercase();
-    ATTRIBUTION_OPENERS.iter().any(|o| l.starts_with(o))
+    let l = s.trim_start();
+    ATTRIBUTION_OPENERS.iter().any(|o| starts_with_fold(l, o))
 }
 
 /// A clock time like 10:00, 4:19 or 17.50.
@@ -299,6 +404,51 @@ mod tests {
     }
 
     #[test]
+    fn attributions_without_verb_or_colon() {
+        for attr in [
+            "30.09.2017, 18.30, \"John - Doe\" <j@x.com>:",
+            "ср, 30 апр. 2025 г. в 15:19, John Doe <doe@example.com>:",
+            "On Wed, 14 Nov 2018 08:14:43 -0200 John Doe <john@doe.com> wrote",
+            "---- On Wed, 24 Feb 2021 14:02:50 +0530 john@gmail.com wrote ----",
+            "Op 12 december 2016 19:05 schreef Company Questions <\nquestions@company.com>:",
+            "tir. 18. apr. 2017 kl. 13:09 skrev Test user <test@example.com\n>:",
+        ] {
+            let mail = format!("Nieuw.\n\n{attr}\n\nOud bericht");
+            assert_eq!(new_text(&mail), "Nieuw.", "{attr}");
+        }
+        let mail = "Yes.\nSent from TypeApp<http://www.typeapp.com/r?b=2621>\nOn Jun 17, 2017, at 14:15, Va <v@x.com> wrote:\n> q";
+        assert_eq!(
+            new_text(mail),
+            "Yes.\nSent from TypeApp<http://www.typeapp.com/r?b=2621>"
+        );
+    }
+
+    #[test]
+    fn apple_yahoo_thunderbird_variants() {
+        for attr in [
+            "Ana <a@b.com> kirjoitti 3.6.2024 kello 10.00:",
+            "Op 3 jun. 2024 om 10:00 heeft Ana <a@b.com> het volgende geschreven:",
+            "Am Montag, 3. Juni 2024 um 10:00:00 MESZ hat Ana <a@b.com> Folgendes geschrieben:",
+            "3 Haz 2024 tarihinde 10:00 saatinde, Ana <a@b.com> şunları yazdı:",
+            "2024. 6. 3. 오전 10:00, Ana <a@b.com> 작성:",
+            "在 2024年6月3日，10:00，Ana <a@b.com> 写道：",
+            "Vào 10:00, ngày 3 thg 6, 2024, Ana <a@b.com> đã viết:",
+        ] {
+            let mail = format!("Nova.\n\n{attr}\n\nVelha");
+            assert_eq!(new_text(&mail), "Nova.", "{attr}");
+        }
+        for attr in [
+            "Am 19.11.2026 um 20:14 schrieb leon.hartmann@icloud.com:",
+            "Ana kirjoitti 3.6.2024 klo 10.00:",
+            "2024-06-03 오전 10:00에 Ana 이(가) 쓴 글:",
+            "Op 03-06-2024 om 10:00 schreef Ana:",
+        ] {
+            let mail = format!("Nova.\n\n{attr}\n> Velha");
+            assert_eq!(new_text(&mail), "Nova.", "{attr}");
+        }
+    }
+
+    #[test]
     fn apple_and_thunderbird() {
         assert_eq!(
             new_text("Yes.\n\nOn 3 Jun 2024, at 10:00, Ana wrote:\n\n> Did it work?\n"),
@@ -328,6 +478,8 @@ mod tests {
             "-----원본 메시지-----",
             "----- 원본 메일 -----",
             "-----Thư gốc-----",
+            "-----Özgün İleti-----",
+            "-----ORIGINAL MESSAGE-----",
             "---------- Forwarded message ---------",
             "Begin forwarded message:",
         ] {
@@ -357,6 +509,8 @@ mod tests {
             "Từ: Ana <a@b.com>\nĐã gửi: Thứ Hai, ngày 3 tháng 6 năm 2024 10:00\nĐến: Hỗ trợ\nChủ đề: Thanh toán",
             "________________________________\nFrom: Ana <a@b.com>\nSent: Monday\nTo: x",
             "*From:* Ana <a@b.com>\n*Sent:* Monday\n*To:* x\n*Subject:* y",
+            "보낸사람: \"Ana\" <a@daum.net>\n받는사람: <support@x.com>\n날짜: 2024년 6월 3일 월요일, 10시 00분 00초 +0900\n제목: 결제",
+            "KİMDEN: Ana <a@b.com>\nGÖNDERİLDİ: 3 Haziran 2024\nKİME: Destek\nKONU: Ödeme",
         ] {
             let mail = format!("Minha resposta\n\n{block}\n\nTexto antigo");
             let s = split(&mail, None);
@@ -370,10 +524,13 @@ mod tests {
         for mail in [
             "I wrote to you on Monday:\nthe payment is still missing.",
             "As my colleague wrote:\nplease check the upload.",
+            "On 3 June at 10:00 I wrote to support@example.com:\nmy recordings were rejected.",
+            "Am Montag um 10:00 schrieb ich an support@example.com:\nmeine Aufnahmen fehlen.",
             "On the surface, this looks like a quote header but it's not.\n\nOn the other hand, fine.",
             "I need emails from: john@example.com and from: jane@example.com\nThe data comes From: our database.",
             "Regarding the subject: payment\nDate: yesterday\nStill nothing.",
             "Price: 5 > 3 is true\n-- not a separator --",
+            "From: ana@example.com\nTo: support@example.com\nI sent my recordings yesterday.",
         ] {
             assert_eq!(new_text(mail), mail, "{mail}");
         }
@@ -385,6 +542,14 @@ mod tests {
         let s = split(mail, None);
         assert_eq!(s.new_text, "A is great.\n\nB has drawbacks.");
         assert!(s.quoted.expect("quoted").contains("> Option B?"));
+    }
+
+    #[test]
+    fn rewrapped_quote_lines_stay_quoted() {
+        let mail = "Grazie!\n\nIl giovedì 8 dicembre 2016, Ana <a@b.it>\nha scritto:\n> Lorem ipsum dolor sit amet, consectetur adipiscing elit. Nullam pharetra d\nignissim odio?\n>\n> Fine\n";
+        assert_eq!(new_text(mail), "Grazie!");
+        let inline = "> What is the status of my payment for the May recordings, please?\nIt arrived yesterday.\n> And the upload?\nWorks.";
+        assert_eq!(new_text(inline), "It arrived yesterday.\nWorks.");
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
     };
     let first = nonblank[0];
     let mut cut = None;
+    // A mail that is nothing but "Sent from my iPhone" (the question was in
+    // the subject) has no new text; a `--` block must follow some text.
+    let mut mobile_only = false;
     // A mobile line among the last three non-blank lines, followed only by
     // short lines.
     for &i in nonblank.iter().rev().take(3) {
@@ -31,24 +34,51 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
                 .all(|l| l.trim().chars().count() < 60)
         {
             cut = Some(i);
+            mobile_only = i == first;
         }
     }
     // The signature delimiter, searched upwards from the end.
     let floor = last.saturating_sub(MAX_SIGNATURE_LINES);
-    if let Some(d) = (floor..=last).rev().find(|&i| {
-        let l = lines[i];
-        l == "-- " || l.trim_end() == "--" || l == "-- \u{a0}"
-    }) {
-        cut = Some(cut.map_or(d, |c: usize| c.min(d)));
+    if let Some(d) = (floor..=last)
+        .rev()
+        .filter(|&i| looks_like_signature(&lines[i + 1..=last]))
+        .find(|&i| {
+            let l = lines[i];
+            let t = l.trim_end();
+            t == "--"
+            || l == "-- \u{a0}"
+            // "—" and "—————" (Apple, Outlook); ASCII "----" is markdown.
+            || !t.is_empty() && t.chars().count() <= 20 && t.chars().all(|c| c == '—' || c == '–')
+        })
+    {
+        if cut.is_none_or(|c| d < c) {
+            cut = Some(d);
+            mobile_only = false;
+        }
     }
     match cut {
-        Some(c) if c > first => {
+        Some(c) if c > first || mobile_only => {
             let body = lines[..c].join("\n").trim_end().to_string();
             let sig = lines[c..].join("\n").trim().to_string();
             (body, (!sig.is_empty()).then_some(sig))
         }
         _ => (text.to_string(), None),
     }
+}
+
+/// What follows a `--` line is a signature only if it reads like one: a
+/// few short lines, no questions. "Hi,\n--\nMy payment is missing?" is a
+/// participant using dashes, not a signature.
+fn looks_like_signature(after: &[&str]) -> bool {
+    let lines: Vec<&str> = after
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.len() <= 12
+        && lines
+            .iter()
+            .all(|l| l.chars().count() <= 100 && !l.ends_with(['?', '？']))
 }
 
 fn is_mobile_line(line: &str) -> bool {
@@ -61,10 +91,11 @@ fn is_mobile_line(line: &str) -> bool {
         return !l.contains(", ")
             || DEVICE_WORDS.iter().any(|d| l.contains(d)) && !l.ends_with('.');
     }
-    l.chars().count() <= 50
+    let n = l.chars().count();
+    n <= 50
         && DEVICE_WORDS.iter().any(|d| l.contains(d))
         && SENT_WORDS.iter().any(|s| l.contains(s))
-        && !l.ends_with('.')
+        && (!l.ends_with('.') || n <= 40)
 }
 
 #[cfg(test)]
@@ -92,12 +123,23 @@ mod tests {
             "Sent from my Galaxy",
             "Samsung Galaxy akıllı telefonumdan gönderildi",
             "Gesendet von meinem Android",
+            "Samsung Galaxy 스마트폰에서 보냈습니다.",
+            "Hanki Outlook for iOS",
+            "Obtenha o Outlook para iOS",
         ] {
             let text = format!("Olá, recebi o pagamento.\n\n{sig}");
             let (body, s) = split(&text);
             assert_eq!(body, "Olá, recebi o pagamento.", "{sig}");
             assert_eq!(s.as_deref(), Some(sig));
         }
+    }
+
+    #[test]
+    fn a_mail_of_only_a_mobile_line_has_no_new_text() {
+        assert_eq!(
+            split("Sent from my iPhone"),
+            (String::new(), Some("Sent from my iPhone".to_string()))
+        );
     }
 
     #[test]
@@ -113,7 +155,9 @@ mod tests {
             "Here is another email\n\nSent from my desk, is much easier then my mobile phone.",
             "The notification was sent from my iPhone app to all users.\n\nAll messages are sent from the main server.",
             "-- \nonly a signature",
+            "Hi,\n--\nMy payment for May is still missing, can you check?\nThanks",
             "Thanks, Alex",
+            "-- \nAna",
         ] {
             assert_eq!(split(text), (text.to_string(), None), "{text}");
         }

@@ -48,6 +48,39 @@ pub fn is_no_reply(address: &str) -> bool {
         || local.ends_with("-bounces")
 }
 
+/// Local parts of other help desks and systems. Answering them
+/// automatically is how two ticket systems end up in a loop, so their mail
+/// goes to a person instead.
+const DESKS: &[&str] = &[
+    "support",
+    "helpdesk",
+    "help-desk",
+    "servicedesk",
+    "service-desk",
+    "customerservice",
+    "customer-service",
+    "customercare",
+    "ticket",
+    "tickets",
+    "alert",
+    "alerts",
+    "robot",
+    "automailer",
+    "autoreply",
+    "auto-reply",
+    "system",
+];
+
+/// Whether `address` belongs to another help desk or a system account.
+pub fn is_desk(address: &str) -> bool {
+    let local = address
+        .rsplit_once('@')
+        .map_or(address, |(l, _)| l)
+        .to_lowercase();
+    let local = local.split('+').next().unwrap_or("");
+    DESKS.contains(&local)
+}
+
 /// Whether `address` is one of ours (any project's address).
 pub fn is_ours(rules: &RuleSet, address: &str) -> bool {
     rules.projects.iter().any(|p| {
@@ -141,6 +174,11 @@ pub fn recipient(
         Some(r) if r.contains('@') && !is_ours(rules, r) && !is_no_reply(r) => r,
         _ => from,
     };
+    if is_desk(to) {
+        return Err(format!(
+            "{to} is another help desk or a system address: an automatic answer could start a loop"
+        ));
+    }
     Ok(to.to_string())
 }
 
@@ -247,6 +285,14 @@ pub fn check_rates(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_help_desks_are_not_answered_automatically() {
+        assert!(is_desk("support@vendor.example"));
+        assert!(is_desk("Helpdesk+123@uni.example"));
+        assert!(!is_desk("ana.support@example.com"));
+        assert!(!is_desk("maria@example.com"));
+    }
     use crate::parse::Address;
 
     fn email(from: &str, headers: &[(&str, &str)]) -> ParsedEmail {

@@ -98,6 +98,9 @@ impl Builder {
     fn newline(&mut self, hard: bool) {
         self.pending_space = false;
         let line = std::mem::take(&mut self.line);
+        // Only an &nbsp; gets a blank line this far: Outlook's empty
+        // paragraph (<p>&nbsp;</p>), which is meant as a blank line.
+        let hard = hard || !line.is_empty();
         let line = line.trim_end();
         if line.is_empty() {
             if !hard || self.out.is_empty() || self.blank_run >= 1 {
@@ -183,6 +186,11 @@ pub(super) fn to_text(html: &str) -> HtmlText {
         if !tag.closing && is_quote_marker(&tag) {
             b.mark_quote();
         }
+        if !tag.closing && b.depth == 0 && b.quote_start.is_none() && is_signature_marker(&tag) {
+            // Written the plain-text way, so the signature splitter sees it.
+            b.newline(false);
+            b.out.push_str("-- \n");
+        }
         match (name, tag.closing) {
             ("br", _) => b.newline(true),
             ("blockquote", false) => {
@@ -248,10 +256,28 @@ pub(super) fn to_text(html: &str) -> HtmlText {
     HtmlText { text, quote_start }
 }
 
+/// The charset an HTML document declares in a `<meta>` tag, if any, for
+/// parts whose MIME header names none. Only the head is searched.
+pub(super) fn meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(4096)];
+    let lower: Vec<u8> = head.iter().map(u8::to_ascii_lowercase).collect();
+    let at = lower.windows(8).position(|w| w == b"charset=")? + 8;
+    let value: String = head[at..]
+        .iter()
+        .skip_while(|&&b| b == b'"' || b == b'\'')
+        .take_while(|&&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+        .map(|&b| b as char)
+        .collect();
+    (!value.is_empty()).then_some(value)
+}
+
 /// Elements mail clients put at the start of quoted history.
 fn is_quote_marker(tag: &Tag) -> bool {
     let class = tag.attr("class").unwrap_or("").to_ascii_lowercase();
     let id = tag.attr("id").unwrap_or("").to_ascii_lowercase();
+    // Outlook on the web prefixes ids and classes of mail it re-renders
+    // with "x_" (once per hop).
+    let id = id.trim_start_matches("x_");
     let classes = [
         "gmail_quote",
         "gmail_quote_container",
@@ -275,10 +301,13 @@ fn is_quote_marker(tag: &Tag) -> bool {
         "ismailcontentquote",
         "reply-quote",
     ];
-    if ids.contains(&id.as_str()) || id.starts_with("yiv") && id.ends_with("yahoo_quoted") {
+    if ids.contains(&id) || id.starts_with("yiv") && id.ends_with("yahoo_quoted") {
         return true;
     }
-    if class.split_whitespace().any(|c| classes.contains(&c)) {
+    if class
+        .split_whitespace()
+        .any(|c| classes.contains(&c.trim_start_matches("x_")))
+    {
         // Gmail also classes its blockquote "gmail_quote"; that one is
         // handled as a blockquote, the div around it is the marker.
         return tag.name != "blockquote";
@@ -292,6 +321,17 @@ fn is_quote_marker(tag: &Tag) -> bool {
         }
     }
     false
+}
+
+/// Elements that hold the sender's signature (Gmail, Thunderbird, Outlook
+/// on the web).
+fn is_signature_marker(tag: &Tag) -> bool {
+    let class = tag.attr("class").unwrap_or("").to_ascii_lowercase();
+    let id = tag.attr("id").unwrap_or("").to_ascii_lowercase();
+    class
+        .split_whitespace()
+        .any(|c| c == "gmail_signature" || c == "moz-signature")
+        || id == "signature"
 }
 
 /// One parsed tag.
@@ -452,6 +492,13 @@ mod tests {
             t.text[..t.quote_start.expect("outlook marker")].trim(),
             "Danke"
         );
+    }
+
+    #[test]
+    fn signature_blocks_get_the_delimiter() {
+        let t =
+            to_text("<div>Obrigado!</div><div class=\"gmail_signature\">Ana Silva<br>Lisboa</div>");
+        assert_eq!(t.text, "Obrigado!\n-- \nAna Silva\nLisboa");
     }
 
     #[test]
