@@ -4,7 +4,7 @@ use super::{load_config, open_store, Cli};
 use helpgate::clock::Clock;
 use helpgate::intake::files::{self, Item};
 use helpgate::intake::RawMessage;
-use helpgate::pipeline::{error_chain, Outcome, Pipeline};
+use helpgate::pipeline::{error_chain, Outcome, Pipeline, Prepared};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::io::IsTerminal;
@@ -16,6 +16,12 @@ use std::sync::Arc;
 const BATCH: usize = 256;
 /// Cap on the bytes held in one batch (big mails go alone).
 const BATCH_BYTES: usize = 64 << 20;
+
+/// One batch, parsed and classified, with the files that could not be read.
+struct Batch {
+    prepared: Vec<Prepared>,
+    errors: Vec<String>,
+}
 
 #[derive(Debug, Default, Serialize)]
 struct Summary {
@@ -68,47 +74,66 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         failed,
         ..Summary::default()
     };
-    let mut batch: Vec<RawMessage> = Vec::new();
-    let mut batch_bytes = 0usize;
-    let mut flush = |batch: &mut Vec<RawMessage>, summary: &mut Summary| -> anyhow::Result<()> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let n = batch.len() as u64;
-        let outcomes = pipeline.process_batch(&mut store, std::mem::take(batch))?;
-        for o in &outcomes {
-            summary.add(o);
-        }
-        bar.inc(n);
-        Ok(())
-    };
-    for item in &items {
-        let bytes = match read_mail(item) {
-            Ok(b) => b,
-            Err(e) => {
-                bar.suspend(|| eprintln!("helpgate: {}", error_chain(&e)));
-                summary.failed += 1;
-                bar.inc(1);
-                continue;
+    // Reading and parsing/classifying (all cores) run one batch ahead of the
+    // store, which commits batch by batch on this thread.
+    let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+    let committed = std::thread::scope(|s| -> anyhow::Result<()> {
+        let pipeline = &pipeline;
+        let items = &items;
+        s.spawn(move || {
+            let mut raws: Vec<RawMessage> = Vec::new();
+            let mut errors = Vec::new();
+            let mut bytes_held = 0usize;
+            for item in items {
+                match read_mail(item) {
+                    Ok(bytes) => {
+                        bytes_held += bytes.len();
+                        raws.push(RawMessage {
+                            source: item.source(),
+                            mailbox: None,
+                            bytes,
+                        });
+                    }
+                    Err(e) => errors.push(error_chain(&e)),
+                }
+                if raws.len() >= BATCH || bytes_held >= BATCH_BYTES {
+                    let batch = Batch {
+                        prepared: pipeline.prepare_all(std::mem::take(&mut raws)),
+                        errors: std::mem::take(&mut errors),
+                    };
+                    bytes_held = 0;
+                    if batch_tx.send(batch).is_err() {
+                        return; // the store side stopped on an error
+                    }
+                }
             }
-        };
-        batch_bytes += bytes.len();
-        batch.push(RawMessage {
-            source: item.source(),
-            mailbox: None,
-            bytes,
+            let _ = batch_tx.send(Batch {
+                prepared: pipeline.prepare_all(raws),
+                errors,
+            });
         });
-        if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
-            if let Err(e) = flush(&mut batch, &mut summary) {
-                bar.finish_and_clear();
-                return Err(e);
+        for batch in batch_rx {
+            for e in &batch.errors {
+                bar.suspend(|| eprintln!("helpgate: {e}"));
+                summary.failed += 1;
             }
-            batch_bytes = 0;
+            let n = (batch.prepared.len() + batch.errors.len()) as u64;
+            let outcomes = store.transaction(|tx| {
+                batch
+                    .prepared
+                    .iter()
+                    .map(|p| pipeline.commit(tx, p))
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+            for o in &outcomes {
+                summary.add(o);
+            }
+            bar.inc(n);
         }
-    }
-    let last = flush(&mut batch, &mut summary);
+        Ok(())
+    });
     bar.finish_and_clear();
-    last?;
+    committed?;
     drop(store);
     // Deliver the replies this run queued, so the demo shows them.
     let sent = super::outbox::flush(&config)?;

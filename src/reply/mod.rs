@@ -255,7 +255,8 @@ impl Planner {
             }
             Planned::HeldBack { reason } => {
                 if d.decision.action == Action::AutoReply {
-                    tracing::info!(ticket = d.ticket.0, reason = %reason, "automatic reply held back");
+                    // The reason may name the address: debug only.
+                    tracing::debug!(ticket = d.ticket.0, reason = %reason, "automatic reply held back");
                     outbox::to_human(conn, d.ticket, d.now)?;
                     out.held_back = Some(reason);
                 }
