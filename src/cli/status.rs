@@ -64,7 +64,7 @@ pub(crate) fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         quarantined,
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        println!("{}", serde_json::to_string(&status)?);
         return Ok(ExitCode::SUCCESS);
     }
     let when = |t: Option<DateTime<Utc>>| {

@@ -284,8 +284,13 @@ fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
     let during = d.messages();
     d.start();
     d.wait_messages(MAILS as i64, Duration::from_secs(60));
-    // Let it settle, then stop cleanly.
-    assert!(d.sigterm().success());
+    let status = d.sigterm();
+    let log = d.log();
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        &log[log.len().saturating_sub(3000)..]
+    );
     let stored = count(&d, "SELECT count(*) FROM messages");
     let distinct = count(&d, "SELECT count(DISTINCT message_id) FROM messages");
     let tickets = count(&d, "SELECT count(*) FROM tickets");
@@ -302,4 +307,112 @@ fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
     assert_eq!(tickets, MAILS as i64, "each mail started its own ticket");
     let st = d.mailbox_status("support");
     assert_eq!(st["last_uid"], MAILS as u64, "{st}");
+}
+
+#[test]
+fn first_start_new_skips_old_mail_and_move_and_delete_act_after_commit() {
+    let stack = MailStack::start();
+    stack.append("support", "INBOX", &mail(1, "Old mail"));
+    stack.append("help", "INBOX", &mail(2, "Old mail"));
+    stack.create_folder("support", "Done");
+    let cfg = [
+        one(
+            &stack,
+            "first_start = \"new\"\nafter_commit = \"move\"\nmove_to = \"Done\"",
+        ),
+        Mailbox {
+            name: "deleting",
+            project: "voices",
+            user: "help",
+            tls: "none",
+            extra: "after_commit = \"delete\"",
+        }
+        .toml(&stack),
+    ]
+    .join("\n");
+    let mut d = Daemon::new(&cfg);
+    d.start();
+    // "deleting" imports its old mail (first_start = "all") and deletes it.
+    d.wait_messages(1, T);
+    wait_for("old mail deleted on the server", T, || {
+        stack.count("help", "INBOX") == 0
+    });
+    stack.send("alice", "support", &mail(3, "New mail"));
+    d.wait_messages(2, T);
+    wait_for("new mail moved", T, || stack.count("support", "Done") == 1);
+    assert!(d.sigterm().success());
+    // The old support mail stayed where it was, unimported.
+    let inbox = stack.fetch_all("support", "INBOX");
+    assert_eq!(inbox.len(), 1);
+    assert!(String::from_utf8_lossy(&inbox[0].bytes).contains("Old mail"));
+    assert!(!inbox[0].flags.contains("\\Seen"));
+    assert_eq!(count(&d, "SELECT count(*) FROM messages"), 2);
+}
+
+#[test]
+fn metrics_endpoint_counts_outcomes_and_xoauth2_token_failure_is_reported() {
+    use std::io::{Read, Write};
+    let stack = MailStack::start();
+    let port = crate::harness::free_port();
+    let xoauth = Mailbox {
+        name: "oauth",
+        project: "voices",
+        user: "help",
+        tls: "none",
+        extra: "",
+    }
+    .toml(&stack)
+    .replace(
+        "password = \"env:HG_TEST_IMAP_PW\"",
+        "method = \"xoauth2\"\ntoken_command = \"echo no token >&2; exit 3\"",
+    );
+    let cfg = format!(
+        "[daemon]\nmetrics_listen = \"127.0.0.1:{port}\"\n{}\n{xoauth}",
+        one(&stack, "")
+    );
+    let mut d = Daemon::new(&cfg);
+    d.start();
+    for i in 0..3 {
+        stack.send("alice", "support", &mail(i, "Metrics"));
+    }
+    d.wait_messages(3, T);
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    assert!(
+        body.contains("helpgate_messages_total{outcome=\"new_ticket\"} 3"),
+        "{body}"
+    );
+    wait_for("token error in status", T, || {
+        d.mailbox_status("oauth")["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot get the XOAUTH2 access token"))
+    });
+    assert!(d.sigterm().success());
+}
+
+/// Mail that arrives while the daemon is between IDLE rounds (fetching,
+/// committing, sending DONE or IDLE) is still picked up at once, not at
+/// the next unrelated wake-up.
+#[test]
+fn idle_never_misses_mail_arriving_between_rounds() {
+    use rand::Rng;
+    let stack = MailStack::start();
+    let mut d = Daemon::new(&one(&stack, ""));
+    d.start();
+    wait_for("connected", T, || d.log().contains("mailbox connected"));
+    let mut rng = rand::thread_rng();
+    for i in 0..25 {
+        stack.send("alice", "support", &mail(i, "Between rounds"));
+        // Land the next one anywhere in the previous one's IDLE cycle
+        // (Dovecot announces ~0.5 s after delivery).
+        std::thread::sleep(Duration::from_millis(rng.gen_range(0..700)));
+        wait_for(
+            &format!("mail {i} within 3 s"),
+            Duration::from_secs(3),
+            || d.messages() > i as i64,
+        );
+    }
+    assert!(d.sigterm().success());
 }

@@ -120,6 +120,11 @@ impl Daemon {
 
     /// SIGTERM and wait for the exit status (up to 30 s).
     pub(crate) fn sigterm(&mut self) -> std::process::ExitStatus {
+        // Before its handlers are installed a SIGTERM just kills it: wait
+        // until this run says it is running.
+        wait_for("the daemon to be running", Duration::from_secs(20), || {
+            self.log().matches("helpgate running").count() >= self.runs
+        });
         self.signal("TERM");
         let mut g = self.group.take().expect("running");
         g.wait_timeout(Duration::from_secs(30))
