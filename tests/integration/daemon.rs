@@ -416,3 +416,34 @@ fn idle_never_misses_mail_arriving_between_rounds() {
     }
     assert!(d.sigterm().success());
 }
+
+#[test]
+fn large_mails_go_in_smaller_batches_and_are_stored_whole() {
+    let stack = MailStack::start();
+    let big = |n: usize| {
+        let mut m = mail(n, "Recording attached");
+        let line =
+            "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0\r\n";
+        m.extend(line.repeat((17 << 20) / line.len()).as_bytes());
+        m
+    };
+    stack.multiappend("support", "INBOX", &[big(1), mail(2, "Small"), big(3)]);
+    let mut d = Daemon::new(&one(&stack, ""));
+    d.start();
+    d.wait_messages(3, Duration::from_secs(60));
+    assert!(d.sigterm().success());
+    let sizes: Vec<i64> = d
+        .db()
+        .prepare("SELECT size FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let on_server: Vec<i64> = stack
+        .fetch_all("support", "INBOX")
+        .iter()
+        .map(|f| f.bytes.len() as i64)
+        .collect();
+    assert_eq!(sizes, on_server);
+}

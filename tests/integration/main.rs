@@ -17,3 +17,5 @@ mod ingest;
 mod ingest_corpus;
 /// The harness itself works: delivery, restart, UIDVALIDITY reset.
 mod mailstack;
+/// `helpgate quarantine list|show|replay`.
+mod quarantine;
