@@ -69,7 +69,7 @@ fn rss_kb(pid: u32) -> u64 {
 fn mailbox(stack: &MailStack, name: &str, user: &str) -> String {
     Mailbox {
         name,
-        project: "voices",
+        project: "default",
         user,
         tls: "none",
         extra: "",

@@ -193,6 +193,7 @@ fn main() {
         clock: Clock::system(),
         default_project: "default".into(),
         max_message_bytes: 50 << 20,
+        replies: Default::default(),
     };
     let batch: Vec<RawMessage> = raws
         .into_iter()

@@ -80,6 +80,8 @@ pub struct Pipeline {
     /// Project for mail the rules map to no project.
     pub default_project: String,
     pub max_message_bytes: u64,
+    /// Templates and limits for the replies a decision causes (issue 5).
+    pub replies: Arc<crate::reply::Planner>,
 }
 
 impl Pipeline {
@@ -198,6 +200,8 @@ impl Pipeline {
             ));
         }
         let (located, thread_notes) = thread::locate(conn, email)?;
+        // Replies: a bounce of our reply finds its ticket through the DSN.
+        let located = crate::reply::bounce::relocate(conn, email, located)?;
         notes.extend(thread_notes);
         let existing = match located {
             TicketRef::Existing { ticket, .. } => tickets::get(conn, ticket)?,
@@ -205,13 +209,20 @@ impl Pipeline {
         };
         let ctx = TicketContext {
             follow_up: existing.is_some(),
-            project: existing
-                .as_ref()
-                .map_or_else(|| self.default_project.clone(), |t| t.project.clone()),
+            project: existing.as_ref().map_or_else(
+                || {
+                    self.rules
+                        .project_for(email, p.raw.mailbox.as_deref())
+                        .id
+                        .clone()
+                },
+                |t| t.project.clone(),
+            ),
             ticket_language: existing.as_ref().and_then(|t| t.language.clone()),
             ticket_topic: existing.as_ref().and_then(|t| t.topic.clone()),
+            ticket_queue: existing.as_ref().and_then(|t| t.queue.clone()),
         };
-        let decision = match p.oversize {
+        let mut decision = match p.oversize {
             Some(size) => Decision {
                 action: Action::Human,
                 queue: Some("general".to_string()),
@@ -225,7 +236,12 @@ impl Pipeline {
             None => decide::decide(&p.verdict, &p.classification, &ctx, &self.rules),
         };
         let now = self.clock.now();
-        let class = &p.classification;
+        let mut class = p.classification.clone();
+        classify::refine(&mut class, &ctx, &self.rules);
+        if let Verdict::Machine { kind, .. } = &p.verdict {
+            class.topic = Some(kind.clone());
+        }
+        let class = &class;
         let ticket = match (&existing, decision.action) {
             (Some(t), action) => {
                 let state = if action == Action::Ignore {
@@ -265,6 +281,32 @@ impl Pipeline {
                 },
             )?),
         };
+        // --- replies (issue 5): plan the reply this decision causes, in this
+        // transaction; the loop guard or a limit may hand it to a human.
+        let reply = match ticket {
+            Some(t) => self.replies.on_decision(
+                conn,
+                &crate::reply::Decided {
+                    ticket: t,
+                    project: &ctx.project,
+                    email,
+                    verdict: &p.verdict,
+                    class,
+                    decision: &decision,
+                    oversize: p.oversize.is_some(),
+                    rules: &self.rules,
+                    now,
+                },
+            )?,
+            None => crate::reply::ReplyOutcome::default(),
+        };
+        if let Some(why) = &reply.held_back {
+            decision.action = Action::Human;
+            decision.queue = decision.queue.take().or(Some("general".to_string()));
+            decision.template = None;
+            decision.reason = format!("{}; {why}", decision.reason);
+        }
+        // --- end replies
         let body = StoredBody {
             new_text: email.body.new_text.clone(),
             quoted: email.body.quoted.clone(),
@@ -300,6 +342,9 @@ impl Pipeline {
                 raw: &p.raw.bytes,
             },
         )?;
+        if let Some(id) = reply.outbox {
+            crate::store::outbox::set_cause(conn, id, message)?;
+        }
         let action = decision.action;
         Ok(match (ticket, existing.is_some()) {
             (Some(ticket), true) => Outcome::FollowUp {

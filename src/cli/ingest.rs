@@ -50,6 +50,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         clock: Clock::system(),
         default_project: "default".to_string(),
         max_message_bytes: config.max_message_bytes,
+        replies: Arc::new(super::outbox::planner(&config)?),
     };
 
     let mut items = Vec::new();
@@ -109,6 +110,9 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
     let last = flush(&mut batch, &mut summary);
     bar.finish_and_clear();
     last?;
+    drop(store);
+    // Deliver the replies this run queued, so the demo shows them.
+    let sent = super::outbox::flush(&config)?;
 
     if json {
         println!("{}", serde_json::to_string(&summary)?);
@@ -123,6 +127,12 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
             summary.quarantined,
             summary.failed
         );
+        if sent.sent + sent.retried + sent.parked > 0 {
+            println!(
+                "replies: {} sent, {} to retry later, {} parked",
+                sent.sent, sent.retried, sent.parked
+            );
+        }
     }
     Ok(if summary.failed > 0 {
         ExitCode::from(1)

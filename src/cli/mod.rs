@@ -2,10 +2,12 @@
 //! here and in main.rs only.
 
 mod ingest;
+pub(crate) mod outbox;
 mod quarantine;
 mod run;
 mod show;
 mod status;
+mod tickets;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -56,6 +58,15 @@ pub(crate) enum Command {
     CheckConfig,
     /// Print the commented example config.
     PrintConfig,
+    /// Outgoing mail.
+    #[command(subcommand)]
+    Outbox(outbox::OutboxCmd),
+    /// Reply templates.
+    #[command(subcommand)]
+    Templates(outbox::TemplatesCmd),
+    /// The automatic-reply circuit breaker.
+    #[command(subcommand)]
+    Breaker(outbox::BreakerCmd),
     /// Run the daemon: watch the configured IMAP mailboxes until SIGTERM.
     Run,
     /// Per mailbox: last fetch, cursor, lag, last error; outbox depth.
@@ -85,6 +96,8 @@ pub(crate) enum TicketsCmd {
         #[arg(long)]
         json: bool,
     },
+    #[command(flatten)]
+    Act(tickets::TicketAction),
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,7 +143,11 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ingest { paths, json } => ingest::run(cli, paths, *json),
+        Command::Tickets(TicketsCmd::Act(a)) => tickets::run(cli, a),
         Command::Tickets(cmd) => show::tickets(cli, cmd),
+        Command::Outbox(cmd) => outbox::run(cli, cmd),
+        Command::Templates(cmd) => outbox::templates_cmd(cli, cmd),
+        Command::Breaker(cmd) => outbox::breaker(cli, cmd),
         Command::Messages(cmd) => show::messages(cli, cmd),
         Command::Run => run::run(cli),
         Command::Status { json } => status::run(cli, *json),

@@ -71,6 +71,7 @@ pub(crate) fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         QuarantineCmd::Replay { ids } => {
+            let replies = std::sync::Arc::new(super::outbox::planner(&config)?);
             let rules = helpgate::daemon::rules::load(&config).map_err(|errs| {
                 anyhow::anyhow!("the rules do not compile:\n{}", errs.join("\n"))
             })?;
@@ -104,6 +105,7 @@ pub(crate) fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<ExitCode> {
                     clock: clock.clone(),
                     default_project: project,
                     max_message_bytes: config.max_message_bytes,
+                    replies: replies.clone(),
                 };
                 let prepared = pipeline.prepare(RawMessage {
                     source: q.source.clone(),

@@ -125,6 +125,7 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
                 print_ticket(&mut out, &ticket, &thread, &history)?;
             }
         }
+        TicketsCmd::Act(_) => unreachable!("dispatched to cli::tickets"),
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -13,6 +13,10 @@ struct Status {
     mailboxes: Vec<MailboxRow>,
     outbox_pending: i64,
     quarantined: i64,
+    /// The automatic-reply circuit breaker: open means replies are stopped.
+    breaker_open: bool,
+    breaker_reason: Option<String>,
+    breaker_until: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -57,11 +61,14 @@ pub(crate) fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let (outbox_pending, quarantined) = mailboxes::counts(store.conn())?;
-    // BREAKER: add the outbox breaker state here once the replies branch provides it.
+    let breaker = helpgate::store::limits::breaker(store.conn())?.filter(|b| b.is_open(now));
     let status = Status {
         mailboxes: rows,
         outbox_pending,
         quarantined,
+        breaker_open: breaker.is_some(),
+        breaker_reason: breaker.as_ref().map(|b| b.reason.clone()),
+        breaker_until: breaker.as_ref().map(|b| helpgate::store::ts(b.until)),
     };
     if json {
         println!("{}", serde_json::to_string(&status)?);
@@ -99,7 +106,9 @@ pub(crate) fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
             _ => println!("  last error: none"),
         }
     }
-    println!("outbox: {} pending", status.outbox_pending);
+    for line in super::outbox::status_lines(&store, now)? {
+        println!("{line}");
+    }
     println!("quarantine: {} messages", status.quarantined);
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 
 pub mod mailbox;
 pub mod raw;
+pub mod replies;
 pub mod secret;
 
 use mailbox::{DaemonConfig, MailboxConfig};
@@ -74,9 +75,24 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     pub max_message_bytes: u64,
     pub log_format: LogFormat,
+    /// Automatic-reply limits (`[limits]`).
+    pub reply_limits: replies::ReplyLimits,
+    pub outbox: replies::OutboxConfig,
+    /// `[smtp]`, when replies go out by SMTP.
+    pub smtp: Option<replies::SmtpConfig>,
     /// IMAP mailboxes the daemon watches (`helpgate run`).
     pub mailboxes: Vec<MailboxConfig>,
     pub daemon: DaemonConfig,
+}
+
+impl Config {
+    /// Where the file transport writes: `outbox.dir` or `<state_dir>/outbox`.
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.outbox
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("outbox"))
+    }
 }
 
 impl Default for Config {
@@ -87,6 +103,9 @@ impl Default for Config {
             templates_dir: None,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             log_format: LogFormat::Text,
+            reply_limits: replies::ReplyLimits::default(),
+            outbox: replies::OutboxConfig::default(),
+            smtp: None,
             mailboxes: Vec::new(),
             daemon: DaemonConfig::default(),
         }
@@ -148,6 +167,13 @@ impl Config {
                 ))
             }
         };
+        let smtp = raw
+            .smtp
+            .as_ref()
+            .map(|s| replies::smtp(s, base))
+            .transpose()?;
+        let outbox = replies::outbox(&raw.outbox, smtp.as_ref(), base)?;
+        let reply_limits = replies::limits(&raw.limits)?;
         let mut mailboxes: Vec<MailboxConfig> = Vec::new();
         for (i, m) in raw.mailboxes.into_iter().enumerate() {
             let m = mailbox::mailbox_from_raw(i, m, base)?;
@@ -162,6 +188,9 @@ impl Config {
         }
         let daemon = mailbox::daemon_from_raw(raw.daemon)?;
         Ok(Config {
+            reply_limits,
+            outbox,
+            smtp,
             mailboxes,
             daemon,
             state_dir: dir("state_dir", raw.state_dir)?

@@ -260,11 +260,13 @@ async fn commit(
     last: u32,
     messages: Vec<(u32, Vec<u8>)>,
 ) -> Result<(), IntakeError> {
+    let loaded = shared.loaded.borrow().clone();
     let pipeline = Pipeline {
-        rules: shared.rules.borrow().clone(),
+        rules: loaded.rules,
         clock: shared.clock.clone(),
         default_project: mb.project.clone(),
         max_message_bytes: shared.max_message_bytes,
+        replies: loaded.replies,
     };
     let name = mb.name.clone();
     let uidvalidity = cursor.uidvalidity.unwrap_or(0);

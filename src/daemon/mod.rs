@@ -16,7 +16,6 @@ pub mod rules;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::rules::RuleSet;
 use crate::store::{Store, StoreError};
 pub use metrics::Metrics;
 use std::sync::{Arc, Mutex};
@@ -31,7 +30,7 @@ pub enum DaemonError {
     NoMailboxes,
     #[error("cannot open the store")]
     Store(#[from] StoreError),
-    #[error("the rules do not compile:\n{}", .0.join("\n"))]
+    #[error("the rules or templates do not load:\n{}", .0.join("\n"))]
     Rules(Vec<String>),
     #[error("cannot listen for metrics on {addr}")]
     Metrics {
@@ -44,7 +43,8 @@ pub enum DaemonError {
 /// What every task shares.
 pub struct Shared {
     store: Arc<Mutex<Store>>,
-    pub rules: watch::Receiver<Arc<RuleSet>>,
+    /// Rules and templates; replaced as a whole by a successful reload.
+    pub loaded: watch::Receiver<rules::Loaded>,
     pub clock: Clock,
     pub max_message_bytes: u64,
     pub metrics: Arc<Metrics>,
@@ -83,18 +83,21 @@ pub async fn run(
     let store = tokio::task::spawn_blocking(move || Store::open_in(&state_dir))
         .await
         .expect("opening the store does not panic")?;
-    let ruleset = rules::load(&config).map_err(DaemonError::Rules)?;
-    let (rules_tx, rules_rx) = watch::channel(Arc::new(ruleset));
+    let loaded = rules::load_all(&config).map_err(DaemonError::Rules)?;
+    let (rules_tx, rules_rx) = watch::channel(loaded);
     let metrics = Arc::new(Metrics::default());
     let shared = Arc::new(Shared {
         store: Arc::new(Mutex::new(store)),
-        rules: rules_rx,
+        loaded: rules_rx,
         clock,
         max_message_bytes: config.max_message_bytes,
         metrics: metrics.clone(),
     });
 
     let tracker = TaskTracker::new();
+    // Intake is tracked apart so the outbox is stopped only after the last
+    // batch is committed: its replies still get their last round.
+    let intake_tracker = TaskTracker::new();
     let intake_token = shutdown.child_token();
     if let Some(addr) = config.daemon.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -104,26 +107,37 @@ pub async fn run(
         tracker.spawn(metrics::serve(listener, metrics.clone(), shutdown.clone()));
     }
     for mb in &config.mailboxes {
-        tracker.spawn(intake::run(
+        intake_tracker.spawn(intake::run(
             shared.clone(),
             mb.clone(),
             intake_token.clone(),
         ));
     }
-    // OUTBOX: spawn the outbox worker (src/outbox.rs, replies branch) here,
-    // with its own token that is cancelled only after intake has stopped, so
-    // replies to the last committed messages still go out during the drain:
-    //   let outbox_token = CancellationToken::new();
-    //   tracker.spawn(crate::outbox::run(shared.clone(), ..., outbox_token.clone()));
+    // OUTBOX (replies): the sender worker on its own store connection. Its
+    // token is cancelled with intake's; it then runs one last bounded round
+    // so replies to the last committed messages still go out.
+    let outbox_token = CancellationToken::new();
+    let worker = crate::outbox::Worker::new(
+        &config.state_dir.join("helpgate.db"),
+        crate::transport::Transport::from_config(&config),
+        shared.clock.clone(),
+        crate::outbox::Policy::from_config(&config),
+    )?;
+    let outbox_done = outbox_token.clone();
+    tracker.spawn(async move {
+        if let Err(e) = worker.run(outbox_done).await {
+            error!(error = %crate::pipeline::error_chain(&e), "outbox worker stopped");
+        }
+    });
     info!(mailboxes = config.mailboxes.len(), "helpgate running");
 
     loop {
         tokio::select! {
             () = shutdown.cancelled() => break,
             Some(()) = reload.recv() => {
-                match rules::load(&config) {
+                match rules::load_all(&config) {
                     Ok(set) => {
-                        rules_tx.send_replace(Arc::new(set));
+                        rules_tx.send_replace(set);
                         metrics.add(&metrics.reloads, 1);
                         info!("rules reloaded");
                     }
@@ -144,14 +158,20 @@ pub async fn run(
         "stopping: finishing the mail in hand and draining"
     );
     intake_token.cancel();
-    tracker.close();
-    if tokio::time::timeout(config.daemon.drain_timeout, tracker.wait())
+    intake_tracker.close();
+    let deadline = tokio::time::Instant::now() + config.daemon.drain_timeout;
+    let intake_stopped = tokio::time::timeout_at(deadline, intake_tracker.wait())
         .await
-        .is_err()
-    {
-        warn!("drain timeout reached; stopping with work left (it is picked up at the next start)");
-    } else {
+        .is_ok();
+    outbox_token.cancel();
+    tracker.close();
+    let rest_stopped = tokio::time::timeout_at(deadline, tracker.wait())
+        .await
+        .is_ok();
+    if intake_stopped && rest_stopped {
         info!("stopped cleanly");
+    } else {
+        warn!("drain timeout reached; stopping with work left (it is picked up at the next start)");
     }
     Ok(())
 }

@@ -155,7 +155,17 @@ pub fn content_hash(bytes: &[u8]) -> String {
 
 /// Parse `raw` into a [`ParsedEmail`]. Never fails, never panics.
 pub fn parse(raw: &[u8]) -> ParsedEmail {
-    basic::parse(raw)
+    message::parse(raw)
 }
 
-mod basic;
+mod charset;
+mod dsn;
+mod encoded_word;
+mod headers;
+mod html;
+mod markers;
+mod message;
+mod mime;
+mod quote;
+mod signature;
+mod transfer;

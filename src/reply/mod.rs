@@ -1,2 +1,412 @@
-//! Templates and composition of outgoing mail. (Placeholder until the
-//! replies issue lands.)
+//! Replies: which template, to whom, whether at all (the loop guard), and
+//! the composed mail written to the outbox in the caller's transaction.
+//!
+//! - [`templates`]: `templates/<lang>/<name>.txt`, checked at load.
+//! - [`compose`]: lettre composition, threading headers, golden tests.
+//! - [`limits`]: the loop guard and rate limits (may hold a reply back).
+//! - [`bounce`]: bounces and automatic answers to our own replies.
+//!
+//! [`Planner`] is what the pipeline calls when the decision is `auto_reply`;
+//! [`queue_specialist_reply`] is what `tickets reply` calls.
+
+pub mod bounce;
+pub mod compose;
+pub mod limits;
+pub mod templates;
+
+use crate::config::replies::ReplyLimits;
+use crate::guard::Verdict;
+use crate::parse::ParsedEmail;
+use crate::rules::{Project, RuleSet};
+use crate::store::{limits as rate_state, messages, outbox, tickets, StoreError, StoreResult};
+use crate::ticket::TicketId;
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use std::sync::Arc;
+use templates::{Templates, Vars};
+
+/// Templates and limits for automatic replies. Cheap to share.
+#[derive(Debug, Clone)]
+pub struct Planner {
+    pub templates: Arc<Templates>,
+    pub limits: ReplyLimits,
+    /// Acknowledge mail that goes to the sensitive queue.
+    pub sensitive_ack: bool,
+}
+
+impl Default for Planner {
+    fn default() -> Self {
+        Planner {
+            templates: Arc::new(Templates::builtin()),
+            limits: ReplyLimits::default(),
+            sensitive_ack: false,
+        }
+    }
+}
+
+/// What the planner did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Planned {
+    /// An outbox row was written.
+    Queued { outbox: i64, language: String },
+    /// No reply: the message goes to a human with this reason.
+    HeldBack { reason: String },
+}
+
+/// One automatic reply to plan.
+#[derive(Debug, Clone, Copy)]
+pub struct AutoReply<'a> {
+    pub ticket: TicketId,
+    pub project: &'a Project,
+    pub email: &'a ParsedEmail,
+    pub verdict: &'a Verdict,
+    /// The participant's language, when known.
+    pub language: Option<&'a str>,
+    /// Template name: the topic, or `oversize` / `sensitive_ack`.
+    pub template: &'a str,
+    pub rules: &'a RuleSet,
+    pub now: DateTime<Utc>,
+}
+
+impl Planner {
+    /// The planner the config describes: its templates directory (or the
+    /// built-in templates), limits and acknowledgement setting.
+    pub fn from_config(
+        config: &crate::config::Config,
+    ) -> Result<Planner, Vec<templates::TemplateError>> {
+        let templates = match &config.templates_dir {
+            None => Templates::builtin(),
+            Some(dir) => Templates::load_dir(dir)?,
+        };
+        Ok(Planner {
+            templates: Arc::new(templates),
+            limits: config.reply_limits.clone(),
+            sensitive_ack: config.outbox.sensitive_ack,
+        })
+    }
+
+    /// Loop guard, rate limits, template, composition, outbox row: all in
+    /// the caller's transaction. A reply that must not go out is
+    /// [`Planned::HeldBack`] with the reason, never an error.
+    pub fn plan(&self, conn: &Connection, r: &AutoReply<'_>) -> StoreResult<Planned> {
+        let held = |reason: String| Ok(Planned::HeldBack { reason });
+        let to = match limits::recipient(r.email, r.verdict, r.rules) {
+            Ok(to) => to,
+            Err(why) => return held(format!("no automatic reply: {why}")),
+        };
+        let key = limits::content_key(r.email);
+        if let Some(why) = limits::check_rates(conn, &self.limits, r.now, &to, r.ticket, &key)? {
+            return held(format!("automatic reply held back: {why}"));
+        }
+        let token = r.ticket.token();
+        let to_name = [&r.email.reply_to, &r.email.from]
+            .into_iter()
+            .flatten()
+            .find(|a| a.email.eq_ignore_ascii_case(&to))
+            .and_then(|a| a.name.as_deref());
+        let vars = Vars {
+            token: &token,
+            participant_name: to_name.map(first_name),
+            participant_id: None,
+            task_id: None,
+            project: r.project,
+        };
+        let rendered = match self.templates.render(r.template, r.language, &vars) {
+            Ok(x) => x,
+            Err(e) => return held(format!("no automatic reply: {e}")),
+        };
+        let reply = compose::Reply {
+            ticket: r.ticket,
+            from_address: &r.project.support_address,
+            from_name: &r.project.name,
+            to_address: &to,
+            to_name,
+            original_subject: &r.email.subject,
+            fallback_subject: &rendered.subject,
+            in_reply_to: Some(&r.email.message_id),
+            references: &r.email.references,
+            body: &rendered.body,
+            language: &rendered.lang,
+            automatic: true,
+            date: r.now,
+        };
+        let composed = match compose::compose(&reply) {
+            Ok(c) => c,
+            Err(e) => {
+                return held(format!(
+                    "no automatic reply: {}",
+                    crate::pipeline::error_chain(&e)
+                ))
+            }
+        };
+        let id = outbox::insert(
+            conn,
+            &outbox::NewOutgoing {
+                ticket: Some(r.ticket),
+                cause: None,
+                message_id: composed.message_id,
+                kind: "auto",
+                template: Some(format!("{}/{}", rendered.lang, rendered.name)),
+                sender: r.project.support_address.clone(),
+                recipient: composed.recipient,
+                raw: composed.raw,
+                at: r.now,
+            },
+        )?;
+        rate_state::record_auto_reply(conn, r.now, &to, Some(r.ticket))?;
+        Ok(Planned::Queued {
+            outbox: id,
+            language: rendered.lang,
+        })
+    }
+}
+
+/// A stored decision the pipeline hands over (see [`Planner::on_decision`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Decided<'a> {
+    pub ticket: TicketId,
+    /// The ticket's project id.
+    pub project: &'a str,
+    pub email: &'a ParsedEmail,
+    pub verdict: &'a Verdict,
+    pub class: &'a crate::classify::Classification,
+    pub decision: &'a crate::decide::Decision,
+    pub oversize: bool,
+    pub rules: &'a RuleSet,
+    pub now: DateTime<Utc>,
+}
+
+/// What the reply step did for one message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyOutcome {
+    /// The outbox row written, if any.
+    pub outbox: Option<i64>,
+    /// An `auto_reply` decision that was held back: the ticket now waits
+    /// for a human, for this reason.
+    pub held_back: Option<String>,
+}
+
+impl Planner {
+    /// The pipeline's single entry point, inside its transaction, after the
+    /// ticket row exists and before the message row is written: notes
+    /// bounces of our replies, then plans the automatic reply (or the
+    /// oversize / sensitive acknowledgement) the decision calls for.
+    pub fn on_decision(&self, conn: &Connection, d: &Decided<'_>) -> StoreResult<ReplyOutcome> {
+        use crate::decide::Action;
+        let mut out = ReplyOutcome::default();
+        if bounce::record(conn, d.email, d.ticket, d.now, self.limits.suppress_for)? {
+            if d.decision.action == Action::AutoReply {
+                out.held_back = Some("no automatic reply: answer to one of our own replies".into());
+            }
+            return Ok(out);
+        }
+        let template = match d.decision.action {
+            Action::AutoReply => d
+                .decision
+                .template
+                .clone()
+                .or_else(|| d.class.topic.clone()),
+            _ if d.oversize => Some("oversize".to_string()),
+            Action::Human | Action::Escalate
+                if self.sensitive_ack && d.decision.queue.as_deref() == Some("sensitive") =>
+            {
+                Some("sensitive_ack".to_string())
+            }
+            _ => None,
+        };
+        let Some(template) = template else {
+            if d.decision.action == Action::AutoReply {
+                out.held_back = Some("no automatic reply: the decision names no template".into());
+            }
+            return Ok(out);
+        };
+        let fallback;
+        let project = match d.rules.project(d.project) {
+            Some(p) => p,
+            None => {
+                fallback = d.rules.projects.first().cloned().unwrap_or_default();
+                &fallback
+            }
+        };
+        let planned = self.plan(
+            conn,
+            &AutoReply {
+                ticket: d.ticket,
+                project,
+                email: d.email,
+                verdict: d.verdict,
+                language: d.class.language.as_deref(),
+                template: &template,
+                rules: d.rules,
+                now: d.now,
+            },
+        )?;
+        match planned {
+            Planned::Queued { outbox, .. } => {
+                out.outbox = Some(outbox);
+                if d.decision.action == Action::AutoReply {
+                    tickets::set_state(
+                        conn,
+                        d.ticket,
+                        crate::ticket::TicketState::Answered,
+                        d.now,
+                    )?;
+                }
+            }
+            Planned::HeldBack { reason } => {
+                if d.decision.action == Action::AutoReply {
+                    tracing::info!(ticket = d.ticket.0, reason = %reason, "automatic reply held back");
+                    outbox::to_human(conn, d.ticket, d.now)?;
+                    out.held_back = Some(reason);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// "Ana Souza" -> "Ana"; keeps names that are one word or not Latin-spaced.
+fn first_name(name: &str) -> &str {
+    let n = name.trim().trim_matches('"');
+    if n.contains(',') || n.contains('@') {
+        return "";
+    }
+    n.split_whitespace().next().unwrap_or("")
+}
+
+/// What a specialist sends.
+#[derive(Debug, Clone)]
+pub enum SpecialistBody {
+    Text(String),
+    Template {
+        name: String,
+        language: Option<String>,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("no ticket with id {0}")]
+    NoTicket(i64),
+    #[error("ticket {0} has no participant address to answer")]
+    NoParticipant(i64),
+    #[error(transparent)]
+    Render(#[from] templates::RenderError),
+    #[error(transparent)]
+    Compose(#[from] compose::ComposeError),
+}
+
+/// Queue a specialist's reply on a ticket: same threading and outbox as
+/// automatic replies, without the automatic-reply headers and limits.
+/// Returns the outbox row id.
+pub fn queue_specialist_reply(
+    conn: &Connection,
+    rules: &RuleSet,
+    templates: &Templates,
+    ticket: TicketId,
+    body: &SpecialistBody,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<i64, ReplyError> {
+    let t = tickets::get(conn, ticket)?.ok_or(ReplyError::NoTicket(ticket.0))?;
+    let to = t
+        .participant
+        .clone()
+        .ok_or(ReplyError::NoParticipant(ticket.0))?;
+    let fallback_project;
+    let project = match rules.project(&t.project) {
+        Some(p) => p,
+        None => {
+            fallback_project = rules.projects.first().cloned().unwrap_or_default();
+            &fallback_project
+        }
+    };
+    let thread = messages::for_ticket(conn, ticket)?;
+    let ids: Vec<String> = thread
+        .iter()
+        .map(|m| m.summary.message_id.clone())
+        .collect();
+    let last = ids.last().cloned();
+    let token = ticket.token();
+    let (text, subject, lang, template) = match body {
+        SpecialistBody::Text(s) => (
+            s.clone(),
+            t.subject.clone(),
+            t.language
+                .clone()
+                .unwrap_or_else(|| project.default_language.clone()),
+            None,
+        ),
+        SpecialistBody::Template { name, language } => {
+            let vars = Vars {
+                token: &token,
+                participant_name: None,
+                participant_id: None,
+                task_id: None,
+                project,
+            };
+            let lang = language.as_deref().or(t.language.as_deref());
+            let r = templates.render(name, lang, &vars)?;
+            let tpl = format!("{}/{}", r.lang, r.name);
+            (r.body, r.subject, r.lang, Some(tpl))
+        }
+    };
+    let lang = if lang.is_empty() {
+        "en".to_string()
+    } else {
+        lang
+    };
+    let composed = compose::compose(&compose::Reply {
+        ticket,
+        from_address: &project.support_address,
+        from_name: &project.name,
+        to_address: &to,
+        to_name: None,
+        original_subject: &t.subject,
+        fallback_subject: &subject,
+        in_reply_to: last.as_deref(),
+        references: &ids,
+        body: &text,
+        language: &lang,
+        automatic: false,
+        date: now,
+    })?;
+    let id = outbox::insert(
+        conn,
+        &outbox::NewOutgoing {
+            ticket: Some(ticket),
+            cause: None,
+            message_id: composed.message_id,
+            kind: "human",
+            template,
+            sender: project.support_address.clone(),
+            recipient: composed.recipient,
+            raw: composed.raw,
+            at: now,
+        },
+    )?;
+    crate::store::events::add(
+        conn,
+        ticket,
+        now,
+        actor,
+        "reply",
+        &format!("reply queued (outbox {id})"),
+    )?;
+    tickets::set_state(conn, ticket, crate::ticket::TicketState::Answered, now)?;
+    Ok(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::first_name;
+
+    #[test]
+    fn first_names() {
+        assert_eq!(first_name("Ana Souza"), "Ana");
+        assert_eq!(first_name("\"Smith, John\""), "");
+        assert_eq!(first_name("김민준"), "김민준");
+    }
+}

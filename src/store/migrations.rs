@@ -92,7 +92,44 @@ const MIGRATIONS: &[&str] = &[
         replayed_at TEXT
     );
     "#,
-    // 2 (daemon): since when unprocessed mail waits in a mailbox (status lag).
+    // 2: replies: loop-guard and rate-limit state, suppression list, breaker.
+    r#"
+    CREATE TABLE auto_replies (
+        id         INTEGER PRIMARY KEY,
+        at         TEXT NOT NULL,
+        recipient  TEXT NOT NULL,
+        domain     TEXT NOT NULL,
+        ticket_id  INTEGER
+    );
+    CREATE INDEX auto_replies_at ON auto_replies(at);
+    CREATE INDEX auto_replies_recipient ON auto_replies(recipient, at);
+    CREATE INDEX auto_replies_domain ON auto_replies(domain, at);
+    CREATE INDEX auto_replies_ticket ON auto_replies(ticket_id, at);
+
+    CREATE TABLE content_bursts (
+        key  TEXT NOT NULL,
+        at   TEXT NOT NULL
+    );
+    CREATE INDEX content_bursts_key ON content_bursts(key, at);
+
+    CREATE TABLE suppression (
+        address    TEXT PRIMARY KEY,
+        reason     TEXT NOT NULL,
+        until      TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+
+    ALTER TABLE outbox ADD COLUMN sender TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN queued_at TEXT;
+
+    CREATE TABLE breaker (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        tripped_at TEXT NOT NULL,
+        until      TEXT NOT NULL,
+        reason     TEXT NOT NULL
+    );
+    "#,
+    // 3 (daemon): since when unprocessed mail waits in a mailbox (status lag).
     r#"
     ALTER TABLE mailbox_state ADD COLUMN pending_since TEXT;
     "#,

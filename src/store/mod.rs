@@ -6,11 +6,13 @@
 //! created 0600 inside a 0700 state directory: it holds personal data.
 
 pub mod events;
+pub mod limits;
 pub mod mailboxes;
 pub mod messages;
 mod migrations;
 pub mod outbox;
 pub mod quarantine;
+pub mod suppression;
 pub mod tickets;
 
 use chrono::{DateTime, SecondsFormat, Utc};

@@ -22,7 +22,7 @@ fn mail(n: usize, subject: &str) -> Vec<u8> {
 fn one(stack: &MailStack, extra: &str) -> String {
     Mailbox {
         name: "support",
-        project: "voices",
+        project: "default",
         user: "support",
         tls: "none",
         extra,
@@ -49,7 +49,7 @@ fn idle_mail_becomes_one_ticket_is_flagged_after_commit_and_survives_restart() {
     let took = t0.elapsed();
     assert!(d.log().contains("idle=true"), "{}", d.log());
     assert_eq!(
-        count(&d, "SELECT count(*) FROM tickets WHERE project = 'voices'"),
+        count(&d, "SELECT count(*) FROM tickets WHERE project = 'default'"),
         1
     );
     // The server sees \Seen only once the message is stored.
@@ -141,7 +141,7 @@ fn implicit_tls_and_starttls_with_own_ca_and_two_projects() {
     let cfg = [
         Mailbox {
             name: "voices",
-            project: "voices",
+            project: "default",
             user: "support",
             tls: "implicit",
             extra: "",
@@ -157,14 +157,15 @@ fn implicit_tls_and_starttls_with_own_ca_and_two_projects() {
         .toml(&stack),
     ]
     .join("\n");
-    let mut d = Daemon::new(&cfg);
+    let mut d = Daemon::new(&format!("rules_dir = \"rules\"\n{cfg}"));
+    rules_with_project(&d.dir.path().join("rules"), "faces");
     d.start();
     stack.send("alice", "support", &mail(1, "Voices question"));
     stack.send("bob", "help", &mail(2, "Faces question"));
     d.wait_messages(2, T);
     assert!(d.sigterm().success());
     assert_eq!(
-        count(&d, "SELECT count(*) FROM tickets WHERE project = 'voices'"),
+        count(&d, "SELECT count(*) FROM tickets WHERE project = 'default'"),
         1
     );
     assert_eq!(
@@ -189,7 +190,7 @@ fn wrong_password_shows_in_status_while_another_mailbox_works() {
     let good = one(&stack, "");
     let bad = Mailbox {
         name: "broken",
-        project: "voices",
+        project: "default",
         user: "help",
         tls: "none",
         extra: "",
@@ -221,23 +222,81 @@ fn wrong_password_shows_in_status_while_another_mailbox_works() {
     assert!(d.sigterm().success());
 }
 
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).unwrap();
+        }
+    }
+}
+
+/// The shipped rules in `dir`, plus a project `id` (a copy of the default
+/// one with its own address).
+fn rules_with_project(dir: &std::path::Path, id: &str) {
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        dir,
+    );
+    let path = dir.join("projects.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let block = &text[text.find("[[project]]").unwrap()..];
+    let copy = block
+        .replace("id = \"default\"", &format!("id = \"{id}\""))
+        .lines()
+        .map(|l| {
+            if l.starts_with("addresses") {
+                format!("addresses = [\"support@{id}.example\"]")
+            } else if l.starts_with("mailboxes") {
+                "mailboxes = []".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&path, format!("{text}\n{copy}\n")).unwrap();
+}
+
+fn topics(d: &Daemon) -> Vec<Option<String>> {
+    d.db()
+        .prepare("SELECT topic FROM messages ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 #[test]
 fn sighup_with_a_broken_rule_file_keeps_the_old_rules_and_keeps_working() {
     let stack = MailStack::start();
     let mut d = Daemon::new(&format!("rules_dir = \"rules\"\n{}", one(&stack, "")));
     let rules = d.dir.path().join("rules");
-    std::fs::create_dir_all(&rules).unwrap();
-    std::fs::write(rules.join("topics.toml"), "[topics]\n").unwrap();
+    copy_dir(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules"),
+        &rules,
+    );
+    let routing = rules.join("routing.toml");
+    let good = std::fs::read_to_string(&routing).unwrap();
     d.start();
-    stack.send("alice", "support", &mail(1, "Before reload"));
+    stack.send("alice", "support", &mail(1, "Payment missing"));
     d.wait_messages(1, T);
-    std::fs::write(rules.join("topics.toml"), "[topics\nbroken = \n").unwrap();
+    std::fs::write(&routing, format!("{good}\n[[[ not toml\n")).unwrap();
     d.sighup();
     wait_for("reload refused", T, || d.log().contains("rules refused"));
-    assert!(d.log().contains("topics.toml:1"), "{}", d.log());
-    stack.send("alice", "support", &mail(2, "After broken reload"));
+    assert!(d.log().contains("routing.toml:"), "{}", d.log());
+    // Same kind of mail, classified exactly as before with the old rules.
+    stack.send("alice", "support", &mail(2, "Payment missing"));
     d.wait_messages(2, T);
-    std::fs::write(rules.join("topics.toml"), "[topics]\n").unwrap();
+    let t = topics(&d);
+    assert!(t[0].is_some(), "the shipped rules find a topic: {t:?}");
+    assert_eq!(t[0], t[1]);
+    std::fs::write(&routing, good).unwrap();
     d.sighup();
     wait_for("reload accepted", T, || d.log().contains("rules reloaded"));
     assert!(d.sigterm().success());
@@ -322,7 +381,7 @@ fn first_start_new_skips_old_mail_and_move_and_delete_act_after_commit() {
         ),
         Mailbox {
             name: "deleting",
-            project: "voices",
+            project: "default",
             user: "help",
             tls: "none",
             extra: "after_commit = \"delete\"",
@@ -356,7 +415,7 @@ fn metrics_endpoint_counts_outcomes_and_xoauth2_token_failure_is_reported() {
     let port = crate::harness::free_port();
     let xoauth = Mailbox {
         name: "oauth",
-        project: "voices",
+        project: "default",
         user: "help",
         tls: "none",
         extra: "",

@@ -39,6 +39,7 @@ fn every_corpus_file_is_stored_and_round_trips() {
         clock: Clock::fixed_unix(1_790_000_000),
         default_project: "default".into(),
         max_message_bytes: 50 << 20,
+        replies: Default::default(),
     };
     let mut stored = Vec::new();
     for chunk in paths.chunks(64) {

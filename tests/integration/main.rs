@@ -5,6 +5,8 @@
 // Test helpers outside #[test] functions may unwrap: a failure is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
 
+/// Classification and decisions: dev set accuracy and corpus machine mail.
+mod classify;
 /// Helpers shared by the modules: temp state dirs, running the binary.
 mod common;
 /// `helpgate run` against real servers: IDLE/polling, restarts, TLS, crash test.
@@ -17,5 +19,9 @@ mod ingest;
 mod ingest_corpus;
 /// The harness itself works: delivery, restart, UIDVALIDITY reset.
 mod mailstack;
+/// The parser against ../shared/corpus: golden files, reply splitting, bounces.
+mod parse_corpus;
 /// `helpgate quarantine list|show|replay`.
 mod quarantine;
+/// Replies: templates, outbox via real Postfix, loop guard, specialists.
+mod reply;

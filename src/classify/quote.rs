@@ -1,0 +1,158 @@
+//! A second, cheap cut of quoted history, so classification stays right
+//! when the parser's new text still carries an English thread below a
+//! participant's Portuguese line: `>` lines, "On ... wrote:" headers in the
+//! 13 languages, Outlook "From:/Sent:" blocks, and the `-- ` signature mark.
+
+use crate::rules::normalize::normalize;
+
+/// Words that end an attribution line ("... wrote:") once normalized.
+const WROTE: [&str; 16] = [
+    "wrote",
+    "escreveu",
+    "schrieb",
+    "a ecrit",
+    "ha scritto",
+    "escribio",
+    "schreef",
+    "kirjoitti",
+    "yazdi",
+    "εγραψε",
+    "viet",
+    "작성",
+    "写道",
+    "skrev",
+    "napisal",
+    "geschreven",
+];
+
+const FROM: [&str; 12] = [
+    "from",
+    "de",
+    "von",
+    "van",
+    "da",
+    "lahettaja",
+    "kimden",
+    "gonderen",
+    "απο",
+    "보낸 사람",
+    "发件人",
+    "寄件者",
+];
+
+const SENT: [&str; 16] = [
+    "sent",
+    "enviado",
+    "gesendet",
+    "verzonden",
+    "envoye",
+    "inviato",
+    "lahetetty",
+    "tarih",
+    "gonderildi",
+    "σταλθηκε",
+    "보낸 날짜",
+    "发送时间",
+    "date",
+    "datum",
+    "fecha",
+    "data",
+];
+
+const SEPARATORS: [&str; 13] = [
+    "original message",
+    "forwarded message",
+    "mensagem original",
+    "ursprungliche nachricht",
+    "oorspronkelijk bericht",
+    "message d'origine",
+    "messaggio originale",
+    "mensaje original",
+    "orijinal mesaj",
+    "alkuperainen viesti",
+    "αρχικο μηνυμα",
+    "原始邮件",
+    "원본 메시지",
+];
+
+/// `text` up to the first quoted-history marker, without `>` lines.
+pub fn strip(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = String::with_capacity(text.len().min(8192));
+    for (i, line) in lines.iter().enumerate() {
+        let t = line.trim();
+        if t.starts_with('>') {
+            continue;
+        }
+        if *line == "-- " || t == "--" {
+            break;
+        }
+        if (t.starts_with("--") || t.starts_with("__")) && is_separator(t) {
+            break;
+        }
+        if t.contains(':') || t.contains('：') {
+            let n = normalize(t, 300);
+            if (n.ends_with(':') && WROTE.iter().any(|w| n.contains(w))) || is_separator(t) {
+                break;
+            }
+            if is_header(&n, &FROM)
+                && lines[i + 1..]
+                    .iter()
+                    .take(3)
+                    .any(|l| is_header(&normalize(l.trim(), 100), &SENT))
+            {
+                break;
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn is_separator(t: &str) -> bool {
+    let n = normalize(t, 200);
+    n.starts_with('-') && SEPARATORS.iter().any(|s| n.contains(s))
+        || n.starts_with("-----") && n.ends_with("-----")
+}
+
+fn is_header(n: &str, names: &[&str]) -> bool {
+    names.iter().any(|h| {
+        n.strip_prefix(h)
+            .is_some_and(|rest| rest.trim_start().starts_with(':'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_attribution_lines_in_many_languages() {
+        for attribution in [
+            "On Mon, 3 Jun 2024 at 10:00, Support <support@x.example> wrote:",
+            "Em seg., 3 de jun. de 2024 às 10:00, Support <support@x.example> escreveu:",
+            "Am 03.06.2024 um 10:00 schrieb Support:",
+            "Le lun. 3 juin 2024 à 10:00, Support a écrit :",
+            "2024年6月3日 10:00 Support <support@x.example> 写道：",
+            "Στις Δευ 3 Ιουν 2024, η Support έγραψε:",
+        ] {
+            let text = format!("minha resposta\n\n{attribution}\n> old text\nold");
+            assert_eq!(strip(&text), "minha resposta\n\n", "{attribution}");
+        }
+    }
+
+    #[test]
+    fn cuts_outlook_blocks_and_keeps_ordinary_colons() {
+        let text = "Hallo: kurze Frage\nVon: Support\nGesendet: Montag\nAn: ich\n\nold";
+        assert_eq!(strip(text), "Hallo: kurze Frage\n");
+        let text = "Note: from: here\nsecond line";
+        assert_eq!(strip(text), "Note: from: here\nsecond line\n");
+    }
+
+    #[test]
+    fn drops_quoted_lines_and_signature() {
+        let text = "> quoted\nnew\n-- \nName";
+        assert_eq!(strip(text), "new\n");
+    }
+}

@@ -1,0 +1,285 @@
+//! Delivery reports: RFC 3464 `message/delivery-status` parts, and the
+//! common bounces that are not standard DSNs (qmail, old Exim, Exchange and
+//! Outlook NDRs in several languages, Postfix without a DSN part).
+//!
+//! What we need from a bounce is which of *our* messages failed (the
+//! original Message-ID) and why; the guard uses the mere presence of a
+//! report to stay silent.
+
+use super::mime::mime_type;
+use super::DeliveryReport;
+use mail_parser::{Message, MimeHeaders, PartType};
+use regex::Regex;
+use std::sync::LazyLock;
+
+static STATUS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b([245]\.\d{1,3}\.\d{1,3})\b").expect("valid regex"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"[A-Za-z0-9._%+=-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+").expect("valid regex")
+});
+static SMTP_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?m)^.*\b[45]\d\d[ -][^\n]*$").expect("valid regex"));
+static MESSAGE_ID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^\s*message-id:\s*<?([^\s<>]+@[^\s<>]+)>?").expect("valid regex")
+});
+
+/// Body phrases that only bounces contain.
+const BOUNCE_PHRASES: &[&str] = &[
+    "this is the qmail-send program",
+    "this message was created automatically by mail delivery software",
+    "this is the mail system at host",
+    "the original message was received at",
+    "i'm sorry to have to inform you that your message could not",
+    "i'm afraid i wasn't able to deliver your message",
+    "delivery to the following recipient failed",
+    "delivery to the following recipients failed",
+    "delivery has failed to these recipients or groups",
+    "your message did not reach some or all of the intended recipients",
+    "your message couldn't be delivered",
+    "your message wasn't delivered",
+    "the following addresses had permanent fatal errors",
+    "the following recipient(s) could not be reached",
+    "message could not be delivered",
+    "could not be delivered to one or more recipients",
+    "your mail to the following recipients could not be delivered",
+    "unable to deliver your message",
+    "delivery status notification",
+    "undeliverable message",
+    "a message that you sent could not be delivered",
+    "message delivery to the following recipients",
+    "permanent error. the following",
+    "ihre nachricht konnte nicht",
+    "die nachricht konnte nicht",
+    "übermittlung an folgende empfänger oder gruppen fehlgeschlagen",
+    "unzustellbar",
+    "la remise du message aux destinataires ou groupes suivants a échoué",
+    "impossible de remettre",
+    "votre message n'a pas pu être remis",
+    "error al entregar a estos destinatarios o grupos",
+    "no se pudo entregar",
+    "não foi possível entregar",
+    "falha na entrega",
+    "impossibile recapitare",
+    "consegna non riuscita",
+    "bezorging is mislukt",
+    "kan niet worden bezorgd",
+    "toimitus epäonnistui",
+    "teslim edilemedi",
+    "αποτυχία παράδοσης",
+    "退信",
+    "无法投递",
+    "전송 실패",
+    "không thể gửi",
+];
+
+const DAEMON_LOCALS: &[&str] = &["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"];
+
+const BOUNCE_SUBJECTS: &[&str] = &[
+    "undelivered mail",
+    "undeliverable",
+    "delivery status notification",
+    "mail delivery failed",
+    "delivery failure",
+    "failure notice",
+    "returned mail",
+    "mail system error",
+    "delivery notification",
+    "could not send message",
+    "nondeliverable",
+    "non remis",
+    "no se puede entregar",
+    "unzustellbar",
+    "onbestelbaar",
+    "non recapitabile",
+    "não entregue",
+    "warning: message",
+    "delayed mail",
+    "mail delivery problem",
+];
+
+/// Weaker phrases, enough when the mail came from the null sender (`<>`).
+const NULL_SENDER_PHRASES: &[&str] = &[
+    "not a valid user",
+    "user unknown",
+    "no such user",
+    "mailbox unavailable",
+    "does not exist",
+    "could not be delivered",
+    "undeliverable",
+    "delivery failed",
+    "mailbox is full",
+    "over quota",
+];
+
+/// A report for `msg`, when it is one.
+pub(super) fn detect(
+    msg: &Message<'_>,
+    null_sender: bool,
+    from: Option<&str>,
+    subject: &str,
+    body: &str,
+) -> Option<DeliveryReport> {
+    let mut report = DeliveryReport::default();
+    let mut standard = false;
+    for part in &msg.parts {
+        let ct = mime_type(part, "");
+        match ct.as_str() {
+            "message/delivery-status" | "message/global-delivery-status" => {
+                standard = true;
+                let text = String::from_utf8_lossy(part.contents());
+                fill_from_status(&mut report, &text);
+            }
+            "message/rfc822"
+            | "message/global"
+            | "text/rfc822-headers"
+            | "message/rfc822-headers"
+                if report.original_message_id.is_none() =>
+            {
+                report.original_message_id = match &part.body {
+                    PartType::Message(m) => m.message_id().map(clean_id),
+                    _ => find_message_id(&String::from_utf8_lossy(part.contents())),
+                };
+            }
+            _ => {}
+        }
+    }
+    let is_report = msg.parts.first().is_some_and(|p| {
+        p.content_type().is_some_and(|c| {
+            c.ctype().eq_ignore_ascii_case("multipart")
+                && c.subtype()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+                && c.attribute("report-type")
+                    .is_some_and(|r| r.to_ascii_lowercase().contains("delivery-status"))
+        })
+    });
+    if standard || is_report {
+        if report.action.is_none() {
+            report.action = Some("failed".into());
+        }
+        if report.status.is_none() {
+            report.status = STATUS.captures(body).map(|c| c[1].to_string());
+        }
+        if report.final_recipient.is_none() {
+            report.final_recipient = first_recipient(body);
+        }
+        return Some(report);
+    }
+    heuristic(null_sender, from, subject, body, report.original_message_id)
+}
+
+fn fill_from_status(report: &mut DeliveryReport, text: &str) {
+    // Unfold, then read "Field: value" lines; the first recipient wins.
+    let unfolded = text
+        .replace("\r\n", "\n")
+        .replace("\n ", " ")
+        .replace("\n\t", " ");
+    for line in unfolded.lines() {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        let typed = || {
+            value
+                .split_once(';')
+                .map_or(value, |(_, v)| v)
+                .trim()
+                .to_string()
+        };
+        match name.trim().to_ascii_lowercase().as_str() {
+            "action" if report.action.is_none() => report.action = Some(value.to_ascii_lowercase()),
+            "status" if report.status.is_none() => {
+                report.status = Some(value.split_whitespace().next().unwrap_or("").to_string())
+            }
+            "final-recipient" if report.final_recipient.is_none() => {
+                report.final_recipient = Some(clean_id(&typed()))
+            }
+            "original-recipient" if report.final_recipient.is_none() => {
+                report.final_recipient = Some(clean_id(&typed()))
+            }
+            "diagnostic-code" if report.diagnostic.is_none() => report.diagnostic = Some(typed()),
+            _ => {}
+        }
+    }
+}
+
+fn heuristic(
+    null_sender: bool,
+    from: Option<&str>,
+    subject: &str,
+    body: &str,
+    original: Option<String>,
+) -> Option<DeliveryReport> {
+    let lower = body.to_lowercase();
+    let phrase = BOUNCE_PHRASES.iter().find_map(|p| lower.find(p));
+    let daemon = from.is_some_and(|f| {
+        let local = f.split('@').next().unwrap_or("").to_ascii_lowercase();
+        DAEMON_LOCALS.contains(&local.as_str())
+    });
+    let subj = subject.to_lowercase();
+    let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subj.contains(s));
+    let is_bounce = match phrase {
+        Some(_) => {
+            daemon || bounce_subject || lower.contains("qmail-send") || STATUS.is_match(body)
+        }
+        None => {
+            daemon && bounce_subject
+                || null_sender && NULL_SENDER_PHRASES.iter().any(|p| lower.contains(p))
+        }
+    };
+    if !is_bounce {
+        return None;
+    }
+    let after = &body[phrase.map_or(0, |p| floor_char(body, p))..];
+    let status = STATUS.captures(after).map(|c| c[1].to_string());
+    let delayed = status.as_deref().is_some_and(|s| s.starts_with('4'))
+        || [
+            "delayed",
+            "will retry",
+            "still trying",
+            "not yet been delivered",
+            "warning:",
+        ]
+        .iter()
+        .any(|w| lower.contains(w) || subj.contains(w));
+    Some(DeliveryReport {
+        action: Some(if delayed { "delayed" } else { "failed" }.into()),
+        status,
+        final_recipient: first_recipient(after),
+        original_message_id: original.or_else(|| find_message_id(body)),
+        diagnostic: SMTP_LINE
+            .find(after)
+            .map(|m| m.as_str().trim().chars().take(300).collect()),
+    })
+}
+
+/// The first address in the text that is not a mail system's own.
+fn first_recipient(text: &str) -> Option<String> {
+    EMAIL
+        .find_iter(text)
+        .map(|m| m.as_str().trim_end_matches('.'))
+        .find(|e| {
+            let local = e.split('@').next().unwrap_or("").to_ascii_lowercase();
+            !DAEMON_LOCALS.contains(&local.as_str())
+        })
+        .map(str::to_string)
+}
+
+fn find_message_id(text: &str) -> Option<String> {
+    MESSAGE_ID.captures(text).map(|c| clean_id(&c[1]))
+}
+
+fn clean_id(s: &str) -> String {
+    s.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_string()
+}
+
+fn floor_char(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}

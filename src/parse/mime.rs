@@ -1,0 +1,230 @@
+//! Which MIME parts are the body a human wrote, and which are attachments.
+//!
+//! Our own walk over mail-parser's part tree, because the rules are ours:
+//! text/plain wins in multipart/alternative; in multipart/report only the
+//! human-readable first part can be body; digest entries, attached
+//! message/rfc822 and DSN parts never are. Attachments are described by name,
+//! type, size and SHA-256 of the decoded content; decoded bytes are hashed
+//! where mail-parser already holds them and never copied.
+
+use super::{transfer, Attachment, ParseNote};
+use mail_parser::{Message, MessagePart, MimeHeaders, PartType};
+use sha2::{Digest, Sha256};
+
+/// The outcome of the walk over one message.
+#[derive(Default)]
+pub(super) struct Layout {
+    /// text/plain parts that make up the body, in order.
+    pub(super) text: Vec<usize>,
+    /// text/html parts, used only when there is no text/plain part.
+    pub(super) html: Vec<usize>,
+    pub(super) attachments: Vec<Attachment>,
+    /// Parts that belong to a delivery report (delivery-status, returned
+    /// message or headers).
+    pub(super) report_parts: Vec<usize>,
+    pub(super) notes: Vec<ParseNote>,
+}
+
+/// Lower-case `type/subtype` of a part; `default` when none is declared.
+pub(super) fn mime_type(part: &MessagePart<'_>, default: &str) -> String {
+    match part.content_type() {
+        Some(ct) => {
+            let mut s = ct.ctype().to_ascii_lowercase();
+            s.push('/');
+            s.push_str(&ct.subtype().unwrap_or("").to_ascii_lowercase());
+            s
+        }
+        None => default.to_string(),
+    }
+}
+
+pub(super) fn walk(msg: &Message<'_>) -> Layout {
+    let mut layout = Layout::default();
+    if !msg.parts.is_empty() {
+        visit(msg, 0, Mode::Body, "text/plain", &mut layout, 0);
+    }
+    layout
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    /// Text parts found here may be body.
+    Body,
+    /// Only collect attachments (an unchosen alternative, a digest).
+    AttachmentsOnly,
+}
+
+fn visit(msg: &Message<'_>, id: usize, mode: Mode, default: &str, out: &mut Layout, depth: u32) {
+    let Some(part) = msg.parts.get(id) else {
+        return;
+    };
+    if depth > 64 {
+        out.notes.push(ParseNote::new("mime_too_deep"));
+        return;
+    }
+    let ctype = mime_type(part, default);
+    match &part.body {
+        PartType::Multipart(children) => {
+            let children: Vec<usize> = children.iter().map(|&c| c as usize).collect();
+            let sub = ctype.split_once('/').map(|(_, s)| s).unwrap_or("");
+            let child_default = if sub == "digest" {
+                "message/rfc822"
+            } else {
+                "text/plain"
+            };
+            match (sub, mode) {
+                ("alternative", Mode::Body) => {
+                    let chosen = choose_alternative(msg, &children);
+                    for &c in &children {
+                        let m = if Some(c) == chosen {
+                            Mode::Body
+                        } else {
+                            Mode::AttachmentsOnly
+                        };
+                        visit(msg, c, m, child_default, out, depth + 1);
+                    }
+                }
+                ("report", Mode::Body) => {
+                    for (i, &c) in children.iter().enumerate() {
+                        if i == 0 {
+                            visit(msg, c, Mode::Body, child_default, out, depth + 1);
+                        } else {
+                            out.report_parts.push(c);
+                            visit(msg, c, Mode::AttachmentsOnly, child_default, out, depth + 1);
+                        }
+                    }
+                }
+                ("digest", _) => {
+                    for &c in &children {
+                        visit(msg, c, Mode::AttachmentsOnly, child_default, out, depth + 1);
+                    }
+                }
+                _ => {
+                    for &c in &children {
+                        visit(msg, c, mode, child_default, out, depth + 1);
+                    }
+                }
+            }
+        }
+        PartType::Text(_) | PartType::Html(_) => {
+            let is_html = matches!(part.body, PartType::Html(_)) || ctype == "text/html";
+            let body_like = ctype == "text/plain"
+                || ctype == "text/html"
+                || ctype == "text/"
+                || ctype == "text/enriched"
+                || part.is_encoding_problem && ctype.starts_with("text/");
+            if mode == Mode::Body && body_like && !is_attachment(part) {
+                if is_html {
+                    out.html.push(id);
+                } else {
+                    out.text.push(id);
+                }
+            } else if mode == Mode::Body || !body_like || is_attachment(part) {
+                out.attachments.push(describe(msg, part, &ctype));
+            }
+        }
+        PartType::Binary(_) | PartType::InlineBinary(_) | PartType::Message(_) => {
+            out.attachments.push(describe(msg, part, &ctype));
+        }
+    }
+}
+
+/// The alternative to read: the last non-empty text/plain, else the last
+/// html, else the last multipart (RFC 2046: best alternative last).
+fn choose_alternative(msg: &Message<'_>, children: &[usize]) -> Option<usize> {
+    let kind = |c: usize| msg.parts.get(c).map(|p| (p, mime_type(p, "text/plain")));
+    let plain = children.iter().rev().copied().find(|&c| {
+        kind(c).is_some_and(|(p, t)| {
+            t == "text/plain" && matches!(&p.body, PartType::Text(s) if !s.trim().is_empty())
+        })
+    });
+    plain
+        .or_else(|| {
+            children
+                .iter()
+                .rev()
+                .copied()
+                .find(|&c| kind(c).is_some_and(|(_, t)| t == "text/html"))
+        })
+        .or_else(|| {
+            children
+                .iter()
+                .rev()
+                .copied()
+                .find(|&c| kind(c).is_some_and(|(p, _)| p.is_multipart()))
+        })
+        .or_else(|| children.first().copied())
+}
+
+fn is_attachment(part: &MessagePart<'_>) -> bool {
+    part.content_disposition()
+        .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"))
+        || part.attachment_name().is_some()
+}
+
+/// The raw (still transfer-encoded) bytes of a part's body.
+pub(super) fn raw_body<'m>(msg: &'m Message<'_>, part: &MessagePart<'_>) -> &'m [u8] {
+    let raw = msg.raw_message();
+    let start = (part.offset_body as usize).min(raw.len());
+    let end = (part.offset_end as usize).clamp(start, raw.len());
+    &raw[start..end]
+}
+
+/// Transfer-decode a part's raw body by its Content-Transfer-Encoding.
+pub(super) fn decode_transfer(
+    msg: &Message<'_>,
+    part: &MessagePart<'_>,
+    notes: &mut Vec<ParseNote>,
+) -> Vec<u8> {
+    let raw = raw_body(msg, part);
+    let cte = part
+        .content_transfer_encoding()
+        .map(|c| c.trim().to_ascii_lowercase());
+    match cte.as_deref() {
+        Some("base64") => {
+            let d = transfer::base64(raw);
+            if d.truncated {
+                notes.push(ParseNote::new("truncated_base64"));
+            } else if d.dirty {
+                notes.push(ParseNote::with("bad_transfer_encoding", "junk in base64"));
+            }
+            d.bytes
+        }
+        Some("quoted-printable") => transfer::quoted_printable(raw),
+        None | Some("7bit" | "8bit" | "binary" | "") => raw.to_vec(),
+        Some(other) => {
+            notes.push(ParseNote::with(
+                "bad_transfer_encoding",
+                format!("unknown Content-Transfer-Encoding {other:?}, read as is"),
+            ));
+            raw.to_vec()
+        }
+    }
+}
+
+fn describe(msg: &Message<'_>, part: &MessagePart<'_>, ctype: &str) -> Attachment {
+    let name = part.attachment_name().map(str::to_string).or_else(|| {
+        // A forwarded message: name it after its subject.
+        part.message()
+            .and_then(|m| m.subject())
+            .map(|s| format!("{s}.eml"))
+    });
+    let (size, sha256) = match &part.body {
+        PartType::Binary(b) | PartType::InlineBinary(b) => (b.len(), hash(b)),
+        PartType::Message(m) => (m.raw_message().len(), hash(m.raw_message())),
+        PartType::Text(_) | PartType::Html(_) | PartType::Multipart(_) => {
+            let bytes = decode_transfer(msg, part, &mut Vec::new());
+            (bytes.len(), hash(&bytes))
+        }
+    };
+    Attachment {
+        name: name.map(|n| super::charset::nfc(n.trim().to_string())),
+        content_type: ctype.to_string(),
+        size: size as u64,
+        sha256,
+    }
+}
+
+fn hash(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}

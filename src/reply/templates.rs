@@ -1,0 +1,646 @@
+//! Reply templates: `templates/<lang>/<name>.txt`, checked when loaded so
+//! that a typo in a placeholder is an error with `path:line`, not a broken
+//! mail to a participant. Format and placeholders: templates/README.md.
+
+use crate::rules::Project;
+use include_dir::{include_dir, Dir};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+static BUILTIN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// Topics the rules may answer automatically; `templates check` wants each
+/// of them for every project language.
+pub const AUTO_TOPICS: &[&str] = &["payment", "upload_confirmation", "instructions"];
+/// Acknowledgements helpgate sends on its own (never required per language).
+pub const ACKS: &[&str] = &["oversize", "sensitive_ack"];
+/// Link names a template may use as `{link.NAME}`.
+pub const LINKS: &[&str] = &[
+    "payment_info",
+    "upload_status",
+    "upload_page",
+    "instructions",
+    "privacy",
+    "help",
+];
+/// The last resort of the fallback chain.
+pub const FINAL_FALLBACK: &str = "en";
+
+/// A template file that cannot be used, with where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}:{line}: {message}")]
+pub struct TemplateError {
+    pub path: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Why a template could not be rendered for a project.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("no template {name:?} for language {lang:?} or any fallback")]
+    Missing { name: String, lang: String },
+    #[error("template {path} needs link {link:?}, which project {project:?} does not configure")]
+    MissingLink {
+        path: String,
+        link: String,
+        project: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Var {
+    Token,
+    ParticipantName,
+    ParticipantId,
+    TaskId,
+    ProjectName,
+    Link(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Text(String),
+    Var(Var),
+}
+
+/// One loaded template.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub lang: String,
+    pub name: String,
+    /// Where it came from, for messages: `templates/de/payment.txt`.
+    pub path: String,
+    subject: Vec<Seg>,
+    body: Vec<Seg>,
+    /// `Fallback: <lang>` files: this language deliberately uses another.
+    fallback: Option<String>,
+}
+
+/// What to fill the placeholders with.
+#[derive(Debug, Clone, Copy)]
+pub struct Vars<'a> {
+    pub token: &'a str,
+    pub participant_name: Option<&'a str>,
+    pub participant_id: Option<&'a str>,
+    pub task_id: Option<&'a str>,
+    pub project: &'a Project,
+}
+
+/// A rendered template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// The language of the file actually used (after fallbacks).
+    pub lang: String,
+    pub name: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl Template {
+    /// The links this template needs.
+    pub fn links(&self) -> impl Iterator<Item = &str> {
+        self.subject
+            .iter()
+            .chain(&self.body)
+            .filter_map(|s| match s {
+                Seg::Var(Var::Link(l)) => Some(l.as_str()),
+                _ => None,
+            })
+    }
+
+    pub fn render(&self, vars: &Vars<'_>) -> Result<Rendered, RenderError> {
+        if let Some(link) = self.links().find(|l| !vars.project.links.contains_key(*l)) {
+            return Err(RenderError::MissingLink {
+                path: self.path.clone(),
+                link: link.to_string(),
+                project: vars.project.id.clone(),
+            });
+        }
+        Ok(Rendered {
+            lang: self.lang.clone(),
+            name: self.name.clone(),
+            subject: fill(&self.subject, vars),
+            body: fill(&self.body, vars),
+        })
+    }
+}
+
+fn fill(segs: &[Seg], v: &Vars<'_>) -> String {
+    let mut out = String::new();
+    for s in segs {
+        let value = match s {
+            Seg::Text(t) => {
+                out.push_str(t);
+                continue;
+            }
+            Seg::Var(Var::Token) => v.token,
+            Seg::Var(Var::ParticipantName) => v.participant_name.unwrap_or(""),
+            Seg::Var(Var::ParticipantId) => v.participant_id.unwrap_or(""),
+            Seg::Var(Var::TaskId) => v.task_id.unwrap_or(""),
+            Seg::Var(Var::ProjectName) => v.project.name.as_str(),
+            Seg::Var(Var::Link(l)) => v.project.links.get(l).map_or("", String::as_str),
+        };
+        let value = value.trim();
+        if value.is_empty() {
+            // "Hello {participant_name}," -> "Hello," when the name is unknown.
+            if out.ends_with(' ') {
+                out.pop();
+            }
+        } else {
+            out.push_str(value);
+        }
+    }
+    out
+}
+
+/// Every loaded template, by language and name.
+#[derive(Debug, Clone, Default)]
+pub struct Templates {
+    by_key: BTreeMap<(String, String), Template>,
+}
+
+impl Templates {
+    /// The templates compiled into the binary (templates/ in the repository).
+    pub fn builtin() -> Templates {
+        let mut files = Vec::new();
+        collect(&BUILTIN, &mut files);
+        Self::from_files(files).expect("built-in templates are checked by the test suite")
+    }
+
+    /// Load `<dir>/<lang>/<name>.txt`.
+    pub fn load_dir(dir: &Path) -> Result<Templates, Vec<TemplateError>> {
+        let io_err = |path: &Path, e: std::io::Error| {
+            vec![TemplateError {
+                path: path.display().to_string(),
+                line: 0,
+                message: format!("cannot read: {e}"),
+            }]
+        };
+        let mut files = Vec::new();
+        let langs = std::fs::read_dir(dir).map_err(|e| io_err(dir, e))?;
+        for lang in langs {
+            let lang = lang.map_err(|e| io_err(dir, e))?.path();
+            if !lang.is_dir() {
+                continue;
+            }
+            for f in std::fs::read_dir(&lang).map_err(|e| io_err(&lang, e))? {
+                let p = f.map_err(|e| io_err(&lang, e))?.path();
+                if p.extension().is_some_and(|e| e == "txt") {
+                    let text = std::fs::read_to_string(&p).map_err(|e| io_err(&p, e))?;
+                    let rel = p.strip_prefix(dir).unwrap_or(&p).display().to_string();
+                    files.push((rel, text));
+                }
+            }
+        }
+        let mut t = Self::from_files(files)?;
+        for tpl in t.by_key.values_mut() {
+            tpl.path = dir.join(&tpl.path).display().to_string();
+        }
+        Ok(t)
+    }
+
+    /// Parse `(relative path "<lang>/<name>.txt", text)` pairs; every error
+    /// is reported, not just the first.
+    pub fn from_files(files: Vec<(String, String)>) -> Result<Templates, Vec<TemplateError>> {
+        let mut errors = Vec::new();
+        let mut by_key = BTreeMap::new();
+        for (path, text) in files {
+            match parse_file(&path, &text) {
+                Ok(t) => {
+                    by_key.insert((t.lang.clone(), t.name.clone()), t);
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Templates { by_key })
+        } else {
+            Err(errors)
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_key.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+
+    fn get(&self, lang: &str, name: &str) -> Option<&Template> {
+        self.by_key.get(&(lang.to_string(), name.to_string()))
+    }
+
+    /// The exact file for `lang`, following `Fallback:` files.
+    fn exact(&self, lang: &str, name: &str) -> Option<&Template> {
+        let mut lang = lang.to_string();
+        for _ in 0..4 {
+            let t = self.get(&lang, name)?;
+            match &t.fallback {
+                Some(next) => lang = next.clone(),
+                None => return Some(t),
+            }
+        }
+        None
+    }
+
+    /// The template for `name` in `lang`: regional variant -> language ->
+    /// project default -> en.
+    pub fn resolve(&self, name: &str, lang: Option<&str>, project: &Project) -> Option<&Template> {
+        let mut chain: Vec<String> = Vec::new();
+        if let Some(l) = lang.map(str::trim).filter(|l| !l.is_empty()) {
+            chain.push(l.to_string());
+            if let Some((base, _)) = l.split_once(['-', '_']) {
+                chain.push(base.to_lowercase());
+            }
+            chain.push(l.to_lowercase());
+        }
+        if !project.default_language.is_empty() {
+            chain.push(project.default_language.clone());
+        }
+        chain.push(FINAL_FALLBACK.to_string());
+        chain.iter().find_map(|l| self.exact(l, name))
+    }
+
+    /// Render `name` for a participant writing in `lang`.
+    pub fn render(
+        &self,
+        name: &str,
+        lang: Option<&str>,
+        vars: &Vars<'_>,
+    ) -> Result<Rendered, RenderError> {
+        self.resolve(name, lang, vars.project)
+            .ok_or_else(|| RenderError::Missing {
+                name: name.to_string(),
+                lang: lang.unwrap_or("-").to_string(),
+            })?
+            .render(vars)
+    }
+
+    /// Gaps for `templates check`: every auto-reply topic in every project
+    /// language has its own file (or an explicit `Fallback:`), and every
+    /// link the chosen templates use is configured for the project.
+    pub fn check(&self, projects: &[Project]) -> Vec<String> {
+        let mut gaps = Vec::new();
+        for p in projects {
+            let mut langs = p.languages.clone();
+            if !p.default_language.is_empty() && !langs.contains(&p.default_language) {
+                langs.push(p.default_language.clone());
+            }
+            for topic in AUTO_TOPICS {
+                for lang in &langs {
+                    match self.exact(lang, topic) {
+                        None => gaps.push(format!(
+                            "project {}: no template {topic} for language {lang} (add templates/{lang}/{topic}.txt or a \"Fallback: <lang>\" file)",
+                            p.id
+                        )),
+                        Some(t) => {
+                            for link in t.links() {
+                                if !p.links.contains_key(link) {
+                                    gaps.push(format!(
+                                        "project {}: {} needs link {link:?}, not configured for the project",
+                                        p.id, t.path
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            for ack in ACKS {
+                if let Some(t) = self.resolve(ack, None, p) {
+                    for link in t.links() {
+                        if !p.links.contains_key(link) {
+                            gaps.push(format!(
+                                "project {}: {} needs link {link:?}, not configured for the project",
+                                p.id, t.path
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        gaps.sort();
+        gaps.dedup();
+        gaps
+    }
+}
+
+fn collect(dir: &Dir<'static>, out: &mut Vec<(String, String)>) {
+    for f in dir.files() {
+        let path = f.path().display().to_string();
+        if path.ends_with(".txt") {
+            if let Some(text) = f.contents_utf8() {
+                out.push((path, text.to_string()));
+            }
+        }
+    }
+    for d in dir.dirs() {
+        collect(d, out);
+    }
+}
+
+fn parse_file(path: &str, text: &str) -> Result<Template, Vec<TemplateError>> {
+    let err = |line: usize, message: String| TemplateError {
+        path: format!("templates/{path}"),
+        line,
+        message,
+    };
+    let p = Path::new(path);
+    let (lang, name) = match (
+        p.parent()
+            .and_then(|d| d.file_name())
+            .and_then(|s| s.to_str()),
+        p.file_stem().and_then(|s| s.to_str()),
+    ) {
+        (Some(l), Some(n)) if valid_lang(l) => (l.to_string(), n.to_string()),
+        _ => {
+            return Err(vec![err(
+                0,
+                "expected templates/<lang>/<name>.txt with <lang> like \"de\" or \"pt-BR\"".into(),
+            )])
+        }
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or("");
+    if let Some(target) = first.strip_prefix("Fallback:") {
+        let target = target.trim();
+        if !valid_lang(target) {
+            return Err(vec![err(
+                1,
+                format!("fallback {target:?} is not a language code"),
+            )]);
+        }
+        return Ok(Template {
+            lang,
+            name,
+            path: format!("templates/{path}"),
+            subject: Vec::new(),
+            body: Vec::new(),
+            fallback: Some(target.to_string()),
+        });
+    }
+    let Some(subject) = first.strip_prefix("Subject:") else {
+        return Err(vec![err(
+            1,
+            "the first line must be \"Subject: ...\" (or \"Fallback: <lang>\")".into(),
+        )]);
+    };
+    if lines.next().is_some_and(|l| !l.trim().is_empty()) {
+        return Err(vec![err(
+            2,
+            "expected an empty line after the subject".into(),
+        )]);
+    }
+    let mut errors = Vec::new();
+    let subject = parse_segments(subject.trim(), 1, &mut |l, m| errors.push(err(l, m)));
+    let body_text: Vec<&str> = lines.collect();
+    let mut body = Vec::new();
+    for (i, line) in body_text.iter().enumerate() {
+        let mut segs = parse_segments(line, i + 3, &mut |l, m| errors.push(err(l, m)));
+        body.append(&mut segs);
+        body.push(Seg::Text("\n".into()));
+    }
+    // Trailing empty lines are not part of the mail.
+    while matches!(body.last(), Some(Seg::Text(t)) if t.trim().is_empty()) {
+        body.pop();
+    }
+    body.push(Seg::Text("\n".into()));
+    if body_text.iter().all(|l| l.trim().is_empty()) {
+        errors.push(err(3, "the body is empty".into()));
+    }
+    if errors.is_empty() {
+        Ok(Template {
+            lang,
+            name,
+            path: format!("templates/{path}"),
+            subject,
+            body,
+            fallback: None,
+        })
+    } else {
+        Err(errors)
+    }
+}
+
+fn valid_lang(l: &str) -> bool {
+    let mut parts = l.split('-');
+    let base = parts.next().unwrap_or("");
+    (2..=3).contains(&base.len())
+        && base.chars().all(|c| c.is_ascii_lowercase())
+        && parts.all(|r| (2..=4).contains(&r.len()) && r.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn parse_segments(line: &str, lineno: usize, err: &mut dyn FnMut(usize, String)) -> Vec<Seg> {
+    let mut segs = Vec::new();
+    let mut text = String::new();
+    let mut rest = line;
+    while let Some(i) = rest.find(['{', '}']) {
+        text.push_str(&rest[..i]);
+        let c = rest.as_bytes()[i];
+        let after = &rest[i + 1..];
+        if after.as_bytes().first() == Some(&c) {
+            text.push(c as char);
+            rest = &after[1..];
+            continue;
+        }
+        if c == b'}' {
+            err(
+                lineno,
+                "unmatched \"}\" (write \"}}\" for a literal brace)".into(),
+            );
+            rest = after;
+            continue;
+        }
+        let Some(end) = after.find('}') else {
+            err(
+                lineno,
+                "unclosed \"{\" (write \"{{\" for a literal brace)".into(),
+            );
+            rest = "";
+            break;
+        };
+        let name = &after[..end];
+        let var = match name {
+            "token" => Some(Var::Token),
+            "participant_name" => Some(Var::ParticipantName),
+            "participant_id" => Some(Var::ParticipantId),
+            "task_id" => Some(Var::TaskId),
+            "project_name" => Some(Var::ProjectName),
+            _ => name
+                .strip_prefix("link.")
+                .filter(|l| LINKS.contains(l))
+                .map(|l| Var::Link(l.to_string())),
+        };
+        match var {
+            Some(v) => {
+                if !text.is_empty() {
+                    segs.push(Seg::Text(std::mem::take(&mut text)));
+                }
+                segs.push(Seg::Var(v));
+            }
+            None => err(
+                lineno,
+                format!(
+                    "unknown placeholder {{{name}}} (known: token, participant_name, participant_id, task_id, project_name, link.{})",
+                    LINKS.join("|link.")
+                ),
+            ),
+        }
+        rest = &after[end + 1..];
+    }
+    text.push_str(rest);
+    if !text.is_empty() {
+        segs.push(Seg::Text(text));
+    }
+    segs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn project(links: &[&str]) -> Project {
+        Project {
+            id: "voices".into(),
+            name: "Voices".into(),
+            support_address: "support@voices.example".into(),
+            addresses: vec!["support@voices.example".into()],
+            languages: vec!["en".into(), "de".into()],
+            default_language: "de".into(),
+            links: links
+                .iter()
+                .map(|l| (l.to_string(), format!("https://voices.example/{l}")))
+                .collect(),
+            ..Project::default()
+        }
+    }
+
+    fn vars<'a>(p: &'a Project, name: Option<&'a str>) -> Vars<'a> {
+        Vars {
+            token: "[#7]",
+            participant_name: name,
+            participant_id: None,
+            task_id: None,
+            project: p,
+        }
+    }
+
+    #[test]
+    fn builtin_templates_load_and_cover_every_language() {
+        let t = Templates::builtin();
+        for lang in [
+            "en", "pt", "de", "nl", "fr", "it", "es", "ko", "vi", "zh", "tr", "el", "fi",
+        ] {
+            for topic in AUTO_TOPICS {
+                let tpl = t
+                    .get(lang, topic)
+                    .unwrap_or_else(|| panic!("{lang}/{topic}"));
+                assert!(tpl.fallback.is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_placeholder_is_an_error_with_path_and_line() {
+        let e = Templates::from_files(vec![(
+            "de/payment.txt".into(),
+            "Subject: Hallo\n\nZeile eins\nDein {tokne} ist da\n".into(),
+        )])
+        .unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].to_string()
+                .starts_with("templates/de/payment.txt:4: unknown placeholder {tokne}"),
+            "{}",
+            e[0]
+        );
+        let e = Templates::from_files(vec![(
+            "en/x.txt".into(),
+            "Subject: {link.nowhere}\n\nbody\n".into(),
+        )])
+        .unwrap_err();
+        assert_eq!(e[0].line, 1);
+    }
+
+    #[test]
+    fn renders_with_links_and_drops_a_missing_name() {
+        let t = Templates::builtin();
+        let p = project(LINKS);
+        let r = t.render("payment", Some("en"), &vars(&p, None)).unwrap();
+        assert!(r.body.starts_with("Hello,\n"), "{}", r.body);
+        assert!(r.body.contains("https://voices.example/payment_info"));
+        assert!(r.body.contains("[#7]"));
+        let r = t
+            .render("payment", Some("en"), &vars(&p, Some("Ana")))
+            .unwrap();
+        assert!(r.body.starts_with("Hello Ana,\n"));
+    }
+
+    #[test]
+    fn missing_link_refuses_to_render() {
+        let t = Templates::builtin();
+        let p = project(&[]);
+        let e = t
+            .render("payment", Some("en"), &vars(&p, None))
+            .unwrap_err();
+        assert!(matches!(e, RenderError::MissingLink { ref link, .. } if link == "payment_info"));
+    }
+
+    #[test]
+    fn fallback_chain_regional_language_project_default_en() {
+        let file = |path: &str, body: &str| (path.to_string(), format!("Subject: s\n\n{body}\n"));
+        let t = Templates::from_files(vec![
+            file("pt-BR/payment.txt", "br"),
+            file("pt/payment.txt", "pt"),
+            file("de/payment.txt", "de"),
+            file("en/payment.txt", "en"),
+            file("en/instructions.txt", "en-i"),
+            ("fi/payment.txt".into(), "Fallback: de\n".into()),
+        ])
+        .unwrap();
+        let p = project(&[]);
+        let lang = |l: Option<&str>, n: &str| t.resolve(n, l, &p).map(|t| t.lang.clone());
+        assert_eq!(lang(Some("pt-BR"), "payment").as_deref(), Some("pt-BR"));
+        assert_eq!(lang(Some("pt-PT"), "payment").as_deref(), Some("pt"));
+        assert_eq!(lang(Some("ko"), "payment").as_deref(), Some("de"));
+        assert_eq!(lang(None, "payment").as_deref(), Some("de"));
+        assert_eq!(lang(Some("fi"), "payment").as_deref(), Some("de"));
+        assert_eq!(lang(Some("ko"), "instructions").as_deref(), Some("en"));
+        assert_eq!(lang(Some("ko"), "nothing"), None);
+    }
+
+    #[test]
+    fn check_reports_gaps_and_accepts_explicit_fallbacks() {
+        let file = |path: &str, body: &str| (path.to_string(), body.to_string());
+        let mut files: Vec<_> = AUTO_TOPICS
+            .iter()
+            .map(|t| file(&format!("en/{t}.txt"), "Subject: s\n\nbody\n"))
+            .collect();
+        files.push(file("de/payment.txt", "Fallback: en\n"));
+        let t = Templates::from_files(files).unwrap();
+        let gaps = t.check(&[project(&[])]);
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        assert!(gaps.iter().all(|g| g.contains("language de")));
+        let full = Templates::builtin();
+        assert!(full.check(&[project(LINKS)]).is_empty());
+        assert!(!full.check(&[project(&["help"])]).is_empty());
+    }
+
+    #[test]
+    fn literal_braces_and_unclosed_braces() {
+        let t = Templates::from_files(vec![("en/x.txt".into(), "Subject: a {{b}}\n\nc\n".into())])
+            .unwrap();
+        let p = project(&[]);
+        assert_eq!(
+            t.render("x", None, &vars(&p, None)).unwrap().subject,
+            "a {b}"
+        );
+        assert!(
+            Templates::from_files(vec![("en/x.txt".into(), "Subject: {token\n\nc\n".into())])
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,230 @@
+//! The serde schema of the rule files, exactly as admins write them. Every
+//! table denies unknown keys, and every pattern keeps its span so that
+//! errors and matches can name `file:line`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+type Patterns = Vec<Spanned<String>>;
+
+/// rules/languages.toml
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LanguagesFile {
+    #[serde(default)]
+    pub(crate) detection: Detection,
+    #[serde(default)]
+    pub(crate) language: BTreeMap<String, Spanned<LanguageDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Detection {
+    /// Characters of subject + new text given to the detector.
+    pub(crate) max_chars: usize,
+    /// Below this whatlang confidence the statistical guess counts little.
+    pub(crate) min_confidence: f64,
+    /// Total evidence needed before the detector's answer is trusted.
+    pub(crate) min_evidence: f64,
+    /// Weight of whatlang's guess relative to one hint word.
+    pub(crate) whatlang_weight: f64,
+}
+
+impl Default for Detection {
+    fn default() -> Self {
+        Detection {
+            max_chars: 1000,
+            min_confidence: 0.3,
+            min_evidence: 1.5,
+            whatlang_weight: 3.0,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LanguageDef {
+    pub(crate) name: String,
+    /// Charsets that point to this language when nothing else decides.
+    #[serde(default)]
+    pub(crate) charsets: Vec<String>,
+    /// Common words of the language (weight 1 each as language evidence).
+    #[serde(default)]
+    pub(crate) hints: Patterns,
+    /// Very telling words or spellings (weight 2), e.g. greeklish.
+    #[serde(default)]
+    pub(crate) strong_hints: Patterns,
+}
+
+/// rules/routing.toml
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoutingFile {
+    pub(crate) thresholds: Thresholds,
+    pub(crate) queues: BTreeMap<String, QueueDef>,
+    /// Template names that exist (templates/<lang>/<name>.txt).
+    pub(crate) templates: Vec<Spanned<String>>,
+    /// Queue for follow-ups and anything a human decides.
+    pub(crate) default_queue: Spanned<String>,
+    /// Queue for escalations when the topic names none.
+    pub(crate) sensitive_queue: Spanned<String>,
+    pub(crate) topic: BTreeMap<String, Spanned<RouteDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Thresholds {
+    pub(crate) min_score: f64,
+    /// The best topic must beat the runner-up by this factor.
+    pub(crate) min_ratio: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueueDef {
+    #[serde(default)]
+    pub(crate) restricted: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RouteDef {
+    /// Action on a first message: auto_reply, human, escalate, ignore.
+    pub(crate) action: Spanned<String>,
+    #[serde(default)]
+    pub(crate) template: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) queue: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(crate) sensitive: bool,
+}
+
+/// rules/projects.toml
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProjectsFile {
+    pub(crate) default: Spanned<String>,
+    pub(crate) project: Vec<Spanned<ProjectDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProjectDef {
+    pub(crate) id: Spanned<String>,
+    pub(crate) name: String,
+    pub(crate) support_address: String,
+    #[serde(default)]
+    pub(crate) addresses: Vec<String>,
+    #[serde(default)]
+    pub(crate) mailboxes: Vec<String>,
+    /// Defaults to every language in languages.toml.
+    #[serde(default)]
+    pub(crate) languages: Option<Vec<Spanned<String>>>,
+    pub(crate) default_language: Spanned<String>,
+    #[serde(default)]
+    pub(crate) links: BTreeMap<String, String>,
+    /// Per-project routing overrides, same shape as routing.toml's topics.
+    #[serde(default)]
+    pub(crate) topic: BTreeMap<String, Spanned<RouteDef>>,
+}
+
+/// rules/machine.toml
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MachineFile {
+    /// Message-ID suffixes (after the `@`) we generate: such a message
+    /// arriving is our own mail coming back.
+    #[serde(default)]
+    pub(crate) own_message_id_domains: Vec<String>,
+    /// Sender local parts of mail systems (bounces).
+    pub(crate) bounce_senders: Vec<String>,
+    /// Sender local parts of automated senders (never a person).
+    #[serde(default)]
+    pub(crate) noreply_senders: Vec<String>,
+    pub(crate) autoreply: PhraseGroups,
+    pub(crate) bounce: PhraseGroups,
+    #[serde(default)]
+    pub(crate) spam: SpamDef,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PhraseGroups {
+    /// language -> phrases that mark the subject.
+    #[serde(default)]
+    pub(crate) subject: BTreeMap<String, Patterns>,
+    /// language -> phrases that mark the body (its first lines).
+    #[serde(default)]
+    pub(crate) body: BTreeMap<String, Patterns>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SpamDef {
+    /// Subject prefixes that upstream filters add, compared lower case.
+    #[serde(default)]
+    pub(crate) subject_prefixes: Vec<String>,
+}
+
+/// rules/topics/*.toml: one or more topics per file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TopicsFile {
+    pub(crate) topic: BTreeMap<String, Spanned<TopicDef>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TopicDef {
+    #[serde(default = "one_and_a_half")]
+    pub(crate) subject_weight: f64,
+    #[serde(default = "one")]
+    pub(crate) body_weight: f64,
+    #[serde(default)]
+    pub(crate) weights: Weights,
+    /// language -> patterns.
+    #[serde(default)]
+    pub(crate) lang: BTreeMap<String, Spanned<LangPatterns>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Weights {
+    pub(crate) keyword: f64,
+    pub(crate) phrase: f64,
+    pub(crate) regex: f64,
+    pub(crate) negative: f64,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights {
+            keyword: 1.0,
+            phrase: 2.0,
+            regex: 2.0,
+            negative: 3.0,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LangPatterns {
+    #[serde(default)]
+    pub(crate) keywords: Patterns,
+    #[serde(default)]
+    pub(crate) phrases: Patterns,
+    #[serde(default)]
+    pub(crate) regex: Patterns,
+    #[serde(default)]
+    pub(crate) negative: Patterns,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn one_and_a_half() -> f64 {
+    1.5
+}

@@ -1,0 +1,400 @@
+//! Classification quality on the hand-written development set
+//! (tests/fixtures/devset, see its README) and on the machine mail of the
+//! shared corpus. Prints accuracy per language and per topic; fails under
+//! language 99 %, topic 95 %, action 97 %, and on any automatic answer to
+//! machine or sensitive mail.
+
+use helpgate::classify::{self, Classification};
+use helpgate::decide::{self, Action, Decision, TicketContext};
+use helpgate::guard::{self, Verdict};
+use helpgate::parse::{Address, Body, ParsedEmail};
+use helpgate::rules::RuleSet;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Deserialize)]
+struct DevFile {
+    mail: Vec<DevMail>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DevMail {
+    topic: String,
+    action: Option<String>,
+    lang: Option<String>,
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    from: Option<String>,
+    #[serde(default)]
+    follow_up: bool,
+    ticket_language: Option<String>,
+    ticket_topic: Option<String>,
+    ticket_queue: Option<String>,
+}
+
+const MACHINE: [&str; 4] = ["bounce", "autoreply", "list", "spam"];
+
+fn expected_action(m: &DevMail) -> String {
+    if let Some(a) = &m.action {
+        return a.clone();
+    }
+    match m.topic.as_str() {
+        "payment" | "upload_confirmation" | "instructions" => "auto_reply",
+        "privacy" | "appeal" | "abuse" => "escalate",
+        t if MACHINE.contains(&t) => "ignore",
+        _ => "human",
+    }
+    .to_string()
+}
+
+fn email_of(m: &DevMail) -> ParsedEmail {
+    let from = m
+        .from
+        .clone()
+        .unwrap_or_else(|| "participant@example.org".into());
+    let headers: Vec<(String, String)> = m
+        .headers
+        .iter()
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+        .collect();
+    let message_id = m
+        .headers
+        .get("Message-ID")
+        .map(|v| v.trim_matches(['<', '>']).to_string())
+        .unwrap_or_else(|| "devset@example.org".into());
+    let content_type = m
+        .headers
+        .get("Content-Type")
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_else(|| "text/plain".into());
+    ParsedEmail {
+        message_id,
+        from: Some(Address {
+            name: None,
+            email: from,
+        }),
+        to: vec![Address {
+            name: None,
+            email: "support@helpgate.example".into(),
+        }],
+        subject: m.subject.clone(),
+        headers,
+        content_type,
+        body: Body {
+            full: m.body.clone(),
+            new_text: m.body.clone(),
+            quoted: None,
+            signature: None,
+        },
+        ..ParsedEmail::default()
+    }
+}
+
+fn run(m: &DevMail, rules: &RuleSet) -> (Verdict, Classification, Decision) {
+    let email = email_of(m);
+    let verdict = guard::check(&email, rules);
+    let mut class = classify::classify(&email, rules);
+    let ctx = TicketContext {
+        follow_up: m.follow_up,
+        project: rules.project_for(&email, None).id.clone(),
+        ticket_language: m.ticket_language.clone(),
+        ticket_topic: m.ticket_topic.clone(),
+        ticket_queue: m.ticket_queue.clone(),
+    };
+    classify::refine(&mut class, &ctx, rules);
+    let decision = decide::decide(&verdict, &class, &ctx, rules);
+    (verdict, class, decision)
+}
+
+#[derive(Default)]
+struct Tally {
+    total: usize,
+    ok: usize,
+}
+
+impl Tally {
+    fn add(&mut self, ok: bool) {
+        self.total += 1;
+        self.ok += usize::from(ok);
+    }
+
+    fn pct(&self) -> f64 {
+        if self.total == 0 {
+            100.0
+        } else {
+            100.0 * self.ok as f64 / self.total as f64
+        }
+    }
+}
+
+fn devset_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/devset")
+}
+
+#[test]
+fn devset_accuracy_meets_the_goal() {
+    let rules = RuleSet::builtin();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(devset_dir())
+        .expect("devset dir exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    let (mut lang_all, mut topic_all, mut action_all) =
+        (Tally::default(), Tally::default(), Tally::default());
+    let mut by_lang: BTreeMap<String, (Tally, Tally, Tally)> = BTreeMap::new();
+    let mut by_topic: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut failures = Vec::new();
+    let mut unsafe_answers = Vec::new();
+    for file in &files {
+        let stem = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_string();
+        let text = std::fs::read_to_string(file).expect("readable devset file");
+        let dev: DevFile =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        for (i, m) in dev.mail.iter().enumerate() {
+            let (verdict, class, decision) = run(m, &rules);
+            let want_lang = m
+                .lang
+                .clone()
+                .or_else(|| (stem.len() == 2).then(|| stem.clone()));
+            let machine = MACHINE.contains(&m.topic.as_str());
+            let got_topic = match &verdict {
+                Verdict::Machine { kind, .. } => kind.clone(),
+                _ => class.topic.clone().unwrap_or_default(),
+            };
+            let want_action = expected_action(m);
+            let lang_ok = want_lang
+                .as_ref()
+                .is_none_or(|l| class.language.as_ref() == Some(l));
+            let topic_ok = got_topic == m.topic;
+            let action_ok = decision.action.as_str() == want_action;
+            if let Some(l) = &want_lang {
+                lang_all.add(lang_ok);
+                by_lang.entry(l.clone()).or_default().0.add(lang_ok);
+            }
+            topic_all.add(topic_ok);
+            action_all.add(action_ok);
+            let key = want_lang.clone().unwrap_or_else(|| "machine".into());
+            let entry = by_lang.entry(key).or_default();
+            entry.1.add(topic_ok);
+            entry.2.add(action_ok);
+            by_topic.entry(m.topic.clone()).or_default().add(topic_ok);
+            let sensitive = ["privacy", "appeal", "abuse"].contains(&m.topic.as_str());
+            if decision.action == Action::AutoReply && (machine || sensitive || m.follow_up) {
+                unsafe_answers.push(format!("{stem}#{i} ({}): {}", m.topic, decision.reason));
+            }
+            if !(lang_ok && topic_ok && action_ok) {
+                failures.push(format!(
+                    "{stem}#{i}: lang {:?} (want {:?}, {:?}), topic {got_topic} (want {}), action {} (want {want_action}); candidates {:?}; {}",
+                    class.language,
+                    want_lang,
+                    class.language_source,
+                    m.topic,
+                    decision.action.as_str(),
+                    class.candidates.iter().map(|c| format!("{}={}", c.topic, c.score)).collect::<Vec<_>>(),
+                    decision.reason
+                ));
+            }
+        }
+    }
+    println!(
+        "{:<10} {:>6} {:>8} {:>8} {:>8}",
+        "language", "mails", "lang%", "topic%", "action%"
+    );
+    for (l, (a, b, c)) in &by_lang {
+        println!(
+            "{l:<10} {:>6} {:>8.1} {:>8.1} {:>8.1}",
+            b.total,
+            a.pct(),
+            b.pct(),
+            c.pct()
+        );
+    }
+    println!("{:<20} {:>6} {:>8}", "topic", "mails", "topic%");
+    for (t, a) in &by_topic {
+        println!("{t:<20} {:>6} {:>8.1}", a.total, a.pct());
+    }
+    println!(
+        "overall: {} mails, language {:.1} %, topic {:.1} %, action {:.1} %",
+        topic_all.total,
+        lang_all.pct(),
+        topic_all.pct(),
+        action_all.pct()
+    );
+    for f in &failures {
+        println!("MISS {f}");
+    }
+    assert!(
+        topic_all.total > 200,
+        "the devset has {} mails",
+        topic_all.total
+    );
+    assert!(
+        unsafe_answers.is_empty(),
+        "automatic answers to machine/sensitive/follow-up mail: {unsafe_answers:#?}"
+    );
+    assert!(
+        lang_all.pct() >= 99.0,
+        "language accuracy {:.1} % < 99 %",
+        lang_all.pct()
+    );
+    assert!(
+        topic_all.pct() >= 95.0,
+        "topic accuracy {:.1} % < 95 %",
+        topic_all.pct()
+    );
+    assert!(
+        action_all.pct() >= 97.0,
+        "action accuracy {:.1} % < 97 %",
+        action_all.pct()
+    );
+}
+
+/// Header names and unfolded values straight from the raw header block,
+/// for when parse does not fill `headers` yet.
+fn raw_headers(raw: &[u8]) -> Vec<(String, String)> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text
+        .split("\r\n\r\n")
+        .next()
+        .and_then(|h| h.split("\n\n").next())
+        .unwrap_or("");
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((k, v)) = line.split_once(':') {
+            out.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// Spam as sent, with no spam verdict header, no bounce and no auto-reply
+/// structure (bounceparser keeps them as non-bounces). Nothing marks them
+/// as machine mail, so they may reach a person; they must never be answered.
+const RAW_SPAM: [&str; 5] = [
+    "spam-bogus-email-in-report.msg",
+    "spam-lots-of-bogus-addresses.msg",
+    "spam-with-badly-parsed-email.msg",
+    "spam-with-image.msg",
+    "virus-caused-multiple-weird-reports.msg",
+];
+
+fn corpus_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut add_dir = |dir: PathBuf| {
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_file() && p.extension().is_some_and(|x| x == "msg" || x == "eml") {
+                    out.push(p);
+                }
+            }
+        }
+    };
+    add_dir(root.join("bounceparser/t/corpus"));
+    add_dir(root.join("bounceparser/xt/corpus"));
+    add_dir(root.join("mailgun-flanker/tests/fixtures/messages/bounce"));
+    add_dir(root.join("mailgun-flanker/tests/fixtures/messages/complaints"));
+    add_dir(root.join("ruby-mail/spec/fixtures/emails/multipart_report_emails"));
+    let mdn = root.join("mailgun-flanker/tests/fixtures/messages/disposition-notification.eml");
+    if mdn.is_file() {
+        out.push(mdn);
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn corpus_machine_mail_is_ignored_never_answered() {
+    // ../shared/corpus from the repository root; a git worktree one level
+    // deeper finds it one more level up.
+    let base = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let Some(root) = ["../shared/corpus", "../../shared/corpus"]
+        .iter()
+        .map(|p| base.join(p))
+        .find(|p| p.is_dir())
+    else {
+        eprintln!("skipped: ../shared/corpus is absent");
+        return;
+    };
+    let rules = RuleSet::builtin();
+    let files = corpus_files(&root);
+    assert!(files.len() > 100, "found only {} corpus files", files.len());
+    let mut wrong = Vec::new();
+    let mut answered = Vec::new();
+    let mut raw_spam_seen = 0;
+    for f in &files {
+        let raw = std::fs::read(f).expect("readable corpus file");
+        let mut email = helpgate::parse::parse(&raw);
+        if email.headers.is_empty() {
+            email.headers = raw_headers(&raw);
+        }
+        if email.content_type.is_empty() {
+            email.content_type = email
+                .header("content-type")
+                .map(|v| {
+                    v.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
+                .unwrap_or_default();
+        }
+        let verdict = guard::check(&email, &rules);
+        let class = classify::classify(&email, &rules);
+        let ctx = TicketContext {
+            project: rules.project_for(&email, None).id.clone(),
+            ..TicketContext::default()
+        };
+        let d = decide::decide(&verdict, &class, &ctx, &rules);
+        let line = format!("{}: {} ({})", f.display(), d.action.as_str(), d.reason);
+        if d.action == Action::AutoReply {
+            answered.push(line.clone());
+        }
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if RAW_SPAM.contains(&name) {
+            raw_spam_seen += 1;
+            println!("raw spam (no upstream verdict): {line}");
+        } else if d.action != Action::Ignore {
+            wrong.push(line);
+        }
+    }
+    println!(
+        "corpus machine mail: {} files ({raw_spam_seen} raw spam), {} not ignored, {} answered",
+        files.len(),
+        wrong.len(),
+        answered.len()
+    );
+    assert!(
+        answered.is_empty(),
+        "machine mail answered:\n{}",
+        answered.join("\n")
+    );
+    assert!(
+        wrong.is_empty(),
+        "machine mail not ignored:\n{}",
+        wrong.join("\n")
+    );
+}
