@@ -30,6 +30,20 @@ fn one(stack: &MailStack, extra: &str) -> String {
     .toml(stack)
 }
 
+/// `[smtp]` pointing at the stack's Postfix: replies go out for real.
+fn smtp(stack: &MailStack) -> String {
+    format!(
+        "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n",
+        stack.smtp_port
+    )
+}
+
+fn header<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let head = &text[..text.find("\r\n\r\n").unwrap_or(text.len())];
+    head.split("\r\n")
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(": "))
+}
+
 fn count(d: &Daemon, sql: &str) -> i64 {
     d.db().query_row(sql, [], |r| r.get(0)).expect("query")
 }
@@ -76,6 +90,37 @@ fn idle_mail_becomes_one_ticket_is_flagged_after_commit_and_survives_restart() {
     assert_eq!(st["last_uid"], 2, "{st}");
     assert!(st["last_error"].is_null(), "{st}");
     assert!(!st["last_fetch_at"].is_null(), "{st}");
+}
+
+#[test]
+fn auto_reply_reaches_the_participant_with_threading_headers() {
+    let stack = MailStack::start();
+    let mut d = Daemon::new(&format!("{}{}", smtp(&stack), one(&stack, "")));
+    d.start();
+    stack.send("alice", "support", &mail(1, "Payment missing"));
+    stack.wait_count("alice", "INBOX", 1, T);
+    assert!(d.sigterm().success());
+    let replies = stack.fetch_all("alice", "INBOX");
+    assert_eq!(replies.len(), 1);
+    let text = String::from_utf8_lossy(&replies[0].bytes).to_string();
+    assert_eq!(
+        header(&text, "In-Reply-To"),
+        Some("<m1.15@example.test>"),
+        "{text}"
+    );
+    assert_eq!(
+        header(&text, "Auto-Submitted"),
+        Some("auto-replied"),
+        "{text}"
+    );
+    assert!(
+        header(&text, "Subject").is_some_and(|s| s.contains("[#1]")),
+        "{text}"
+    );
+    assert_eq!(
+        count(&d, "SELECT count(*) FROM outbox WHERE state = 'sent'"),
+        1
+    );
 }
 
 #[test]
@@ -303,14 +348,17 @@ fn sighup_with_a_broken_rule_file_keeps_the_old_rules_and_keeps_working() {
 }
 
 /// SIGKILL the daemon at random moments while 1,000 mails arrive through
-/// Postfix; after at least 20 crashes and a final clean run every mail is
-/// exactly one stored message and every ticket is there.
+/// Postfix and are answered; after at least 20 crashes and a final clean
+/// run every mail is exactly one stored message, every ticket is there and
+/// every automatic reply reached the participant (replies of the outbox
+/// round in flight at a kill may arrive twice: counted, reported, bounded).
 #[test]
 fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
     use rand::Rng;
     const MAILS: usize = 1000;
     let stack = MailStack::start();
-    let mut d = Daemon::new(&one(&stack, ""));
+    let limits = "[limits]\nauto_replies_per_recipient = 1000\nauto_replies_per_domain = 1000\nbreaker_per_minute = 1000\n";
+    let mut d = Daemon::new(&format!("{limits}{}{}", smtp(&stack), one(&stack, "")));
     let smtp_port = stack.smtp_port;
     let sender = std::thread::spawn(move || {
         let mut s = crate::harness::SmtpSession::connect(smtp_port).expect("smtp");
@@ -318,9 +366,9 @@ fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
             let m = text_mail(
                 "alice@example.test",
                 "support@example.test",
-                &format!("Crash test {i}"),
+                &format!("Payment missing {i}"),
                 &format!("crash{i}@example.test"),
-                "Where is my payment?",
+                &format!("Hello, I did not get paid for my recordings of week {i}."),
             );
             s.send("alice@example.test", &["support@example.test"], &m)
                 .expect("send");
@@ -334,7 +382,7 @@ fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
     let mut rounds = 0;
     while rounds < 20 || !sender.is_finished() {
         d.start();
-        std::thread::sleep(Duration::from_millis(rng.gen_range(20..400)));
+        std::thread::sleep(Duration::from_millis(rng.gen_range(50..1500)));
         d.kill9();
         rounds += 1;
     }
@@ -343,6 +391,15 @@ fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
     let during = d.messages();
     d.start();
     d.wait_messages(MAILS as i64, Duration::from_secs(60));
+    wait_for("outbox drained", Duration::from_secs(120), || {
+        count(
+            &d,
+            "SELECT count(*) FROM outbox WHERE state IN ('pending', 'sending')",
+        ) == 0
+    });
+    let auto = count(&d, "SELECT count(*) FROM outbox WHERE kind = 'auto'");
+    let sent = count(&d, "SELECT count(*) FROM outbox WHERE state = 'sent'");
+    stack.wait_count("alice", "INBOX", sent as usize, Duration::from_secs(60));
     let status = d.sigterm();
     let log = d.log();
     assert!(
@@ -355,8 +412,21 @@ fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
     let tickets = count(&d, "SELECT count(*) FROM tickets");
     let with_ticket = count(&d, "SELECT count(DISTINCT ticket_id) FROM messages");
     let quarantined = count(&d, "SELECT count(*) FROM quarantine");
+    // Replies as the participant received them, by the mail they answer.
+    let received = stack.fetch_all("alice", "INBOX");
+    let mut answered: Vec<String> = received
+        .iter()
+        .filter_map(|f| {
+            let t = String::from_utf8_lossy(&f.bytes).to_string();
+            header(&t, "In-Reply-To").map(str::to_string)
+        })
+        .collect();
+    let delivered = answered.len();
+    answered.sort();
+    answered.dedup();
+    let resends = delivered - answered.len();
     eprintln!(
-        "crash test: {rounds} SIGKILLs, {during} messages stored between kills, then {stored} messages, {distinct} distinct, {tickets} tickets"
+        "crash test: {rounds} SIGKILLs, {during} messages stored between kills, then {stored} messages ({distinct} distinct), {tickets} tickets, {auto} automatic replies ({sent} sent), {delivered} delivered to the participant, {resends} resent after a kill"
     );
     assert!(during > 0, "the daemon got work done between the kills");
     assert_eq!(stored, MAILS as i64);
@@ -364,6 +434,19 @@ fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
     assert_eq!(quarantined, 0);
     assert_eq!(tickets, with_ticket, "every ticket has its message");
     assert_eq!(tickets, MAILS as i64, "each mail started its own ticket");
+    assert_eq!(
+        auto, MAILS as i64,
+        "one automatic reply per mail, never two"
+    );
+    assert_eq!(sent, auto, "every reply went out");
+    assert_eq!(answered.len(), MAILS, "every participant got the reply");
+    // Only replies of the outbox round in flight at a kill can go twice:
+    // the worker records a round's 250s after the round (at most 200 rows,
+    // src/outbox.rs), so that is the documented window per crash.
+    assert!(
+        resends <= rounds * 200,
+        "{resends} resends in {rounds} kills"
+    );
     let st = d.mailbox_status("support");
     assert_eq!(st["last_uid"], MAILS as u64, "{st}");
 }
