@@ -308,6 +308,13 @@ async fn commit(
         })
         .await?;
     count(&metrics, &outcomes);
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::NewTicket { .. } | Outcome::FollowUp { .. }))
+    {
+        // Replies queued with these tickets go out now, not at the next poll.
+        shared.outbox_wake.notify_one();
+    }
     Ok(())
 }
 

@@ -48,6 +48,8 @@ pub struct Shared {
     pub clock: Clock,
     pub max_message_bytes: u64,
     pub metrics: Arc<Metrics>,
+    /// Wakes the outbox worker after a batch that queued replies.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Shared {
@@ -86,7 +88,14 @@ pub async fn run(
     let loaded = rules::load_all(&config).map_err(DaemonError::Rules)?;
     let (rules_tx, rules_rx) = watch::channel(loaded);
     let metrics = Arc::new(Metrics::default());
+    let worker = crate::outbox::Worker::new(
+        &config.state_dir.join("helpgate.db"),
+        crate::transport::Transport::from_config(&config),
+        clock.clone(),
+        crate::outbox::Policy::from_config(&config),
+    )?;
     let shared = Arc::new(Shared {
+        outbox_wake: worker.wake_handle(),
         store: Arc::new(Mutex::new(store)),
         loaded: rules_rx,
         clock,
@@ -114,15 +123,9 @@ pub async fn run(
         ));
     }
     // OUTBOX (replies): the sender worker on its own store connection. Its
-    // token is cancelled with intake's; it then runs one last bounded round
-    // so replies to the last committed messages still go out.
+    // token is cancelled once intake has stopped; it then runs one last
+    // bounded round so replies to the last committed messages still go out.
     let outbox_token = CancellationToken::new();
-    let worker = crate::outbox::Worker::new(
-        &config.state_dir.join("helpgate.db"),
-        crate::transport::Transport::from_config(&config),
-        shared.clock.clone(),
-        crate::outbox::Policy::from_config(&config),
-    )?;
     let outbox_done = outbox_token.clone();
     tracker.spawn(async move {
         if let Err(e) = worker.run(outbox_done).await {
