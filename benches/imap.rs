@@ -31,6 +31,21 @@ fn arg(i: usize, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Mails from many participants (1,000 domains), as a real backlog.
+fn backlog(prefix: &str, n: usize) -> Vec<Vec<u8>> {
+    (0..n)
+        .map(|i| {
+            text_mail(
+                &format!("p{i}@d{}.example", i % 1000),
+                "support@example.test",
+                &format!("Payment question {i}"),
+                &format!("{prefix}{i}@bench.example.test"),
+                "Hi, I finished 40 recordings last week but the payment has not arrived yet.",
+            )
+        })
+        .collect()
+}
+
 fn mails(prefix: &str, n: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|i| {
@@ -120,7 +135,8 @@ fn raw_fetch(stack: &MailStack, user: &str) -> (usize, Duration) {
 fn throughput(n: usize) {
     let stack = MailStack::start();
     let t = Instant::now();
-    stack.multiappend("bench", "INBOX", &mails("tp", n));
+    let all = backlog("tp", n);
+    stack.multiappend("bench", "INBOX", &all);
     eprintln!("preloaded {n} mails by MULTIAPPEND in {:.2?}", t.elapsed());
     let (raw_n, raw_t) = raw_fetch(&stack, "bench");
     assert_eq!(raw_n, n);
@@ -140,6 +156,29 @@ fn throughput(n: usize) {
     println!("intake: {n} mails in {took:.2?} = {rate:.0} msg/s (process start to cursor at the last UID; fetch + parse + classify + store + \\Seen)");
     println!("raw UID FETCH BODY.PEEK[]: {n} mails in {raw_t:.2?} = {raw_rate:.0} msg/s");
     println!("intake / raw = 1/{:.1}", raw_rate / rate);
+    // The same mails through `helpgate ingest` (no IMAP): the pipeline's share.
+    let md = tempfile::tempdir().expect("temp dir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(md.path().join(sub)).expect("maildir");
+    }
+    for (i, m) in all.iter().enumerate() {
+        std::fs::write(md.path().join(format!("new/{i}.M{i}P1.bench")), m).expect("write");
+    }
+    let t0 = Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_helpgate"))
+        .arg("--state-dir")
+        .arg(md.path().join("state"))
+        .arg("ingest")
+        .arg(md.path())
+        .env("HELPGATE_LOG", "warn")
+        .output()
+        .expect("ingest");
+    assert!(out.status.success());
+    let ingest_t = t0.elapsed();
+    println!(
+        "same mails through `helpgate ingest` (Maildir, no IMAP): {ingest_t:.2?} = {:.0} msg/s",
+        n as f64 / ingest_t.as_secs_f64()
+    );
 }
 
 fn sent_replies(d: &Daemon) -> i64 {

@@ -123,6 +123,32 @@ fn auto_reply_reaches_the_participant_with_threading_headers() {
     );
 }
 
+/// `log.format = "json"`: one JSON object per line, one span per message
+/// with mailbox, IMAP UID and ticket, and no addresses or subjects at info.
+#[test]
+fn json_logs_carry_the_message_span_and_no_personal_data() {
+    let stack = MailStack::start();
+    let mut d = Daemon::new(&format!("[log]\nformat = \"json\"\n{}", one(&stack, "")));
+    d.start();
+    stack.send("alice", "support", &mail(1, "Payment missing"));
+    d.wait_messages(1, T);
+    assert!(d.sigterm().success());
+    let log = d.log();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let stored = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "message stored")
+        .expect("a message stored line");
+    assert_eq!(stored["span"]["mailbox"], "support", "{stored}");
+    assert_eq!(stored["span"]["imap.uid"], 1, "{stored}");
+    assert_eq!(stored["span"]["ticket.id"], 1, "{stored}");
+    assert!(!log.contains("alice@example.test"), "{log}");
+    assert!(!log.contains("Payment missing"), "{log}");
+}
+
 #[test]
 fn polling_path_picks_up_mail_without_idle() {
     let stack = MailStack::start();
