@@ -615,3 +615,42 @@ fn large_mails_go_in_smaller_batches_and_are_stored_whole() {
         .collect();
     assert_eq!(sizes, on_server);
 }
+
+/// journald restarted (or `| head`): stderr is a closed pipe. Logging must
+/// not panic the tasks, and SIGTERM still stops the daemon with exit 0.
+#[test]
+fn closed_stderr_does_not_stop_signals_or_intake() {
+    use std::process::{Command, Stdio};
+    let stack = MailStack::start();
+    let d = Daemon::new(&one(&stack, ""));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_helpgate"))
+        .arg("--config")
+        .arg(d.config_path())
+        .arg("run")
+        .env(crate::harness::daemon::PW_ENV, crate::harness::PASSWORD)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    stack.send("alice", "support", &mail(1, "Nobody reads the log"));
+    d.wait_messages(1, T);
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let deadline = Instant::now() + T;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("daemon ignored SIGTERM with a closed stderr");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}
