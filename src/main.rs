@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
-    helpgate::telemetry::init(args.log_json, args.verbose);
+    helpgate::telemetry::init(cli::log_json(&args), args.verbose);
     match cli::run(&args) {
         Ok(code) => code,
         Err(e) => {

@@ -17,6 +17,10 @@ pub fn init(json: bool, verbose: bool) {
     let builder = fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
+        // A closed stderr (journald restarted, `| head`) must not panic the
+        // task that logs: tracing-subscriber would eprint! the write error,
+        // and eprint! panics on a broken pipe.
+        .log_internal_errors(false)
         .with_writer(std::io::stderr);
     // A second init (tests) is harmless: keep the first subscriber.
     let _ = if json {

@@ -115,6 +115,17 @@ pub(crate) enum MessagesCmd {
     Raw { id: i64 },
 }
 
+/// JSON logs: `--log-json`, or `log.format = "json"` in the config (read
+/// leniently here: a broken config is reported by the command itself).
+pub(crate) fn log_json(cli: &Cli) -> bool {
+    cli.log_json
+        || cli
+            .config
+            .as_ref()
+            .and_then(|p| Config::load(p).ok())
+            .is_some_and(|c| c.log_format == helpgate::config::LogFormat::Json)
+}
+
 /// Config from `--config`, or the defaults; `--state-dir` wins.
 pub(crate) fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     let mut config = match &cli.config {

@@ -41,7 +41,9 @@ pub(crate) fn run(cli: &Cli, cmd: &QuarantineCmd) -> anyhow::Result<ExitCode> {
                 .filter(|q| *all || q.replayed_at.is_none())
                 .collect();
             if *json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
+                for q in &rows {
+                    println!("{}", serde_json::to_string(q)?);
+                }
             } else {
                 for q in &rows {
                     println!(

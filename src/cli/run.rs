@@ -26,17 +26,19 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         let mut hup = signal(SignalKind::hangup()).context("cannot install SIGHUP handler")?;
         let token = shutdown.clone();
         tokio::spawn(async move {
-            loop {
+            // Act first, log second: nothing may keep a signal from taking effect.
+            let signal = loop {
                 tokio::select! {
-                    _ = term.recv() => { tracing::info!(signal = "SIGTERM", "shutdown requested"); break; }
-                    _ = int.recv() => { tracing::info!(signal = "SIGINT", "shutdown requested"); break; }
+                    _ = term.recv() => break "SIGTERM",
+                    _ = int.recv() => break "SIGINT",
                     _ = hup.recv() => {
-                        tracing::info!(signal = "SIGHUP", "reload requested");
                         let _ = reload_tx.try_send(());
+                        tracing::info!(signal = "SIGHUP", "reload requested");
                     }
                 }
-            }
+            };
             token.cancel();
+            tracing::info!(signal, "shutdown requested");
         });
         helpgate::daemon::run(config, Clock::system(), shutdown, reload_rx).await?;
         Ok(ExitCode::SUCCESS)

@@ -71,7 +71,7 @@ pub(crate) fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         breaker_until: breaker.as_ref().map(|b| helpgate::store::ts(b.until)),
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&status)?);
+        println!("{}", serde_json::to_string(&status)?);
         return Ok(ExitCode::SUCCESS);
     }
     let when = |t: Option<DateTime<Utc>>| {

@@ -216,19 +216,70 @@ async fn catch_up(
         if !pending {
             return Ok(());
         }
+        // Batch i is committed on a blocking thread while batch i+1 is
+        // fetched; batch i is acknowledged only once its commit is done.
+        let mut in_flight: Option<InFlight> = None;
         for batch in plan(&found) {
             if token.is_cancelled() {
-                return Ok(());
+                break;
             }
-            let messages = conn.fetch(&batch).await?;
+            let messages = match conn.fetch(&batch).await {
+                Ok(m) => m,
+                Err(e) => {
+                    // Let the commit land before the next session reads the cursor.
+                    if let Some(f) = in_flight.take() {
+                        let _ = f.commit.await;
+                    }
+                    return Err(e.into());
+                }
+            };
+            if let Some(f) = in_flight.take() {
+                finish(f, mb, conn, cursor).await?;
+            }
             let last = *batch.last().expect("batches are never empty");
             let fetched: Vec<u32> = messages.iter().map(|(u, _)| *u).collect();
-            commit(shared, mb, *cursor, last, messages).await?;
-            cursor.last_uid = last;
-            // Only now may the server see the mail as handled.
-            conn.ack(&fetched, &mb.after_commit).await?;
+            let commit = tokio::spawn(commit(
+                shared.clone(),
+                mb.name.clone(),
+                mb.project.clone(),
+                cursor.uidvalidity.unwrap_or(0),
+                last,
+                messages,
+            ));
+            in_flight = Some(InFlight {
+                commit,
+                fetched,
+                last,
+            });
+        }
+        if let Some(f) = in_flight.take() {
+            finish(f, mb, conn, cursor).await?;
+        }
+        if token.is_cancelled() {
+            return Ok(());
         }
     }
+}
+
+/// A batch being committed: its UIDs to acknowledge afterwards.
+struct InFlight {
+    commit: tokio::task::JoinHandle<Result<(), IntakeError>>,
+    fetched: Vec<u32>,
+    last: u32,
+}
+
+/// Wait for the commit, move the cursor, then acknowledge on the server.
+async fn finish(
+    f: InFlight,
+    mb: &MailboxConfig,
+    conn: &mut ImapConnection,
+    cursor: &mut Cursor,
+) -> Result<(), IntakeError> {
+    f.commit.await.expect("commit tasks do not panic")?;
+    cursor.last_uid = f.last;
+    // Only now may the server see the mail as handled.
+    conn.ack(&f.fetched, &mb.after_commit).await?;
+    Ok(())
 }
 
 /// Split (uid, size) into batches of at most BATCH messages and
@@ -254,21 +305,21 @@ fn plan(found: &[(u32, u32)]) -> Vec<Vec<u32>> {
 /// Parse, classify and store a batch and move the cursor to `last`, all in
 /// one transaction, on a blocking thread.
 async fn commit(
-    shared: &Arc<Shared>,
-    mb: &MailboxConfig,
-    cursor: Cursor,
+    shared: Arc<Shared>,
+    name: String,
+    project: String,
+    uidvalidity: u32,
     last: u32,
     messages: Vec<(u32, Vec<u8>)>,
 ) -> Result<(), IntakeError> {
+    let loaded = shared.loaded.borrow().clone();
     let pipeline = Pipeline {
-        rules: shared.rules.borrow().clone(),
+        rules: loaded.rules,
         clock: shared.clock.clone(),
-        bound_project: Some(mb.project.clone()),
+        bound_project: Some(project),
         max_message_bytes: shared.max_message_bytes,
-        replies: shared.replies.clone(),
+        replies: loaded.replies,
     };
-    let name = mb.name.clone();
-    let uidvalidity = cursor.uidvalidity.unwrap_or(0);
     let metrics = shared.metrics.clone();
     let outcomes = shared
         .with_store(move |store| {
@@ -307,6 +358,13 @@ async fn commit(
         })
         .await?;
     count(&metrics, &outcomes);
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, Outcome::NewTicket { .. } | Outcome::FollowUp { .. }))
+    {
+        // Replies queued with these tickets go out now, not at the next poll.
+        shared.outbox_wake.notify_one();
+    }
     Ok(())
 }
 

@@ -16,7 +16,6 @@ pub mod rules;
 
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::rules::RuleSet;
 use crate::store::{Store, StoreError};
 pub use metrics::Metrics;
 use std::sync::{Arc, Mutex};
@@ -31,10 +30,8 @@ pub enum DaemonError {
     NoMailboxes,
     #[error("cannot open the store")]
     Store(#[from] StoreError),
-    #[error("the rules do not compile:\n{}", .0.join("\n"))]
+    #[error("the rules or templates do not load:\n{}", .0.join("\n"))]
     Rules(Vec<String>),
-    #[error("the templates do not load:\n{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
-    Templates(Vec<crate::reply::templates::TemplateError>),
     #[error("cannot listen for metrics on {addr}")]
     Metrics {
         addr: std::net::SocketAddr,
@@ -46,12 +43,13 @@ pub enum DaemonError {
 /// What every task shares.
 pub struct Shared {
     store: Arc<Mutex<Store>>,
-    pub rules: watch::Receiver<Arc<RuleSet>>,
+    /// Rules and templates; replaced as a whole by a successful reload.
+    pub loaded: watch::Receiver<rules::Loaded>,
     pub clock: Clock,
     pub max_message_bytes: u64,
     pub metrics: Arc<Metrics>,
-    /// Templates and limits for the replies decisions cause.
-    pub replies: Arc<crate::reply::Planner>,
+    /// Wakes the outbox worker after a batch that queued replies.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Shared {
@@ -87,21 +85,28 @@ pub async fn run(
     let store = tokio::task::spawn_blocking(move || Store::open_in(&state_dir))
         .await
         .expect("opening the store does not panic")?;
-    let ruleset = rules::load(&config).map_err(DaemonError::Rules)?;
-    let (rules_tx, rules_rx) = watch::channel(Arc::new(ruleset));
+    let loaded = rules::load_all(&config).map_err(DaemonError::Rules)?;
+    let (rules_tx, rules_rx) = watch::channel(loaded);
     let metrics = Arc::new(Metrics::default());
+    let worker = crate::outbox::Worker::new(
+        &config.state_dir.join("helpgate.db"),
+        crate::transport::Transport::from_config(&config),
+        clock.clone(),
+        crate::outbox::Policy::from_config(&config),
+    )?;
     let shared = Arc::new(Shared {
+        outbox_wake: worker.wake_handle(),
         store: Arc::new(Mutex::new(store)),
-        rules: rules_rx,
+        loaded: rules_rx,
         clock,
         max_message_bytes: config.max_message_bytes,
         metrics: metrics.clone(),
-        replies: Arc::new(
-            crate::reply::Planner::from_config(&config).map_err(DaemonError::Templates)?,
-        ),
     });
 
     let tracker = TaskTracker::new();
+    // Intake is tracked apart so the outbox is stopped only after the last
+    // batch is committed: its replies still get their last round.
+    let intake_tracker = TaskTracker::new();
     let intake_token = shutdown.child_token();
     if let Some(addr) = config.daemon.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr)
@@ -111,22 +116,16 @@ pub async fn run(
         tracker.spawn(metrics::serve(listener, metrics.clone(), shutdown.clone()));
     }
     for mb in &config.mailboxes {
-        tracker.spawn(intake::run(
+        intake_tracker.spawn(intake::run(
             shared.clone(),
             mb.clone(),
             intake_token.clone(),
         ));
     }
     // OUTBOX (replies): the sender worker on its own store connection. Its
-    // token is cancelled with intake's; it then runs one last bounded round
-    // so replies to the last committed messages still go out.
+    // token is cancelled once intake has stopped; it then runs one last
+    // bounded round so replies to the last committed messages still go out.
     let outbox_token = CancellationToken::new();
-    let worker = crate::outbox::Worker::new(
-        &config.state_dir.join("helpgate.db"),
-        crate::transport::Transport::from_config(&config),
-        shared.clock.clone(),
-        crate::outbox::Policy::from_config(&config),
-    )?;
     let outbox_done = outbox_token.clone();
     tracker.spawn(async move {
         if let Err(e) = worker.run(outbox_done).await {
@@ -139,9 +138,9 @@ pub async fn run(
         tokio::select! {
             () = shutdown.cancelled() => break,
             Some(()) = reload.recv() => {
-                match rules::load(&config) {
+                match rules::load_all(&config) {
                     Ok(set) => {
-                        rules_tx.send_replace(Arc::new(set));
+                        rules_tx.send_replace(set);
                         metrics.add(&metrics.reloads, 1);
                         info!("rules reloaded");
                     }
@@ -162,15 +161,20 @@ pub async fn run(
         "stopping: finishing the mail in hand and draining"
     );
     intake_token.cancel();
+    intake_tracker.close();
+    let deadline = tokio::time::Instant::now() + config.daemon.drain_timeout;
+    let intake_stopped = tokio::time::timeout_at(deadline, intake_tracker.wait())
+        .await
+        .is_ok();
     outbox_token.cancel();
     tracker.close();
-    if tokio::time::timeout(config.daemon.drain_timeout, tracker.wait())
+    let rest_stopped = tokio::time::timeout_at(deadline, tracker.wait())
         .await
-        .is_err()
-    {
-        warn!("drain timeout reached; stopping with work left (it is picked up at the next start)");
-    } else {
+        .is_ok();
+    if intake_stopped && rest_stopped {
         info!("stopped cleanly");
+    } else {
+        warn!("drain timeout reached; stopping with work left (it is picked up at the next start)");
     }
     Ok(())
 }

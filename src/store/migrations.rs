@@ -133,6 +133,12 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE mailbox_state ADD COLUMN pending_since TEXT;
     "#,
+    // 4: the per-message prune of content_bursts (`DELETE ... WHERE at <= ?`)
+    // scanned the whole table: O(n^2) on a backlog (68 % of ingest time at
+    // 10,000 mails). Index `at` alone.
+    r#"
+    CREATE INDEX content_bursts_at ON content_bursts(at);
+    "#,
 ];
 
 /// Bring the schema up to date, one migration per transaction.

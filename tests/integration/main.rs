@@ -23,5 +23,7 @@ mod ingest_corpus;
 mod mailstack;
 /// The parser against ../shared/corpus: golden files, reply splitting, bounces.
 mod parse_corpus;
+/// `helpgate quarantine list|show|replay`.
+mod quarantine;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.
 mod reply;

@@ -457,7 +457,10 @@ impl ImapConnection {
                 r = tokio::time::timeout(max, fut) => match r {
                     Ok(Ok(IdleResponse::NewData(_))) => Wake::NewData,
                     Ok(Ok(IdleResponse::Timeout)) | Err(_) => Wake::Timeout,
-                    Ok(Ok(IdleResponse::ManualInterrupt)) => Wake::Cancelled,
+                    // The stream ended (connection closed) unless we stopped it:
+                    // DONE below fails and the caller reconnects.
+                    Ok(Ok(IdleResponse::ManualInterrupt)) if token.is_cancelled() => Wake::Cancelled,
+                    Ok(Ok(IdleResponse::ManualInterrupt)) => Wake::NewData,
                     Ok(Err(source)) => return Err(ImapError::Command { what: "IDLE", source }),
                 },
                 () = token.cancelled() => Wake::Cancelled,

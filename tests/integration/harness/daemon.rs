@@ -46,6 +46,8 @@ pub(crate) struct Daemon {
     pub(crate) dir: tempfile::TempDir,
     group: Option<Group>,
     runs: usize,
+    /// "helpgate running" lines in the log before the current run.
+    running_before: usize,
 }
 
 impl Daemon {
@@ -61,6 +63,7 @@ impl Daemon {
             dir,
             group: None,
             runs: 0,
+            running_before: 0,
         }
     }
 
@@ -84,6 +87,7 @@ impl Daemon {
     pub(crate) fn start(&mut self) {
         assert!(self.group.is_none(), "already running");
         self.runs += 1;
+        self.running_before = self.log().matches("helpgate running").count();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -120,6 +124,11 @@ impl Daemon {
 
     /// SIGTERM and wait for the exit status (up to 30 s).
     pub(crate) fn sigterm(&mut self) -> std::process::ExitStatus {
+        // Before its handlers are installed a SIGTERM just kills it: wait
+        // until this run says it is running.
+        wait_for("the daemon to be running", Duration::from_secs(20), || {
+            self.log().matches("helpgate running").count() > self.running_before
+        });
         self.signal("TERM");
         let mut g = self.group.take().expect("running");
         g.wait_timeout(Duration::from_secs(30))
