@@ -182,6 +182,40 @@ pub fn recipient(
     Ok(to.to_string())
 }
 
+/// When a message arrived, for rate limits and the breaker: the time our
+/// receiving server stamped (the topmost Received header), else the Date
+/// header when it is recent, else `now`. Limits are about how fast mail
+/// comes in: a backlog that arrived over days and is imported in one go is
+/// not a flood, while a looping bot's mail arrives in real time and is
+/// stamped so by our own server.
+pub fn arrival(email: &ParsedEmail, now: DateTime<Utc>) -> DateTime<Utc> {
+    let stamped = email
+        .headers_named("received")
+        .next()
+        .and_then(|v| v.rsplit_once(';'))
+        .and_then(|(_, date)| parse_date(date))
+        .filter(|t| *t > now - Duration::days(30) && *t <= now + Duration::minutes(5));
+    if let Some(t) = stamped {
+        return t.min(now);
+    }
+    match email.date {
+        Some(t) if t > now - Duration::days(7) && t <= now => t,
+        _ => now,
+    }
+}
+
+/// An RFC 5322 date, with a trailing "(UTC)"-style comment allowed.
+fn parse_date(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    let s = match s.find('(') {
+        Some(i) => s[..i].trim(),
+        None => s,
+    };
+    DateTime::parse_from_rfc2822(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
 /// Fingerprint for "the same message again": sender, subject, body.
 pub fn content_key(email: &ParsedEmail) -> String {
     let mut h = Sha256::new();
@@ -285,6 +319,26 @@ pub fn check_rates(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrival_is_our_servers_stamp_then_a_recent_date_then_now() {
+        let now = DateTime::parse_from_rfc3339("2026-11-25T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mail = |headers: &str| {
+            crate::parse::parse(format!("{headers}From: a@b.example\r\n\r\nhi\r\n").as_bytes())
+        };
+        let stamped = mail(
+            "Received: from x by mx.helpgate.example with ESMTP id 1;\r\n\tMon, 23 Nov 2026 09:00:00 +0000 (UTC)\r\nReceived: from y by z; Mon, 23 Nov 2026 08:59:00 +0000\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n",
+        );
+        assert_eq!(arrival(&stamped, now).to_rfc3339(), "2026-11-23T09:00:00+00:00");
+        let dated = mail("Date: Sun, 22 Nov 2026 10:00:00 +0000\r\n");
+        assert_eq!(arrival(&dated, now).to_rfc3339(), "2026-11-22T10:00:00+00:00");
+        let old = mail("Date: Sun, 22 Nov 2020 10:00:00 +0000\r\n");
+        assert_eq!(arrival(&old, now), now);
+        let future = mail("Date: Sun, 22 Nov 2030 10:00:00 +0000\r\n");
+        assert_eq!(arrival(&future, now), now);
+    }
 
     #[test]
     fn other_help_desks_are_not_answered_automatically() {

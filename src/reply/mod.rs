@@ -95,7 +95,8 @@ impl Planner {
             Err(why) => return held(format!("no automatic reply: {why}")),
         };
         let key = limits::content_key(r.email);
-        if let Some(why) = limits::check_rates(conn, &self.limits, r.now, &to, r.ticket, &key)? {
+        let arrived = limits::arrival(r.email, r.now);
+        if let Some(why) = limits::check_rates(conn, &self.limits, arrived, &to, r.ticket, &key)? {
             return held(format!("automatic reply held back: {why}"));
         }
         let token = r.ticket.token();
@@ -153,7 +154,7 @@ impl Planner {
                 at: r.now,
             },
         )?;
-        rate_state::record_auto_reply(conn, r.now, &to, Some(r.ticket))?;
+        rate_state::record_auto_reply(conn, arrived, &to, Some(r.ticket))?;
         Ok(Planned::Queued {
             outbox: id,
             language: rendered.lang,
