@@ -321,18 +321,22 @@ async fn commit(
         replies: loaded.replies,
     };
     let metrics = shared.metrics.clone();
+    // Parse and classify on all cores without holding the store.
+    let uids: Vec<u32> = messages.iter().map(|(u, _)| *u).collect();
+    let raws = messages
+        .into_iter()
+        .map(|(uid, bytes)| RawMessage {
+            source: format!("imap:{name}/{uidvalidity}/{uid}"),
+            mailbox: Some(name.clone()),
+            bytes,
+        })
+        .collect();
+    let preparer = pipeline.clone();
+    let prepared = tokio::task::spawn_blocking(move || preparer.prepare_all(raws))
+        .await
+        .expect("prepare never panics");
     let outcomes = shared
         .with_store(move |store| {
-            let uids: Vec<u32> = messages.iter().map(|(u, _)| *u).collect();
-            let raws = messages
-                .into_iter()
-                .map(|(uid, bytes)| RawMessage {
-                    source: format!("imap:{name}/{uidvalidity}/{uid}"),
-                    mailbox: Some(name.clone()),
-                    bytes,
-                })
-                .collect();
-            let prepared = pipeline.prepare_all(raws);
             store.transaction(|tx| {
                 let mut outcomes = Vec::with_capacity(uids.len());
                 for (uid, p) in uids.iter().zip(prepared) {
