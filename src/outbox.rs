@@ -25,7 +25,6 @@ use tokio_util::sync::CancellationToken;
 /// Rows per round.
 const BATCH: usize = 200;
 /// 250s recorded per transaction.
-const SENT_BATCH: usize = 50;
 /// Longest sleep between rounds when nothing is due (new rows appear from
 /// other processes, so the worker also polls).
 const IDLE_POLL: Duration = Duration::from_secs(2);
@@ -189,7 +188,7 @@ impl Worker {
 
     /// One round: every row due now, once. The round's rows are marked
     /// `sending` in one transaction before the first SMTP transaction, and
-    /// the 250s are recorded in batches; a crash in between leaves rows
+    /// the 250s are recorded after each round of `lanes()` sends; a crash in between leaves rows
     /// `sending`, which the next start sends once more (see the module docs).
     pub async fn deliver_due(&mut self) -> Result<Stats, StoreError> {
         let now = self.clock.now();
@@ -200,69 +199,71 @@ impl Worker {
         }
         self.store
             .transaction(|tx| rows.iter().try_for_each(|r| outbox::mark_sending(tx, r.id)))?;
-        let items: Vec<Item<'_>> = rows
-            .iter()
-            .map(|r| Item {
-                sender: &r.sender,
-                recipient: &r.recipient,
-                message_id: &r.message_id,
-                raw: &r.raw,
-            })
-            .collect();
-        let results = self.transport.send_many(&items).await;
+        // One SMTP round per lane count: every 250 is recorded right after its
+        // round, so a crash resends at most the few replies of one round.
         let mut sent: Vec<i64> = Vec::new();
-        for (row, result) in rows.iter().zip(results) {
-            let now = self.clock.now();
-            match result {
-                Ok(()) => {
-                    tracing::debug!(outbox = row.id, "reply delivered");
-                    sent.push(row.id);
-                    stats.sent += 1;
-                    if sent.len() >= SENT_BATCH {
-                        self.record_sent(&mut sent)?;
+        for chunk in rows.chunks(self.transport.lanes()) {
+            let items: Vec<Item<'_>> = chunk
+                .iter()
+                .map(|r| Item {
+                    sender: &r.sender,
+                    recipient: &r.recipient,
+                    message_id: &r.message_id,
+                    raw: &r.raw,
+                })
+                .collect();
+            let results = self.transport.send_many(&items).await;
+            for (row, result) in chunk.iter().zip(results) {
+                let now = self.clock.now();
+                match result {
+                    Ok(()) => {
+                        tracing::debug!(outbox = row.id, "reply delivered");
+                        sent.push(row.id);
+                        stats.sent += 1;
                     }
-                }
-                Err(SendError::Permanent(e)) => {
-                    tracing::warn!(outbox = row.id, error = %e, "reply refused; parked");
-                    let until = now
-                        + chrono::Duration::from_std(self.policy.suppress_for)
-                            .expect("suppression is at most ten years");
-                    self.store.transaction(|tx| {
-                        outbox::park(tx, row.id, &e, now)?;
-                        if unknown_address(&e) {
-                            suppression::add(tx, &row.recipient, &e, now, until)?;
-                        }
-                        Ok::<_, StoreError>(())
-                    })?;
-                    stats.parked += 1;
-                }
-                Err(SendError::Transient(e)) => {
-                    let age = (now - row.queued_at).to_std().unwrap_or(Duration::ZERO);
-                    if age >= self.policy.max_age {
-                        let why = format!(
-                            "gave up after {} attempts over {} h: {e}",
-                            row.attempts + 1,
-                            age.as_secs() / 3600
-                        );
-                        tracing::warn!(outbox = row.id, error = %e, "reply too old; parked");
-                        self.store
-                            .transaction(|tx| outbox::park(tx, row.id, &why, now))?;
+                    Err(SendError::Permanent(e)) => {
+                        tracing::warn!(outbox = row.id, error = %e, "reply refused; parked");
+                        let until = now
+                            + chrono::Duration::from_std(self.policy.suppress_for)
+                                .expect("suppression is at most ten years");
+                        self.store.transaction(|tx| {
+                            outbox::park(tx, row.id, &e, now)?;
+                            if unknown_address(&e) {
+                                suppression::add(tx, &row.recipient, &e, now, until)?;
+                            }
+                            Ok::<_, StoreError>(())
+                        })?;
                         stats.parked += 1;
-                    } else {
-                        let wait = backoff(
-                            (row.attempts + 1) as u32,
-                            self.policy.base,
-                            self.policy.max,
-                            rand::random::<f64>(),
-                        );
-                        let next =
-                            now + chrono::Duration::from_std(wait).expect("backoff is capped");
-                        tracing::info!(outbox = row.id, error = %e, retry_in_s = wait.as_secs(), "reply delivery failed; will retry");
-                        outbox::reschedule(self.store.conn(), row.id, next, &e)?;
-                        stats.retried += 1;
+                    }
+                    Err(SendError::Transient(e)) => {
+                        let age = (now - row.queued_at).to_std().unwrap_or(Duration::ZERO);
+                        if age >= self.policy.max_age {
+                            let why = format!(
+                                "gave up after {} attempts over {} h: {e}",
+                                row.attempts + 1,
+                                age.as_secs() / 3600
+                            );
+                            tracing::warn!(outbox = row.id, error = %e, "reply too old; parked");
+                            self.store
+                                .transaction(|tx| outbox::park(tx, row.id, &why, now))?;
+                            stats.parked += 1;
+                        } else {
+                            let wait = backoff(
+                                (row.attempts + 1) as u32,
+                                self.policy.base,
+                                self.policy.max,
+                                rand::random::<f64>(),
+                            );
+                            let next =
+                                now + chrono::Duration::from_std(wait).expect("backoff is capped");
+                            tracing::info!(outbox = row.id, error = %e, retry_in_s = wait.as_secs(), "reply delivery failed; will retry");
+                            outbox::reschedule(self.store.conn(), row.id, next, &e)?;
+                            stats.retried += 1;
+                        }
                     }
                 }
             }
+            self.record_sent(&mut sent)?;
         }
         self.record_sent(&mut sent)?;
         Ok(stats)

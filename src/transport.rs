@@ -91,6 +91,14 @@ impl Transport {
         Transport::Smtp(senders)
     }
 
+    /// How many messages one `send_many` round handles at once.
+    pub fn lanes(&self) -> usize {
+        match self {
+            Transport::File { .. } => 32,
+            Transport::Smtp(senders) => senders.len().max(1),
+        }
+    }
+
     /// Deliver several messages; results in the same order. SMTP spreads
     /// them over the parallel connections.
     pub async fn send_many(&mut self, items: &[Item<'_>]) -> Vec<Result<(), SendError>> {

@@ -183,21 +183,22 @@ pub fn recipient(
 }
 
 /// When a message arrived, for rate limits and the breaker: the time our
-/// receiving server stamped (the topmost Received header), else the Date
-/// header when it is recent, else `now`. Limits are about how fast mail
+/// receiving server stamped (the topmost Received header); for mail no
+/// server stamped, the Date header when it is recent; else `now`. Limits are about how fast mail
 /// comes in: a backlog that arrived over days and is imported in one go is
 /// not a flood, while a looping bot's mail arrives in real time and is
 /// stamped so by our own server.
 pub fn arrival(email: &ParsedEmail, now: DateTime<Utc>) -> DateTime<Utc> {
-    let stamped = email
-        .headers_named("received")
-        .next()
-        .and_then(|v| v.rsplit_once(';'))
-        .and_then(|(_, date)| parse_date(date))
-        .filter(|t| *t > now - Duration::days(30) && *t <= now + Duration::minutes(5));
-    if let Some(t) = stamped {
-        return t.min(now);
+    if let Some(top) = email.headers_named("received").next() {
+        // Mail that passed a server is dated by that server or not at all:
+        // its Date header is the sender's word.
+        return top
+            .rsplit_once(';')
+            .and_then(|(_, date)| parse_date(date))
+            .filter(|t| *t > now - Duration::days(30) && *t <= now + Duration::minutes(5))
+            .map_or(now, |t| t.min(now));
     }
+    // A file nobody's server saw (an export, a test): its Date, if recent.
     match email.date {
         Some(t) if t > now - Duration::days(7) && t <= now => t,
         _ => now,
@@ -331,13 +332,25 @@ mod tests {
         let stamped = mail(
             "Received: from x by mx.helpgate.example with ESMTP id 1;\r\n\tMon, 23 Nov 2026 09:00:00 +0000 (UTC)\r\nReceived: from y by z; Mon, 23 Nov 2026 08:59:00 +0000\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n",
         );
-        assert_eq!(arrival(&stamped, now).to_rfc3339(), "2026-11-23T09:00:00+00:00");
+        assert_eq!(
+            arrival(&stamped, now).to_rfc3339(),
+            "2026-11-23T09:00:00+00:00"
+        );
         let dated = mail("Date: Sun, 22 Nov 2026 10:00:00 +0000\r\n");
-        assert_eq!(arrival(&dated, now).to_rfc3339(), "2026-11-22T10:00:00+00:00");
+        assert_eq!(
+            arrival(&dated, now).to_rfc3339(),
+            "2026-11-22T10:00:00+00:00"
+        );
         let old = mail("Date: Sun, 22 Nov 2020 10:00:00 +0000\r\n");
         assert_eq!(arrival(&old, now), now);
         let future = mail("Date: Sun, 22 Nov 2030 10:00:00 +0000\r\n");
         assert_eq!(arrival(&future, now), now);
+        let unstamped = mail("Received: from x by y\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n");
+        assert_eq!(
+            arrival(&unstamped, now),
+            now,
+            "a server saw it: Date is not trusted"
+        );
     }
 
     #[test]

@@ -427,17 +427,17 @@ fn loop_with_auto_replying_bots_stays_within_limits_and_trips_the_breaker() {
     };
     let bots = ["alice", "bob", "carol", "dave"];
     // Each bot writes once; after that it answers everything it receives
-    // (a naive bot: no Auto-Submitted header, a fresh Message-ID each time).
+    // (a naive bot: no Auto-Submitted header, a fresh Message-ID each time,
+    // dated when it writes, as bots in a loop are).
+    let now = || chrono::Utc::now().to_rfc2822();
     let mut inbound: Vec<Vec<u8>> = bots
         .iter()
         .map(|b| {
-            text_mail(
-                &format!("{b}@example.test"),
-                "support@example.test",
-                "Payment",
-                &format!("{b}-0@example.test"),
-                "hello",
+            format!(
+                "From: {b}@example.test\r\nTo: support@example.test\r\nSubject: Payment\r\nMessage-ID: <{b}-0@example.test>\r\nDate: {}\r\n\r\nhello\r\n",
+                now()
             )
+            .into_bytes()
         })
         .collect();
     let rt = rt();
@@ -472,8 +472,9 @@ fn loop_with_auto_replying_bots_stays_within_limits_and_trips_the_breaker() {
                 let mid = header(&text, "Message-ID").unwrap_or("").to_string();
                 inbound.push(
                     format!(
-                        "From: {b}@example.test\r\nTo: support@example.test\r\nSubject: Re: {subject}\r\nMessage-ID: <{b}-{round}-{}@example.test>\r\nIn-Reply-To: {mid}\r\n\r\nThanks for your mail. This is an automatic answer.\r\n",
-                        m.uid
+                        "From: {b}@example.test\r\nTo: support@example.test\r\nSubject: Re: {subject}\r\nMessage-ID: <{b}-{round}-{}@example.test>\r\nIn-Reply-To: {mid}\r\nDate: {}\r\n\r\nThanks for your mail. This is an automatic answer.\r\n",
+                        m.uid,
+                        now()
                     )
                     .into_bytes(),
                 );
