@@ -25,6 +25,8 @@ use serde::Serialize;
 const MAX_BODY_CHARS: usize = 4000;
 /// Bytes of new text looked at at all (quote cutting included).
 const MAX_BODY_BYTES: usize = 16 * 1024;
+/// A subjectless mail this short is its own subject.
+const ONE_LINER_CHARS: usize = 80;
 /// Matched patterns kept for display.
 const MAX_SHOWN_MATCHES: usize = 24;
 
@@ -109,9 +111,10 @@ impl Classification {
 
 /// Classify a message: context-free, CPU-bound, never fails.
 pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
-    let new_text = quote::strip(prefix(&email.body.new_text, MAX_BODY_BYTES));
+    let mut new_text = quote::strip(prefix(&email.body.new_text, MAX_BODY_BYTES));
+    quote::drop_mobile_signature(&mut new_text);
     let subject = strip_subject_prefixes(&email.subject);
-    let subj_norm = normalize(subject, 400);
+    let mut subj_norm = normalize(subject, 400);
     // A subject-only mail: the subject is the message, so it also counts
     // as the body.
     let body_norm = if new_text.trim().is_empty() {
@@ -119,6 +122,11 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     } else {
         normalize(&new_text, MAX_BODY_CHARS)
     };
+    // A one-liner without subject ("Pagamento??"): its line is the subject
+    // too, so one strong word weighs as it would in a subject-only mail.
+    if subj_norm.trim().is_empty() && body_norm.chars().count() <= ONE_LINER_CHARS {
+        subj_norm.clone_from(&body_norm);
+    }
     let mut subj_hits = Vec::new();
     let mut body_hits = Vec::new();
     rules.text.find(&subj_norm, &mut subj_hits);

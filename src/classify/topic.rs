@@ -82,9 +82,13 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
     // Strong evidence: what an automatic answer needs, and what a sensitive
     // topic needs to take over from a stronger one.
     let strong = th.auto_reply_min_score.max(th.min_score);
-    let sensitive = ranked
-        .iter()
-        .find(|(t, s)| *s >= strong && *s * th.min_ratio * 2.0 >= best_score && is_sensitive(*t));
+    let best_id = &rules.topics[best].id;
+    let sensitive = ranked.iter().find(|(t, s)| {
+        *s >= strong
+            && *s * th.min_ratio * 2.0 >= best_score
+            && is_sensitive(*t)
+            && (*t == best || !rules.topics[*t].yields_to.contains(best_id))
+    });
     let (chosen, score) = sensitive.copied().unwrap_or((best, best_score));
     out.topic_score = round(score);
     if score < th.min_score {

@@ -152,14 +152,17 @@ fn keywords_phrases_regexes_and_weights_score() {
         c.topic_score
     );
     // A keyword alone in the body (1) is below the threshold ...
-    let c = classify(&mail("", "paid"), &r);
+    let c = classify(&mail("hello", "paid"), &r);
     assert_eq!(c.topic.as_deref(), Some("other"));
     assert!(c.topic_uncertain);
-    // ... but in the subject it counts twice (subject_weight 2).
+    // ... but in the subject it counts twice (subject_weight 2) ...
     let c = classify(&mail("paid", ""), &r);
     assert_eq!(c.topic.as_deref(), Some("payment"));
+    // ... and a subjectless one-liner is its own subject.
+    let c = classify(&mail("", "paid??"), &r);
+    assert_eq!(c.topic.as_deref(), Some("payment"));
     // A prefix keyword matches longer words; the regex matches.
-    let c = classify(&mail("", "payouts pending, payout 42"), &r);
+    let c = classify(&mail("status", "payouts pending, payout 42"), &r);
     assert_eq!(c.topic_score, 1.0 + 2.0);
 }
 
