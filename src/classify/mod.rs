@@ -122,15 +122,27 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     } else {
         normalize(&new_text, MAX_BODY_CHARS)
     };
+    let one_liner = body_norm.chars().count() <= ONE_LINER_CHARS;
     // A one-liner without subject ("Pagamento??"): its line is the subject
     // too, so one strong word weighs as it would in a subject-only mail.
-    if subj_norm.trim().is_empty() && body_norm.chars().count() <= ONE_LINER_CHARS {
+    if subj_norm.trim().is_empty() && one_liner {
         subj_norm.clone_from(&body_norm);
     }
     let mut subj_hits = Vec::new();
     let mut body_hits = Vec::new();
     rules.text.find(&subj_norm, &mut subj_hits);
     rules.text.find(&body_norm, &mut body_hits);
+    // The same for a one-liner under a subject that says nothing ("hi",
+    // "urgent"): "when is payout for november??" is as clear as its subject
+    // would be.
+    if one_liner && !subj_norm.is_empty() && !has_topic_hit(rules, &subj_hits) {
+        subj_hits.extend(
+            body_hits
+                .iter()
+                .copied()
+                .filter(|&i| is_topic_hit(rules, i)),
+        );
+    }
 
     let mut out = Classification::default();
     language::detect(
@@ -143,6 +155,18 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
         .chain(body_hits.iter().map(|&i| (i, false)))
         .collect();
     out
+}
+
+fn is_topic_hit(rules: &RuleSet, id: u32) -> bool {
+    rules
+        .text
+        .patterns
+        .get(id as usize)
+        .is_some_and(|p| matches!(p.target, crate::rules::matcher::Target::Topic(_)))
+}
+
+fn has_topic_hit(rules: &RuleSet, hits: &[u32]) -> bool {
+    hits.iter().any(|&i| is_topic_hit(rules, i))
 }
 
 /// Apply what the ticket knows: a follow-up keeps the ticket's language
@@ -301,6 +325,24 @@ mod tests {
         );
         let ja = classify(&mail("", "支払いはいつですか"), &r);
         assert_ne!(ja.language.as_deref(), Some("zh"));
+    }
+
+    #[test]
+    fn one_liners_and_phone_signatures_weigh_as_subjects() {
+        let r = RuleSet::builtin();
+        // One strong word under a subject that says nothing is as clear as
+        // the same word in the subject.
+        let alone = classify(&mail("when is payout for november??", ""), &r);
+        let under_hi = classify(&mail("hi", "when is payout for november??"), &r);
+        assert_eq!(under_hi.topic.as_deref(), Some("payment"));
+        assert_eq!(under_hi.topic_score, alone.topic_score);
+        // A long body does not get that boost.
+        let long = format!("when is payout for november?? {}", "blah ".repeat(30));
+        assert!(classify(&mail("hi", &long), &r).topic_score < alone.topic_score);
+        // "Sent from my iPhone" alone leaves a subject-only mail.
+        let phone = classify(&mail("Pago de octubre", "Enviado desde mi iPhone"), &r);
+        let bare = classify(&mail("Pago de octubre", ""), &r);
+        assert_eq!(phone.topic_score, bare.topic_score);
     }
 
     #[test]
