@@ -328,6 +328,23 @@ mod tests {
     }
 
     #[test]
+    fn an_appeal_of_rejected_recordings_is_a_rejection_dispute() {
+        let r = RuleSet::builtin();
+        let t = |s: &str, b: &str| classify(&mail(s, b), &r).topic.unwrap_or_default();
+        let rec = "I'd like to appeal the decision, 15 of my recordings were declined for noise.";
+        assert_eq!(t("appeal", rec), "rejection_dispute");
+        let acc = "My account was suspended, I'd like to appeal the decision and be reinstated.";
+        assert_eq!(t("appeal", acc), "appeal");
+        assert_eq!(
+            t(
+                "recurso",
+                "Quero recorrer: minha conta foi suspensa sem motivo."
+            ),
+            "appeal"
+        );
+    }
+
+    #[test]
     fn one_liners_and_phone_signatures_weigh_as_subjects() {
         let r = RuleSet::builtin();
         // One strong word under a subject that says nothing is as clear as
