@@ -12,6 +12,7 @@ use helpgate::decide::{self, Decision, TicketContext};
 use helpgate::guard::{self, Verdict};
 use helpgate::intake::files;
 use helpgate::parse::{self, ParsedEmail};
+use helpgate::reply::templates::{Rendered, Templates};
 use helpgate::rules::RuleSet;
 use helpgate::store::messages;
 use serde_json::json;
@@ -64,7 +65,8 @@ pub(crate) fn run(cli: &Cli, cmd: &RulesCmd) -> anyhow::Result<ExitCode> {
         RulesCmd::Check { dir } => check(&config, dir.as_deref()),
         RulesCmd::Test { mail, rules, json } => {
             let rules = load_rules(&config, rules.as_deref())?;
-            test(&rules, mail, *json)
+            let templates = super::outbox::templates(&config)?;
+            test(&rules, &templates, mail, *json)
         }
         RulesCmd::Diff {
             rules,
@@ -159,14 +161,46 @@ fn dry_run(rules: &RuleSet, raw: &[u8], mailbox: Option<&str>, ctx: Option<Ticke
     }
 }
 
-fn reply_json(run: &Run) -> serde_json::Value {
-    match &run.decision.template {
-        Some(t) => json!({ "template": t, "language": run.class.language }),
-        None => serde_json::Value::Null,
+/// The reply a dry run would send, rendered; `Err` says why none could be.
+fn rendered(rules: &RuleSet, templates: &Templates, run: &Run) -> Option<Result<Rendered, String>> {
+    let t = run.decision.template.as_deref()?;
+    let Some(project) = rules.project(&run.project) else {
+        return Some(Err(format!("project {} is not in the rules", run.project)));
+    };
+    Some(
+        helpgate::reply::preview(
+            templates,
+            &run.email,
+            project,
+            t,
+            run.class.language.as_deref(),
+            "[#new]",
+        )
+        .map_err(|e| e.to_string()),
+    )
+}
+
+fn reply_json(run: &Run, reply: Option<&Result<Rendered, String>>) -> serde_json::Value {
+    match (&run.decision.template, reply) {
+        (Some(t), Some(Ok(r))) => json!({
+            "template": t,
+            "language": r.lang,
+            "subject": r.subject,
+            "body": r.body,
+        }),
+        (Some(t), Some(Err(e))) => {
+            json!({ "template": t, "language": run.class.language, "error": e })
+        }
+        _ => serde_json::Value::Null,
     }
 }
 
-fn test(rules: &RuleSet, mail: &[String], as_json: bool) -> anyhow::Result<ExitCode> {
+fn test(
+    rules: &RuleSet,
+    templates: &Templates,
+    mail: &[String],
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
     let mut out = std::io::stdout().lock();
     let mut failed = false;
     for arg in mail {
@@ -181,6 +215,7 @@ fn test(rules: &RuleSet, mail: &[String], as_json: bool) -> anyhow::Result<ExitC
                 }
             };
             let run = dry_run(rules, &raw, None, None);
+            let reply = rendered(rules, templates, &run);
             let used_text = classify::quote::strip(&run.email.body.new_text);
             if as_json {
                 let v = json!({
@@ -204,11 +239,18 @@ fn test(rules: &RuleSet, mail: &[String], as_json: bool) -> anyhow::Result<ExitC
                     },
                     "guard": run.verdict,
                     "decision": run.decision,
-                    "reply": reply_json(&run),
+                    "reply": reply_json(&run, reply.as_ref()),
                 });
                 writeln!(out, "{v}")?;
             } else {
-                print_run(&mut out, rules, &item.source(), &run, &used_text)?;
+                print_run(
+                    &mut out,
+                    rules,
+                    &item.source(),
+                    &run,
+                    &used_text,
+                    reply.as_ref(),
+                )?;
             }
         }
     }
@@ -225,6 +267,7 @@ fn print_run(
     source: &str,
     run: &Run,
     text: &str,
+    reply: Option<&Result<Rendered, String>>,
 ) -> std::io::Result<()> {
     let c = &run.class;
     writeln!(out, "== {source}")?;
@@ -315,13 +358,20 @@ fn print_run(
             .unwrap_or_default(),
         d.reason
     )?;
-    match &d.template {
-        Some(t) => writeln!(
+    match (&d.template, reply) {
+        (Some(t), Some(Ok(r))) => {
+            writeln!(out, "reply:     template {t} in {}", r.lang)?;
+            writeln!(out, "           Subject: {}", r.subject)?;
+            for line in r.body.lines() {
+                writeln!(out, "           | {line}")?;
+            }
+        }
+        (Some(t), Some(Err(e))) => writeln!(
             out,
-            "reply:     template {t} in {}",
+            "reply:     template {t} in {}: cannot render: {e}",
             c.language.as_deref().unwrap_or("the project default")
         )?,
-        None => writeln!(out, "reply:     none")?,
+        _ => writeln!(out, "reply:     none")?,
     }
     writeln!(out)
 }

@@ -11,7 +11,7 @@ use super::{Metrics, Shared};
 use crate::config::mailbox::{FirstStart, MailboxConfig};
 use crate::intake::imap::{stream, ImapConnection, ImapError, Selected, Wake};
 use crate::intake::RawMessage;
-use crate::pipeline::{error_chain, Outcome, Pipeline, PipelineError};
+use crate::pipeline::{error_chain, Outcome, Pipeline, PipelineError, Prepared};
 use crate::store::mailboxes::{self, Cursor};
 use crate::store::StoreError;
 use rand::Rng;
@@ -233,18 +233,25 @@ async fn catch_up(
                     return Err(e.into());
                 }
             };
+            let last = *batch.last().expect("batches are never empty");
+            let fetched: Vec<u32> = messages.iter().map(|(u, _)| *u).collect();
+            // Parse and classify this batch while the previous one commits.
+            let prepared = prepare(
+                shared,
+                &mb.name,
+                &mb.project,
+                cursor.uidvalidity.unwrap_or(0),
+                messages,
+            );
             if let Some(f) = in_flight.take() {
                 finish(f, mb, conn, cursor).await?;
             }
-            let last = *batch.last().expect("batches are never empty");
-            let fetched: Vec<u32> = messages.iter().map(|(u, _)| *u).collect();
             let commit = tokio::spawn(commit(
                 shared.clone(),
                 mb.name.clone(),
-                mb.project.clone(),
                 cursor.uidvalidity.unwrap_or(0),
                 last,
-                messages,
+                prepared,
             ));
             in_flight = Some(InFlight {
                 commit,
@@ -302,47 +309,74 @@ fn plan(found: &[(u32, u32)]) -> Vec<Vec<u32>> {
     out
 }
 
-/// Parse, classify and store a batch and move the cursor to `last`, all in
-/// one transaction, on a blocking thread.
-async fn commit(
-    shared: Arc<Shared>,
-    name: String,
-    project: String,
+/// A batch being parsed and classified on the blocking pool, with the
+/// pipeline (rules and templates as loaded when it was fetched) that will
+/// store it.
+struct Preparing {
+    pipeline: Pipeline,
+    uids: Vec<u32>,
+    task: tokio::task::JoinHandle<Vec<Prepared>>,
+}
+
+/// Start parsing and classifying a fetched batch on all cores, without the
+/// store.
+fn prepare(
+    shared: &Shared,
+    name: &str,
+    project: &str,
     uidvalidity: u32,
-    last: u32,
     messages: Vec<(u32, Vec<u8>)>,
-) -> Result<(), IntakeError> {
+) -> Preparing {
     let loaded = shared.loaded.borrow().clone();
     let pipeline = Pipeline {
         rules: loaded.rules,
         clock: shared.clock.clone(),
-        bound_project: Some(project),
+        bound_project: Some(project.to_string()),
         max_message_bytes: shared.max_message_bytes,
         replies: loaded.replies,
     };
-    let metrics = shared.metrics.clone();
-    // Parse and classify on all cores without holding the store.
     let uids: Vec<u32> = messages.iter().map(|(u, _)| *u).collect();
     let raws = messages
         .into_iter()
         .map(|(uid, bytes)| RawMessage {
             source: format!("imap:{name}/{uidvalidity}/{uid}"),
-            mailbox: Some(name.clone()),
+            mailbox: Some(name.to_string()),
             bytes,
         })
         .collect();
     let preparer = pipeline.clone();
-    let prepared = tokio::task::spawn_blocking(move || preparer.prepare_all(raws))
-        .await
-        .expect("prepare never panics");
-    let outcomes = shared
+    let task = tokio::task::spawn_blocking(move || preparer.prepare_all(raws));
+    Preparing {
+        pipeline,
+        uids,
+        task,
+    }
+}
+
+/// Store a prepared batch and move the cursor to `last`, all in one
+/// transaction, on a blocking thread.
+async fn commit(
+    shared: Arc<Shared>,
+    name: String,
+    uidvalidity: u32,
+    last: u32,
+    batch: Preparing,
+) -> Result<(), IntakeError> {
+    let metrics = shared.metrics.clone();
+    let Preparing {
+        pipeline,
+        uids,
+        task,
+    } = batch;
+    let prepared = task.await.expect("prepare never panics");
+    let (stored, prepared) = shared
         .with_store(move |store| {
-            store.transaction(|tx| {
+            let stored = store.transaction(|tx| {
                 let mut outcomes = Vec::with_capacity(uids.len());
-                for (uid, p) in uids.iter().zip(prepared) {
+                for (uid, p) in uids.iter().zip(&prepared) {
                     let span = info_span!("message", mailbox = %name, imap.uid = uid, ticket.id = tracing::field::Empty);
                     let _enter = span.enter();
-                    let outcome = pipeline.commit(tx, &p)?;
+                    let outcome = pipeline.commit(tx, p)?;
                     if let Some(t) = ticket_of(&outcome) {
                         span.record("ticket.id", t);
                     }
@@ -358,9 +392,13 @@ async fn commit(
                     },
                 )?;
                 Ok::<_, PipelineError>(outcomes)
-            })
+            });
+            // Freed by the caller, not under the store lock.
+            (stored, prepared)
         })
-        .await?;
+        .await;
+    drop(prepared);
+    let outcomes: Vec<Outcome> = stored?;
     count(&metrics, &outcomes);
     if outcomes
         .iter()

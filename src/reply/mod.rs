@@ -268,6 +268,36 @@ impl Planner {
 }
 
 /// "Ana Souza" -> "Ana"; keeps names that are one word or not Latin-spaced.
+/// The automatic reply `template` would produce for `email`, as `rules test`
+/// shows it: same templates, fallbacks and placeholders as a real reply, with
+/// `token` standing in for the ticket that does not exist in a dry run. The
+/// subject is the one the reply would carry (`Re: <original> <token>`).
+pub fn preview(
+    templates: &Templates,
+    email: &ParsedEmail,
+    project: &Project,
+    template: &str,
+    language: Option<&str>,
+    token: &str,
+) -> Result<templates::Rendered, templates::RenderError> {
+    let name = [&email.reply_to, &email.from]
+        .into_iter()
+        .flatten()
+        .find_map(|a| a.name.as_deref());
+    let vars = Vars {
+        token,
+        participant_name: name.map(first_name),
+        participant_id: None,
+        task_id: None,
+        project,
+    };
+    let mut rendered = templates.render(template, language, &vars)?;
+    // The subject as sent: the participant's own, tagged with the token.
+    rendered.subject = compose::reply_subject(&email.subject, TicketId(0), &rendered.subject)
+        .replace(&TicketId(0).token(), token);
+    Ok(rendered)
+}
+
 fn first_name(name: &str) -> &str {
     let n = name.trim().trim_matches('"');
     if n.contains(',') || n.contains('@') {

@@ -1150,3 +1150,31 @@ fn postfix_bounce_of_our_reply_attaches_to_its_ticket_through_the_pipeline() {
             .is_some()
     );
 }
+
+#[test]
+fn rules_test_shows_the_rendered_reply_in_the_participants_language() {
+    let env = Env::new();
+    let mail = crate::common::repo().join("examples/maildir/new/1732500001.M1P1.demo");
+    let out = env.ok(&["rules", "test", "--json", mail.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    assert_eq!(v["decision"]["action"], "auto_reply", "{v}");
+    let reply = &v["reply"];
+    assert_eq!(reply["template"], "payment");
+    assert_eq!(reply["language"], "pt");
+    assert!(
+        reply["subject"].as_str().unwrap().contains("[#new]"),
+        "{reply}"
+    );
+    let body = reply["body"].as_str().unwrap();
+    assert!(
+        body.contains("Ana"),
+        "greets the participant by first name: {body}"
+    );
+    assert!(
+        body.contains("https://helpgate.example/help/payment"),
+        "{body}"
+    );
+    assert!(!body.contains('{'), "no placeholder left: {body}");
+    let text = env.ok(&["rules", "test", mail.to_str().unwrap()]);
+    assert!(text.contains("reply:     template payment in pt"), "{text}");
+}
