@@ -111,6 +111,22 @@ fn decide_refined(
     let strong = rules.thresholds.auto_reply_min_score;
     let sensitive_topic = route.is_some_and(|r| r.sensitive)
         && !(class.topic_uncertain && class.topic_score < strong);
+    // A follow-up's own new text decides too: a legal threat or a deletion
+    // request in a payment conversation is escalated even when the quoted
+    // subject keeps the old topic ahead.
+    let followup_sensitive = if ctx.follow_up && !sensitive_topic {
+        class
+            .candidates
+            .iter()
+            .find(|c| c.score >= strong && rules.is_sensitive_topic(&ctx.project, &c.topic))
+    } else {
+        None
+    };
+    let (topic, route) = match followup_sensitive {
+        Some(c) => (c.topic.as_str(), rules.route(&ctx.project, &c.topic)),
+        None => (topic, route),
+    };
+    let sensitive_topic = sensitive_topic || followup_sensitive.is_some();
     if sensitive_topic || (ctx.follow_up && sensitive_ticket) {
         let queue = route
             .filter(|r| r.sensitive)
@@ -121,7 +137,9 @@ fn decide_refined(
                     .filter(|q| rules.is_restricted_queue(q))
             })
             .unwrap_or_else(|| rules.sensitive_queue.clone());
-        let reason = if sensitive_topic {
+        let reason = if followup_sensitive.is_some() {
+            format!("Follow-up whose new text is about {topic}, a sensitive topic: escalated to the restricted queue {queue}.")
+        } else if sensitive_topic {
             format!("Topic {topic} is sensitive: escalated to the restricted queue {queue}, no canned answer.")
         } else {
             let earlier = ctx.ticket_topic.as_deref().unwrap_or("sensitive");
@@ -278,6 +296,33 @@ mod tests {
             (Action::Escalate, Some("sensitive"))
         );
         assert!(d.template.is_none());
+    }
+
+    #[test]
+    fn a_follow_up_whose_own_text_is_sensitive_escalates() {
+        let r = RuleSet::builtin();
+        let follow = TicketContext {
+            follow_up: true,
+            ticket_topic: Some("payment".into()),
+            ticket_queue: Some("general".into()),
+            ..ctx()
+        };
+        // The old subject keeps payment ahead; the new text threatens a lawyer.
+        let mut c = class("payment", 9.0);
+        c.candidates.push(Candidate {
+            topic: "abuse".into(),
+            score: 2.0,
+        });
+        let d = decide(&Verdict::Human, &c, &follow, &r);
+        assert_eq!(
+            (d.action, d.queue.as_deref()),
+            (Action::Escalate, Some("sensitive"))
+        );
+        assert!(d.reason.contains("abuse"), "{}", d.reason);
+        // A weak hint below the auto-reply threshold does not.
+        c.candidates[1].score = 1.0;
+        let d = decide(&Verdict::Human, &c, &follow, &r);
+        assert_eq!(d.action, Action::Human);
     }
 
     #[test]

@@ -25,6 +25,8 @@ use serde::Serialize;
 const MAX_BODY_CHARS: usize = 4000;
 /// Bytes of new text looked at at all (quote cutting included).
 const MAX_BODY_BYTES: usize = 16 * 1024;
+/// A subjectless mail this short is its own subject.
+const ONE_LINER_CHARS: usize = 80;
 /// Matched patterns kept for display.
 const MAX_SHOWN_MATCHES: usize = 24;
 
@@ -109,9 +111,10 @@ impl Classification {
 
 /// Classify a message: context-free, CPU-bound, never fails.
 pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
-    let new_text = quote::strip(prefix(&email.body.new_text, MAX_BODY_BYTES));
+    let mut new_text = quote::strip(prefix(&email.body.new_text, MAX_BODY_BYTES));
+    quote::drop_mobile_signature(&mut new_text);
     let subject = strip_subject_prefixes(&email.subject);
-    let subj_norm = normalize(subject, 400);
+    let mut subj_norm = normalize(subject, 400);
     // A subject-only mail: the subject is the message, so it also counts
     // as the body.
     let body_norm = if new_text.trim().is_empty() {
@@ -119,10 +122,27 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     } else {
         normalize(&new_text, MAX_BODY_CHARS)
     };
+    let one_liner = body_norm.chars().count() <= ONE_LINER_CHARS;
+    // A one-liner without subject ("Pagamento??"): its line is the subject
+    // too, so one strong word weighs as it would in a subject-only mail.
+    if subj_norm.trim().is_empty() && one_liner {
+        subj_norm.clone_from(&body_norm);
+    }
     let mut subj_hits = Vec::new();
     let mut body_hits = Vec::new();
     rules.text.find(&subj_norm, &mut subj_hits);
     rules.text.find(&body_norm, &mut body_hits);
+    // The same for a one-liner under a subject that says nothing ("hi",
+    // "urgent"): "when is payout for november??" is as clear as its subject
+    // would be.
+    if one_liner && !subj_norm.is_empty() && !has_topic_hit(rules, &subj_hits) {
+        subj_hits.extend(
+            body_hits
+                .iter()
+                .copied()
+                .filter(|&i| is_topic_hit(rules, i)),
+        );
+    }
 
     let mut out = Classification::default();
     language::detect(
@@ -135,6 +155,18 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
         .chain(body_hits.iter().map(|&i| (i, false)))
         .collect();
     out
+}
+
+fn is_topic_hit(rules: &RuleSet, id: u32) -> bool {
+    rules
+        .text
+        .patterns
+        .get(id as usize)
+        .is_some_and(|p| matches!(p.target, crate::rules::matcher::Target::Topic(_)))
+}
+
+fn has_topic_hit(rules: &RuleSet, hits: &[u32]) -> bool {
+    hits.iter().any(|&i| is_topic_hit(rules, i))
 }
 
 /// Apply what the ticket knows: a follow-up keeps the ticket's language
@@ -293,6 +325,41 @@ mod tests {
         );
         let ja = classify(&mail("", "支払いはいつですか"), &r);
         assert_ne!(ja.language.as_deref(), Some("zh"));
+    }
+
+    #[test]
+    fn an_appeal_of_rejected_recordings_is_a_rejection_dispute() {
+        let r = RuleSet::builtin();
+        let t = |s: &str, b: &str| classify(&mail(s, b), &r).topic.unwrap_or_default();
+        let rec = "I'd like to appeal the decision, 15 of my recordings were declined for noise.";
+        assert_eq!(t("appeal", rec), "rejection_dispute");
+        let acc = "My account was suspended, I'd like to appeal the decision and be reinstated.";
+        assert_eq!(t("appeal", acc), "appeal");
+        assert_eq!(
+            t(
+                "recurso",
+                "Quero recorrer: minha conta foi suspensa sem motivo."
+            ),
+            "appeal"
+        );
+    }
+
+    #[test]
+    fn one_liners_and_phone_signatures_weigh_as_subjects() {
+        let r = RuleSet::builtin();
+        // One strong word under a subject that says nothing is as clear as
+        // the same word in the subject.
+        let alone = classify(&mail("when is payout for november??", ""), &r);
+        let under_hi = classify(&mail("hi", "when is payout for november??"), &r);
+        assert_eq!(under_hi.topic.as_deref(), Some("payment"));
+        assert_eq!(under_hi.topic_score, alone.topic_score);
+        // A long body does not get that boost.
+        let long = format!("when is payout for november?? {}", "blah ".repeat(30));
+        assert!(classify(&mail("hi", &long), &r).topic_score < alone.topic_score);
+        // "Sent from my iPhone" alone leaves a subject-only mail.
+        let phone = classify(&mail("Pago de octubre", "Enviado desde mi iPhone"), &r);
+        let bare = classify(&mail("Pago de octubre", ""), &r);
+        assert_eq!(phone.topic_score, bare.topic_score);
     }
 
     #[test]

@@ -76,6 +76,74 @@ const SEPARATORS: [&str; 13] = [
 ];
 
 /// `text` up to the first quoted-history marker, without `>` lines.
+/// Device words that make a short trailing line a "Sent from my iPhone"
+/// signature in any language (the parser cuts most; this is the fallback
+/// for text that reaches classification with it).
+const DEVICE_WORDS: &[&str] = &[
+    "iphone",
+    "ipad",
+    "android",
+    "samsung",
+    "galaxy",
+    "outlook",
+    "huawei",
+    "xiaomi",
+    "blackberry",
+    "mobile",
+    "smartphone",
+    "手机",
+    "手機",
+    "휴대폰",
+    "갤럭시",
+    "κινητό",
+    "puhelimesta",
+];
+/// ... together with one of these ("sent", in the 13 languages).
+const SENT_WORDS: &[&str] = &[
+    "sent",
+    "get outlook",
+    "enviado",
+    "gesendet",
+    "verzonden",
+    "verstuurd",
+    "envoy",
+    "inviato",
+    "lähetetty",
+    "gönderildi",
+    "στάλθηκε",
+    "εστάλη",
+    "gửi",
+    "发自",
+    "發自",
+    "从我的",
+    "來自",
+    "보냄",
+];
+/// A signature line is at most this long.
+const SIGNATURE_LINE_CHARS: usize = 60;
+
+/// Drop trailing "Sent from my iPhone" lines, so a mail that has nothing
+/// else is subject-only.
+pub fn drop_mobile_signature(text: &mut String) {
+    loop {
+        let trimmed = text.trim_end();
+        let start = trimmed.rfind('\n').map_or(0, |i| i + 1);
+        let line = &trimmed[start..];
+        if line.is_empty() || line.chars().count() > SIGNATURE_LINE_CHARS {
+            text.truncate(trimmed.len());
+            return;
+        }
+        let lower = line.to_lowercase();
+        if !(DEVICE_WORDS.iter().any(|w| lower.contains(w))
+            && SENT_WORDS.iter().any(|w| lower.contains(w)))
+        {
+            text.truncate(trimmed.len());
+            return;
+        }
+        text.truncate(start);
+    }
+}
+
 pub fn strip(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let mut out = String::with_capacity(text.len().min(8192));
@@ -148,6 +216,19 @@ mod tests {
         assert_eq!(strip(text), "Hallo: kurze Frage\n");
         let text = "Note: from: here\nsecond line";
         assert_eq!(strip(text), "Note: from: here\nsecond line\n");
+    }
+
+    #[test]
+    fn drops_trailing_phone_signatures_only() {
+        let mut t = "Sent from my iPhone\n".to_string();
+        drop_mobile_signature(&mut t);
+        assert_eq!(t, "");
+        let mut t = "Wann kommt das Geld?\n\nVon meinem iPhone gesendet".to_string();
+        drop_mobile_signature(&mut t);
+        assert_eq!(t.trim(), "Wann kommt das Geld?");
+        let mut t = "My iPhone app does not upload".to_string();
+        drop_mobile_signature(&mut t);
+        assert_eq!(t, "My iPhone app does not upload");
     }
 
     #[test]

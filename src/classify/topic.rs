@@ -82,10 +82,28 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
     // Strong evidence: what an automatic answer needs, and what a sensitive
     // topic needs to take over from a stronger one.
     let strong = th.auto_reply_min_score.max(th.min_score);
-    let sensitive = ranked
-        .iter()
-        .find(|(t, s)| *s >= strong && *s * th.min_ratio * 2.0 >= best_score && is_sensitive(*t));
-    let (chosen, score) = sensitive.copied().unwrap_or((best, best_score));
+    let best_id = &rules.topics[best].id;
+    let sensitive = ranked.iter().find(|(t, s)| {
+        *s >= strong
+            && *s * th.min_ratio * 2.0 >= best_score
+            && is_sensitive(*t)
+            && (*t == best || !rules.topics[*t].yields_to.contains(best_id))
+    });
+    let (mut chosen, mut score) = sensitive.copied().unwrap_or((best, best_score));
+    // A topic that yields to another with strong evidence of its own loses
+    // to it unless far stronger: "I appeal the rejection of my recordings"
+    // is a rejection dispute even though "appeal" weighs more.
+    let yielded = ranked.iter().find(|(t, s)| {
+        *t != chosen
+            && *s >= strong * th.min_ratio
+            && score <= *s * th.min_ratio * 2.0
+            && rules.topics[chosen]
+                .yields_to
+                .contains(&rules.topics[*t].id)
+    });
+    if let Some(&(t, s)) = yielded {
+        (chosen, score) = (t, s);
+    }
     out.topic_score = round(score);
     if score < th.min_score {
         out.topic = Some("other".to_string());
@@ -95,7 +113,7 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
     out.topic = Some(rules.topics[chosen].id.clone());
     // A lone weak hint of a sensitive topic ("delete", "data") is unsure:
     // a person looks, rather than the restricted queue.
-    out.topic_uncertain = sensitive.is_none()
+    out.topic_uncertain = (sensitive.is_none() || yielded.is_some())
         && (runner * th.min_ratio > best_score || (is_sensitive(chosen) && score < strong));
 }
 

@@ -391,6 +391,7 @@ impl Compiler {
                 id: id.clone(),
                 subject_weight: t.subject_weight,
                 body_weight: t.body_weight,
+                yields_to: t.yields_to.clone(),
             });
             for (code, pats) in &t.lang {
                 let lang = if code == "any" {

@@ -187,6 +187,11 @@ pub(crate) struct TopicDef {
     pub(crate) body_weight: f64,
     #[serde(default)]
     pub(crate) weights: Weights,
+    /// Topics this (sensitive) topic does not take over from: it must beat
+    /// them on its own score (an "appeal" of rejected recordings is a
+    /// rejection dispute, not an account appeal).
+    #[serde(default)]
+    pub(crate) yields_to: Vec<String>,
     /// language -> patterns.
     #[serde(default)]
     pub(crate) lang: BTreeMap<String, Spanned<LangPatterns>>,

@@ -70,6 +70,8 @@ pub struct Topic {
     pub id: String,
     pub subject_weight: f64,
     pub body_weight: f64,
+    /// Topic ids a sensitive topic does not take over from.
+    pub yields_to: Vec<String>,
 }
 
 /// What to do with a topic (rules/routing.toml `[topic.X]`).

@@ -151,15 +151,30 @@ fn keywords_phrases_regexes_and_weights_score() {
         "phrase + keyword `paid`: {}",
         c.topic_score
     );
-    // A keyword alone in the body (1) is below the threshold ...
-    let c = classify(&mail("", "paid"), &r);
+    // A keyword alone in a longer body (1) is below the threshold ...
+    let c = classify(
+        &mail(
+            "hello",
+            "i was reading the long text on the site and then paid attention to the last part of it",
+        ),
+        &r,
+    );
     assert_eq!(c.topic.as_deref(), Some("other"));
     assert!(c.topic_uncertain);
-    // ... but in the subject it counts twice (subject_weight 2).
+    // ... but in the subject it counts twice (subject_weight 2) ...
     let c = classify(&mail("paid", ""), &r);
     assert_eq!(c.topic.as_deref(), Some("payment"));
+    // ... and a subjectless one-liner is its own subject.
+    let c = classify(&mail("", "paid??"), &r);
+    assert_eq!(c.topic.as_deref(), Some("payment"));
     // A prefix keyword matches longer words; the regex matches.
-    let c = classify(&mail("", "payouts pending, payout 42"), &r);
+    let c = classify(
+        &mail(
+            "status",
+            "payouts pending, payout 42, and some more words so that this text is clearly not a one-liner at all",
+        ),
+        &r,
+    );
     assert_eq!(c.topic_score, 1.0 + 2.0);
 }
 
