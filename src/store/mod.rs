@@ -116,6 +116,9 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // One message touches more distinct statements than the default 16:
+        // a smaller cache would re-parse them for every message.
+        conn.set_prepared_statement_cache_capacity(128);
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store {
             conn,
