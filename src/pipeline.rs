@@ -194,11 +194,12 @@ impl Pipeline {
 
     fn commit_inner(&self, conn: &Connection, p: &Prepared) -> Result<Outcome, PipelineError> {
         let email = &p.email;
-        if let Some(id) = messages::find(conn, &email.message_id, &email.content_hash)? {
+        let known = messages::known(conn, &email.message_id, &email.content_hash)?;
+        if let messages::Known::Same(id) = known {
             return Ok(Outcome::Duplicate { message: id });
         }
         let mut notes = email.notes.clone();
-        if !email.message_id_synthesized && messages::message_id_known(conn, &email.message_id)? {
+        if !email.message_id_synthesized && known == messages::Known::Reused {
             notes.push(ParseNote::with(
                 "message_id_reused",
                 "another stored message has this Message-ID with different content",

@@ -96,26 +96,32 @@ pub fn insert(conn: &Connection, m: &NewMessage<'_>) -> StoreResult<MessageId> {
     Ok(MessageId(conn.last_insert_rowid()))
 }
 
-/// The stored message with this Message-ID and content, if any.
-pub fn find(
-    conn: &Connection,
-    message_id: &str,
-    content_hash: &str,
-) -> StoreResult<Option<MessageId>> {
-    Ok(conn
-        .prepare_cached("SELECT id FROM messages WHERE message_id = ?1 AND content_hash = ?2")?
-        .query_row([message_id, content_hash], |r| r.get(0))
-        .optional()?
-        .map(MessageId))
+/// What the store already holds under a Message-ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Known {
+    /// Nothing.
+    New,
+    /// This very message (same content): a duplicate.
+    Same(MessageId),
+    /// Another message with the same Message-ID and different content.
+    Reused,
 }
 
-/// Whether any stored message has this Message-ID.
-pub fn message_id_known(conn: &Connection, message_id: &str) -> StoreResult<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM messages WHERE message_id = ?1 LIMIT 1")?
-        .query_row([message_id], |_| Ok(()))
-        .optional()?
-        .is_some())
+/// One look-up for both questions ingest asks of every message: is it a
+/// duplicate, and is its Message-ID already taken by other content?
+pub fn known(conn: &Connection, message_id: &str, content_hash: &str) -> StoreResult<Known> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id, content_hash FROM messages WHERE message_id = ?1")?;
+    let mut rows = stmt.query([message_id])?;
+    let mut seen = Known::New;
+    while let Some(r) = rows.next()? {
+        let hash: String = r.get(1)?;
+        if hash == content_hash {
+            return Ok(Known::Same(MessageId(r.get(0)?)));
+        }
+        seen = Known::Reused;
+    }
+    Ok(seen)
 }
 
 /// The ticket that a message with this Message-ID belongs to: an incoming
