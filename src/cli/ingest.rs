@@ -74,7 +74,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         failed,
         ..Summary::default()
     };
-    // Reading and parsing/classifying (all cores) run one batch ahead of the
+    // Reading and parsing/classifying (all cores but one) run one batch ahead of the
     // store, which commits batch by batch on this thread.
     let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(2);
     let committed = std::thread::scope(|s| -> anyhow::Result<()> {
@@ -164,7 +164,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
     })
 }
 
-/// Read and parse/classify `items` on all cores, keeping their order.
+/// Read and parse/classify `items` on all cores but one, keeping their order.
 fn read_and_prepare(pipeline: &Pipeline, items: &[&Item]) -> Batch {
     let one = |item: &Item| -> Result<Prepared, String> {
         let bytes = read_mail(item).map_err(|e| error_chain(&e))?;
