@@ -50,6 +50,7 @@ impl Summary {
 pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     let mut store = open_store(&config)?;
+    store.checkpoint_in_background()?;
     let pipeline = Pipeline {
         rules: Arc::new(super::rules::load_rules(&config, None)?),
         clock: Clock::system(),

@@ -82,9 +82,13 @@ pub async fn run(
         return Err(DaemonError::NoMailboxes);
     }
     let state_dir = config.state_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open_in(&state_dir))
-        .await
-        .expect("opening the store does not panic")?;
+    let store = tokio::task::spawn_blocking(move || {
+        let mut store = Store::open_in(&state_dir)?;
+        store.checkpoint_in_background()?;
+        Ok::<_, crate::store::StoreError>(store)
+    })
+    .await
+    .expect("opening the store does not panic")?;
     let loaded = rules::load_all(&config).map_err(DaemonError::Rules)?;
     let (rules_tx, rules_rx) = watch::channel(loaded);
     let metrics = Arc::new(Metrics::default());

@@ -5,6 +5,7 @@
 //! row, cursor) commits all together or not at all. The database file is
 //! created 0600 inside a 0700 state directory: it holds personal data.
 
+mod checkpoint;
 pub mod events;
 pub mod limits;
 pub mod mailboxes;
@@ -74,6 +75,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    // Declared after `conn`, so the writer closes first and the checkpointer's
+    // own connection, the last one, folds what is left of the WAL in.
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 impl Store {
@@ -123,9 +127,20 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
+            checkpointer: None,
         };
         migrations::migrate(&mut store.conn)?;
         Ok(store)
+    }
+
+    /// Copy the WAL into the database from a thread of its own instead of in
+    /// the commit that crosses the threshold: a bulk import or a busy daemon
+    /// never stops writing for it. Meant for the one long-lived writer.
+    pub fn checkpoint_in_background(&mut self) -> StoreResult<()> {
+        if self.checkpointer.is_none() {
+            self.checkpointer = Some(checkpoint::Checkpointer::start(&mut self.conn, &self.path)?);
+        }
+        Ok(())
     }
 
     pub fn path(&self) -> &Path {
