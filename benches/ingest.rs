@@ -8,7 +8,8 @@
 //!   classify on all cores), and the end-to-end / parse-only ratio;
 //! - one 50 MB mail through `helpgate ingest`: time and peak RSS.
 //!
-//! Usage: `cargo bench --bench ingest -- [N]` (default 20000).
+//! Usage: `cargo bench --bench ingest -- [N]` (default 20000); set
+//! `HELPGATE_BENCH_MAILDIR=DIR` to keep the generated Maildir in DIR.
 
 use helpgate::clock::Clock;
 use helpgate::intake::RawMessage;
@@ -141,7 +142,10 @@ fn main() {
         .find_map(|a| a.parse().ok())
         .unwrap_or(20_000);
     let dir = tempfile::tempdir().expect("temp dir");
-    let maildir = dir.path().join("Maildir");
+    // HELPGATE_BENCH_MAILDIR keeps the generated Maildir for profiling.
+    let maildir = std::env::var_os("HELPGATE_BENCH_MAILDIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dir.path().join("Maildir"));
     for sub in ["cur", "new", "tmp"] {
         std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
     }

@@ -113,10 +113,16 @@ pub(super) fn count_unparsable(block: &[u8]) -> usize {
 
 /// Drop the CR/LF of folded lines (the following whitespace stays).
 fn unfold(raw: &[u8]) -> Vec<u8> {
-    raw.iter()
-        .copied()
-        .filter(|&b| b != b'\r' && b != b'\n')
-        .collect()
+    // Copy whole runs between line breaks: byte-by-byte filtering was a
+    // visible share of parsing (Received headers fold on every mail).
+    let mut out = Vec::with_capacity(raw.len());
+    for run in raw.split(|&b| b == b'\n') {
+        out.extend_from_slice(run.strip_suffix(b"\r").unwrap_or(run));
+    }
+    if out.contains(&b'\r') {
+        out.retain(|&b| b != b'\r');
+    }
+    out
 }
 
 /// All headers of a part as (lower-case name, decoded value).

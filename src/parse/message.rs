@@ -8,11 +8,69 @@ use super::{
     ParseNote, ParsedEmail,
 };
 use chrono::{DateTime, Utc};
-use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders};
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
+use std::sync::LazyLock;
 
 /// Body text beyond this many decoded bytes is not read: no human writes
 /// it, and it bounds memory for huge mails.
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// mail-parser's own choices, except that Received headers are skipped:
+/// helpgate reads their raw text (arrival time) and never their parsed form,
+/// which cost more than all the other headers of a mail together.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    use HeaderName as H;
+    let mut p = MessageParser::new().default_header_raw();
+    for h in [
+        H::Subject,
+        H::Comments,
+        H::ContentDescription,
+        H::ContentLocation,
+        H::ContentTransferEncoding,
+    ] {
+        p = p.header_text(h);
+    }
+    for h in [
+        H::From,
+        H::To,
+        H::Cc,
+        H::Bcc,
+        H::ReplyTo,
+        H::Sender,
+        H::ResentTo,
+        H::ResentFrom,
+        H::ResentBcc,
+        H::ResentCc,
+        H::ResentSender,
+        H::ListArchive,
+        H::ListHelp,
+        H::ListId,
+        H::ListOwner,
+        H::ListPost,
+        H::ListSubscribe,
+        H::ListUnsubscribe,
+    ] {
+        p = p.header_address(h);
+    }
+    for h in [
+        H::MessageId,
+        H::References,
+        H::InReplyTo,
+        H::ReturnPath,
+        H::ContentId,
+        H::ResentMessageId,
+    ] {
+        p = p.header_id(h);
+    }
+    p.header_date(H::Date)
+        .header_date(H::ResentDate)
+        .header_comma_separated(H::Keywords)
+        .header_comma_separated(H::ContentLanguage)
+        .header_content_type(H::ContentType)
+        .header_content_type(H::ContentDisposition)
+        .header_raw(H::MimeVersion)
+        .ignore_header(H::Received)
+});
 
 pub(super) fn parse(raw: &[u8]) -> ParsedEmail {
     let hash = content_hash(raw);
@@ -25,7 +83,7 @@ pub(super) fn parse(raw: &[u8]) -> ParsedEmail {
     let parsed = if raw.iter().all(|b| b.is_ascii_whitespace()) {
         None
     } else {
-        MessageParser::default().parse(raw)
+        PARSER.parse(raw)
     };
     match parsed {
         Some(msg) if !msg.parts.is_empty() => fill(&mut out, &msg),
