@@ -39,18 +39,16 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
     }
     // The signature delimiter, searched upwards from the end.
     let floor = last.saturating_sub(MAX_SIGNATURE_LINES);
-    if let Some(d) = (floor..=last)
-        .rev()
-        .filter(|&i| looks_like_signature(&lines[i + 1..=last]))
-        .find(|&i| {
-            let l = lines[i];
-            let t = l.trim_end();
-            t == "--"
+    // The delimiter test first: it is cheap, and rarely true.
+    if let Some(d) = (floor..=last).rev().find(|&i| {
+        let l = lines[i];
+        let t = l.trim_end();
+        (t == "--"
             || l == "-- \u{a0}"
             // "—" and "—————" (Apple, Outlook); ASCII "----" is markdown.
-            || !t.is_empty() && t.chars().count() <= 20 && t.chars().all(|c| c == '—' || c == '–')
-        })
-    {
+            || !t.is_empty() && t.chars().count() <= 20 && t.chars().all(|c| c == '—' || c == '–'))
+            && looks_like_signature(&lines[i + 1..=last])
+    }) {
         if cut.is_none_or(|c| d < c) {
             cut = Some(d);
             mobile_only = false;
@@ -82,10 +80,11 @@ fn looks_like_signature(after: &[&str]) -> bool {
 }
 
 fn is_mobile_line(line: &str) -> bool {
-    let l = line.trim().to_lowercase();
-    if l.is_empty() || l.chars().count() > 80 {
+    let t = line.trim();
+    if t.is_empty() || t.chars().count() > 80 {
         return false;
     }
+    let l = t.to_lowercase();
     if MOBILE_PHRASES.iter().any(|p| l.starts_with(p)) {
         // "Sent from my desk, is much easier then my mobile phone." is prose.
         return !l.contains(", ")
