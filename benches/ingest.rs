@@ -38,7 +38,9 @@ const TEXTS: &[(&str, &str, &str)] = &[
 
 fn synth(i: usize) -> Vec<u8> {
     let (lang, subject, text) = TEXTS[i % TEXTS.len()];
-    let follow_up = i % 5 == 4 && i >= 5;
+    // A follow-up answers the message 13 before it: the same language (13
+    // texts) and a first message (13 is 3 mod 5), as a participant's reply does.
+    let follow_up = i % 5 == 4 && i >= 13;
     let mut m = String::new();
     m.push_str(&format!("From: Participant {i} <p{i}@example.{lang}>\r\n"));
     m.push_str("To: support@helpgate.example\r\n");
@@ -53,7 +55,7 @@ fn synth(i: usize) -> Vec<u8> {
     ));
     m.push_str(&format!("Message-ID: <bench-{i}@example.{lang}>\r\n"));
     if follow_up {
-        let parent = i - 5;
+        let parent = i - 13;
         m.push_str(&format!(
             "Subject: Re: {subject}\r\nIn-Reply-To: <bench-{parent}@example.{lang}>\r\n"
         ));
