@@ -49,27 +49,37 @@ impl Summary {
 
 pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
-    let mut store = open_store(&config)?;
-    store.checkpoint_in_background()?;
+    // Compiling rules and templates takes as long as opening the store and
+    // listing a large Maildir: do them side by side.
+    let (compiled, opened) = std::thread::scope(|s| {
+        let compiled = std::thread::Builder::new()
+            .name("compile".into())
+            .spawn_scoped(s, || -> anyhow::Result<_> {
+                Ok((
+                    super::rules::load_rules(&config, None)?,
+                    super::outbox::planner(&config)?,
+                ))
+            })
+            .expect("cannot start a thread");
+        let opened = open_store(&config).and_then(|mut store| {
+            store.checkpoint_in_background()?;
+            Ok(store)
+        });
+        let listed = list(paths);
+        (
+            compiled.join().expect("compiling never panics"),
+            opened.map(|store| (store, listed)),
+        )
+    });
+    let (rules, planner) = compiled?;
+    let (mut store, (items, failed)) = opened?;
     let pipeline = Pipeline {
-        rules: Arc::new(super::rules::load_rules(&config, None)?),
+        rules: Arc::new(rules),
         clock: Clock::system(),
         bound_project: None,
         max_message_bytes: config.max_message_bytes,
-        replies: Arc::new(super::outbox::planner(&config)?),
+        replies: Arc::new(planner),
     };
-
-    let mut items = Vec::new();
-    let mut failed = 0u64;
-    for p in paths {
-        match files::expand(p) {
-            Ok(found) => items.extend(found),
-            Err(e) => {
-                eprintln!("helpgate: {}", error_chain(&e));
-                failed += 1;
-            }
-        }
-    }
     let bar = progress(items.len());
     let mut summary = Summary {
         failed,
@@ -89,24 +99,23 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         let reader = std::thread::Builder::new().name("read".into());
         reader
             .spawn_scoped(s, move || {
-                let mut batch: Vec<&Item> = Vec::new();
-                let mut bytes_held = 0u64;
+                let mut batch: Vec<Read> = Vec::new();
+                let mut bytes_held = 0usize;
                 for item in items {
-                    // The size on disk bounds what a batch holds in memory.
-                    bytes_held += match item {
-                        Item::File(p) => std::fs::metadata(p).map_or(0, |m| m.len()),
-                        Item::Stdin => 0,
-                    };
-                    batch.push(item);
-                    if batch.len() >= BATCH || bytes_held >= BATCH_BYTES as u64 {
-                        if batch_tx.send(read_and_prepare(pipeline, &batch)).is_err() {
+                    // Read here, in order: what was read bounds the batch's
+                    // memory, with no second look at the file's size.
+                    let read = read_mail(item).map_err(|e| error_chain(&e));
+                    bytes_held += read.as_ref().map_or(0, Vec::len);
+                    batch.push(Read { item, read });
+                    if batch.len() >= BATCH || bytes_held >= BATCH_BYTES {
+                        let full = std::mem::take(&mut batch);
+                        if batch_tx.send(prepare(pipeline, full)).is_err() {
                             return; // the store side stopped on an error
                         }
-                        batch.clear();
                         bytes_held = 0;
                     }
                 }
-                let _ = batch_tx.send(read_and_prepare(pipeline, &batch));
+                let _ = batch_tx.send(prepare(pipeline, batch));
             })
             .expect("cannot start the reader thread");
         for batch in batch_rx {
@@ -165,12 +174,34 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
     })
 }
 
-/// Read and parse/classify `items` on all cores but one, keeping their order.
-fn read_and_prepare(pipeline: &Pipeline, items: &[&Item]) -> Batch {
-    let one = |item: &Item| -> Result<Prepared, String> {
-        let bytes = read_mail(item).map_err(|e| error_chain(&e))?;
+/// The messages the paths name, in order, and how many paths failed.
+fn list(paths: &[String]) -> (Vec<Item>, u64) {
+    let mut items = Vec::new();
+    let mut failed = 0u64;
+    for p in paths {
+        match files::expand(p) {
+            Ok(found) => items.extend(found),
+            Err(e) => {
+                eprintln!("helpgate: {}", error_chain(&e));
+                failed += 1;
+            }
+        }
+    }
+    (items, failed)
+}
+
+/// One file as read: its bytes, or why it is not mail we can store.
+struct Read<'a> {
+    item: &'a Item,
+    read: Result<Vec<u8>, String>,
+}
+
+/// Parse/classify what was read on all cores but one, keeping the order.
+fn prepare(pipeline: &Pipeline, mut reads: Vec<Read<'_>>) -> Batch {
+    let one = |r: &mut Read<'_>| -> Result<Prepared, String> {
+        let bytes = std::mem::replace(&mut r.read, Ok(Vec::new()))?;
         Ok(pipeline.prepare(RawMessage {
-            source: item.source(),
+            source: r.item.source(),
             mailbox: None,
             bytes,
         }))
@@ -179,23 +210,23 @@ fn read_and_prepare(pipeline: &Pipeline, items: &[&Item]) -> Batch {
     // prepare threads made the whole import slower (bench: +8 %).
     let workers =
         std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).clamp(1, 8));
-    let results: Vec<Result<Prepared, String>> = if items.len() < 16 || workers < 2 {
-        items.iter().map(|i| one(i)).collect()
+    let results: Vec<Result<Prepared, String>> = if reads.len() < 16 || workers < 2 {
+        reads.iter_mut().map(one).collect()
     } else {
-        let per = items.len().div_ceil(workers);
+        let per = reads.len().div_ceil(workers);
         std::thread::scope(|s| {
-            let handles: Vec<_> = items
-                .chunks(per)
+            let handles: Vec<_> = reads
+                .chunks_mut(per)
                 .map(|chunk| {
                     std::thread::Builder::new()
                         .name("prepare".into())
-                        .spawn_scoped(s, move || chunk.iter().map(|i| one(i)).collect::<Vec<_>>())
+                        .spawn_scoped(s, move || chunk.iter_mut().map(one).collect::<Vec<_>>())
                         .expect("cannot start a prepare thread")
                 })
                 .collect();
             handles
                 .into_iter()
-                .flat_map(|h| h.join().expect("reading and preparing never panics"))
+                .flat_map(|h| h.join().expect("preparing never panics"))
                 .collect()
         })
     };
@@ -240,8 +271,8 @@ fn looks_like_mail(bytes: &[u8]) -> bool {
         .unwrap_or(head.len());
     let head = &head[start..];
     let header_end = head
-        .windows(2)
-        .position(|w| w == b"\n\n" || w == b"\r\n")
+        .windows(3)
+        .position(|w| w.starts_with(b"\n\n") || w == b"\n\r\n")
         .unwrap_or(head.len());
     if head[..header_end].contains(&0) {
         return false;
@@ -280,5 +311,8 @@ mod tests {
         ));
         assert!(!looks_like_mail(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"));
         assert!(!looks_like_mail(b"just some text\nwithout headers"));
+        // A NUL anywhere in the header block, not only in its first line.
+        assert!(!looks_like_mail(b"From: a@b\r\nX-Junk: \0\r\n\r\nhi"));
+        assert!(looks_like_mail(b"From: a@b\r\n\r\nbinary \0 body"));
     }
 }

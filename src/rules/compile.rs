@@ -247,6 +247,7 @@ struct Compiler {
     templates: Vec<String>,
     queues: Vec<String>,
     topics_complete: bool,
+    lines: super::error::LineIndex,
 }
 
 impl Compiler {
@@ -345,7 +346,7 @@ impl Compiler {
                 return;
             }
         }
-        let (line, _) = super::error::line_col(text, s.span().start);
+        let line = self.lines.line(text, s.span().start);
         let key = (norm.clone(), kind, format!("{target:?}"));
         if let Some(&i) = self.merged.get(&key) {
             if let Some(l) = lang {
@@ -382,7 +383,7 @@ impl Compiler {
                 );
                 continue;
             }
-            let (line, _) = super::error::line_col(text, def.span().start);
+            let line = self.lines.line(text, def.span().start);
             self.topic_origin
                 .insert(id.clone(), (path.to_string(), line));
             let t = def.get_ref();

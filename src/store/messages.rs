@@ -127,11 +127,20 @@ pub fn known(conn: &Connection, message_id: &str, content_hash: &str) -> StoreRe
 /// The ticket that a message with this Message-ID belongs to: an incoming
 /// message or one of our own replies.
 pub fn ticket_of(conn: &Connection, message_id: &str) -> StoreResult<Option<TicketId>> {
-    let incoming: Option<Option<i64>> = conn
-        .prepare_cached("SELECT ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL ORDER BY id LIMIT 1")?
-        .query_row([message_id], |r| r.get(0))
-        .optional()?;
-    if let Some(Some(t)) = incoming {
+    // The earliest such message; almost always the only one. Picked here
+    // rather than by ORDER BY, which made SQLite build a sorter per look-up.
+    let mut earliest: Option<(i64, i64)> = None;
+    let mut st = conn.prepare_cached(
+        "SELECT id, ticket_id FROM messages WHERE message_id = ?1 AND ticket_id IS NOT NULL",
+    )?;
+    let mut rows = st.query([message_id])?;
+    while let Some(r) = rows.next()? {
+        let (id, ticket): (i64, i64) = (r.get(0)?, r.get(1)?);
+        if earliest.is_none_or(|(e, _)| id < e) {
+            earliest = Some((id, ticket));
+        }
+    }
+    if let Some((_, t)) = earliest {
         return Ok(Some(TicketId(t)));
     }
     let ours: Option<Option<i64>> = conn
