@@ -124,13 +124,7 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
                 summary.failed += 1;
             }
             let n = (batch.prepared.len() + batch.errors.len()) as u64;
-            let outcomes = store.transaction(|tx| {
-                batch
-                    .prepared
-                    .iter()
-                    .map(|p| pipeline.commit(tx, p))
-                    .collect::<Result<Vec<_>, _>>()
-            })?;
+            let outcomes = pipeline.commit_all(&mut store, &batch.prepared, |_| Ok(()))?;
             for o in &outcomes {
                 summary.add(o);
             }

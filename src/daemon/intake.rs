@@ -371,28 +371,24 @@ async fn commit(
     let prepared = task.await.expect("prepare never panics");
     let (stored, prepared) = shared
         .with_store(move |store| {
-            let stored = store.transaction(|tx| {
-                let mut outcomes = Vec::with_capacity(uids.len());
-                for (uid, p) in uids.iter().zip(&prepared) {
+            let cursor = Cursor {
+                uidvalidity: Some(uidvalidity),
+                last_uid: last,
+            };
+            let stored = pipeline.commit_all(store, &prepared, |tx| {
+                mailboxes::set_cursor(tx, &name, cursor)
+            });
+            if let Ok(outcomes) = &stored {
+                // Logged once committed: a rolled-back try logs nothing.
+                for (uid, outcome) in uids.iter().zip(outcomes) {
                     let span = info_span!("message", mailbox = %name, imap.uid = uid, ticket.id = tracing::field::Empty);
                     let _enter = span.enter();
-                    let outcome = pipeline.commit(tx, p)?;
-                    if let Some(t) = ticket_of(&outcome) {
+                    if let Some(t) = ticket_of(outcome) {
                         span.record("ticket.id", t);
                     }
-                    info!(outcome = outcome_name(&outcome), "message stored");
-                    outcomes.push(outcome);
+                    info!(outcome = outcome_name(outcome), "message stored");
                 }
-                mailboxes::set_cursor(
-                    tx,
-                    &name,
-                    Cursor {
-                        uidvalidity: Some(uidvalidity),
-                        last_uid: last,
-                    },
-                )?;
-                Ok::<_, PipelineError>(outcomes)
-            });
+            }
             // Freed by the caller, not under the store lock.
             (stored, prepared)
         })

@@ -21,6 +21,21 @@ pub struct StoredBody {
     pub delivery_report: Option<DeliveryReport>,
 }
 
+/// [`StoredBody`] borrowed from the parsed mail: what `prepare` serializes
+/// (off the store thread, with no copies). Same fields, same JSON.
+#[derive(Debug, Serialize)]
+pub struct StoredBodyRef<'a> {
+    pub new_text: &'a str,
+    pub quoted: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    pub html_only: bool,
+    pub attachments: &'a [Attachment],
+    pub to: Vec<&'a str>,
+    pub date: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_report: Option<&'a DeliveryReport>,
+}
+
 /// A message not yet stored.
 #[derive(Debug)]
 pub struct NewMessage<'a> {
@@ -37,8 +52,10 @@ pub struct NewMessage<'a> {
     pub action: &'a str,
     pub reason: &'a str,
     pub notes: &'a [ParseNote],
-    pub body: &'a StoredBody,
-    pub classification: Option<&'a serde_json::Value>,
+    /// [`StoredBody`] as JSON.
+    pub body: &'a str,
+    /// Guard verdict, classification and decision as one JSON object.
+    pub classification: Option<&'a str>,
     pub raw: &'a [u8],
 }
 
@@ -88,8 +105,8 @@ pub fn insert(conn: &Connection, m: &NewMessage<'_>) -> StoreResult<MessageId> {
         m.action,
         m.reason,
         serde_json::to_string(m.notes)?,
-        serde_json::to_string(m.body)?,
-        m.classification.map(serde_json::to_string).transpose()?,
+        m.body,
+        m.classification,
         m.raw.len() as i64,
         m.raw
     ])?;
@@ -215,4 +232,45 @@ pub fn all_raw(conn: &Connection, mut f: impl FnMut(MessageId, Vec<u8>)) -> Stor
         f(MessageId(r.get(0)?), r.get(1)?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn borrowed_body_writes_the_json_the_owned_one_reads() {
+        let owned = StoredBody {
+            new_text: "Olá, \"não\" recebi".into(),
+            quoted: Some("> antes".into()),
+            signature: None,
+            html_only: true,
+            attachments: vec![Attachment {
+                name: Some("a.wav".into()),
+                content_type: "audio/wav".into(),
+                size: 3,
+                sha256: "ab".into(),
+            }],
+            to: vec!["support@example.test".into()],
+            date: parse_ts("2026-11-23T09:00:00Z"),
+            delivery_report: Some(DeliveryReport {
+                action: Some("failed".into()),
+                ..DeliveryReport::default()
+            }),
+        };
+        let borrowed = StoredBodyRef {
+            new_text: &owned.new_text,
+            quoted: owned.quoted.as_deref(),
+            signature: None,
+            html_only: true,
+            attachments: &owned.attachments,
+            to: owned.to.iter().map(String::as_str).collect(),
+            date: owned.date,
+            delivery_report: owned.delivery_report.as_ref(),
+        };
+        let json = serde_json::to_string(&borrowed).unwrap();
+        assert_eq!(json, serde_json::to_string(&owned).unwrap());
+        let back: StoredBody = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.attachments[0].name.as_deref(), Some("a.wav"));
+    }
 }
