@@ -67,11 +67,34 @@ impl Backoff {
     }
 }
 
+/// A connection being opened before the rest of the daemon is ready.
+pub type Opening = tokio::task::JoinHandle<Result<(ImapConnection, Selected), IntakeError>>;
+
+/// Connect, log in and select the folder.
+pub async fn connect(mb: MailboxConfig) -> Result<(ImapConnection, Selected), IntakeError> {
+    let tls = stream::tls_config(mb.ca_file.as_deref()).map_err(|source| IntakeError::CaFile {
+        path: mb
+            .ca_file
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        source,
+    })?;
+    Ok(ImapConnection::open(&mb, tls).await?)
+}
+
 /// Run one mailbox until `token` is cancelled. Never returns an error.
-pub async fn run(shared: Arc<Shared>, mb: MailboxConfig, token: CancellationToken) {
+/// `opening`: the first connection, already on its way (the daemon logs in
+/// while it compiles the rules).
+pub async fn run(
+    shared: Arc<Shared>,
+    mb: MailboxConfig,
+    token: CancellationToken,
+    mut opening: Option<Opening>,
+) {
     let mut backoff = Backoff::new();
     while !token.is_cancelled() {
-        let result = session(&shared, &mb, &token, &mut backoff).await;
+        let result = session(&shared, &mb, &token, &mut backoff, opening.take()).await;
         let e = match result {
             Ok(()) => break,
             Err(e) => e,
@@ -104,18 +127,17 @@ async fn session(
     mb: &MailboxConfig,
     token: &CancellationToken,
     backoff: &mut Backoff,
+    opening: Option<Opening>,
 ) -> Result<(), IntakeError> {
-    let tls = stream::tls_config(mb.ca_file.as_deref()).map_err(|source| IntakeError::CaFile {
-        path: mb
-            .ca_file
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        source,
-    })?;
-    let (mut conn, selected) = tokio::select! {
-        r = ImapConnection::open(mb, tls) => r?,
-        () = token.cancelled() => return Ok(()),
+    let (mut conn, selected) = match opening {
+        Some(task) => tokio::select! {
+            r = task => r.expect("connecting never panics")?,
+            () = token.cancelled() => return Ok(()),
+        },
+        None => tokio::select! {
+            r = connect(mb.clone()) => r?,
+            () = token.cancelled() => return Ok(()),
+        },
     };
     backoff.reset();
     let idle = mb.idle && conn.has_idle;

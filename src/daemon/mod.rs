@@ -81,6 +81,17 @@ pub async fn run(
     if config.mailboxes.is_empty() {
         return Err(DaemonError::NoMailboxes);
     }
+    // Log in to the mailboxes, open the store and compile the rules side by
+    // side: each takes tens of milliseconds.
+    let mut opening: Vec<Option<intake::Opening>> = config
+        .mailboxes
+        .iter()
+        .map(|mb| Some(tokio::spawn(intake::connect(mb.clone()))))
+        .collect();
+    let compiling = {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || rules::load_all(&config))
+    };
     let state_dir = config.state_dir.clone();
     let store = tokio::task::spawn_blocking(move || {
         let mut store = Store::open_in(&state_dir)?;
@@ -89,7 +100,10 @@ pub async fn run(
     })
     .await
     .expect("opening the store does not panic")?;
-    let loaded = rules::load_all(&config).map_err(DaemonError::Rules)?;
+    let loaded = compiling
+        .await
+        .expect("compiling the rules does not panic")
+        .map_err(DaemonError::Rules)?;
     let (rules_tx, rules_rx) = watch::channel(loaded);
     let metrics = Arc::new(Metrics::default());
     let worker = crate::outbox::Worker::new(
@@ -119,11 +133,12 @@ pub async fn run(
         info!(%addr, "metrics listening");
         tracker.spawn(metrics::serve(listener, metrics.clone(), shutdown.clone()));
     }
-    for mb in &config.mailboxes {
+    for (mb, opening) in config.mailboxes.iter().zip(&mut opening) {
         intake_tracker.spawn(intake::run(
             shared.clone(),
             mb.clone(),
             intake_token.clone(),
+            opening.take(),
         ));
     }
     // OUTBOX (replies): the sender worker on its own store connection. Its

@@ -141,6 +141,7 @@ pub(crate) struct MailStack {
     pub(crate) users: Vec<String>,
     dovecot: Option<Group>,
     postfix: Option<Group>,
+    storage: servers::Storage,
 }
 
 impl MailStack {
@@ -151,6 +152,11 @@ impl MailStack {
 
     /// Dovecot + Postfix; `users` are local parts in example.test.
     pub(crate) fn start_with_users(users: &[&str]) -> MailStack {
+        Self::start_with(users, servers::Storage::Maildir)
+    }
+
+    /// Dovecot (storing mail as `storage`) + Postfix.
+    pub(crate) fn start_with(users: &[&str], storage: servers::Storage) -> MailStack {
         assert!(
             servers::is_root(),
             "the mail stack needs root (Postfix refuses to run otherwise)"
@@ -171,6 +177,7 @@ impl MailStack {
             dir,
             dovecot: None,
             postfix: None,
+            storage,
         };
         servers::write_dovecot(
             &stack.dovecot_dir(),
@@ -181,6 +188,7 @@ impl MailStack {
             },
             &stack.users,
             PASSWORD,
+            storage,
         );
         servers::write_postfix(
             &stack.dir.path().join("postfix"),
@@ -334,6 +342,11 @@ impl MailStack {
     /// indexes removed, Dovecot started; the folder then has a new
     /// UIDVALIDITY and renumbered UIDs.
     pub(crate) fn reset_uidvalidity(&mut self, user: &str, folder: &str) {
+        assert_eq!(
+            self.storage,
+            servers::Storage::Maildir,
+            "edits Maildir files"
+        );
         self.stop_dovecot();
         let addr = Self::address(user);
         let (local, domain) = addr.split_once('@').expect("address");

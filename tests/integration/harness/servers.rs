@@ -81,8 +81,34 @@ pub(crate) struct DovecotPorts {
     pub(crate) lmtp: u16,
 }
 
+/// How the test Dovecot stores mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Storage {
+    /// One file per message: what the tests use (and what a migration
+    /// test edits by hand).
+    Maildir,
+    /// Dovecot's multi-message files, its recommended format for large
+    /// installations: the server serves a backlog several times faster.
+    Mdbox,
+}
+
+impl Storage {
+    fn location(self) -> &'static str {
+        match self {
+            Storage::Maildir => "maildir:~/Maildir",
+            Storage::Mdbox => "mdbox:~/mdbox",
+        }
+    }
+}
+
 /// Write `dir/dovecot.conf`, the users file and the mail dir.
-pub(crate) fn write_dovecot(dir: &Path, ports: &DovecotPorts, users: &[String], password: &str) {
+pub(crate) fn write_dovecot(
+    dir: &Path,
+    ports: &DovecotPorts,
+    users: &[String],
+    password: &str,
+    storage: Storage,
+) {
     for sub in ["run", "state", "mail"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
@@ -134,7 +160,7 @@ userdb {{
   driver = static
   args = uid={mail_uid} gid={mail_gid} home={d}/mail/%d/%n
 }}
-mail_location = maildir:~/Maildir
+mail_location = {mail_location}
 mail_fsync = never
 namespace inbox {{
   inbox = yes
@@ -184,6 +210,7 @@ protocol lmtp {{
         imap = ports.imap,
         imaps = ports.imaps,
         lmtp = ports.lmtp,
+        mail_location = storage.location(),
     );
     std::fs::write(dir.join("dovecot.conf"), conf).unwrap();
 }
