@@ -47,6 +47,25 @@ struct Scripts {
 fn count_scripts(text: &str, max: usize) -> Scripts {
     let mut s = Scripts::default();
     for c in text.chars().take(max) {
+        // Cheap answers first: `is_alphabetic` searches Unicode tables for
+        // every non-ASCII character.
+        if c.is_ascii() {
+            s.letters += usize::from(c.is_ascii_alphabetic());
+            continue;
+        }
+        match c {
+            '\u{ac00}'..='\u{d7a3}' => {
+                s.letters += 1;
+                s.hangul += 1;
+                continue;
+            }
+            '\u{4e00}'..='\u{9fff}' => {
+                s.letters += 1;
+                s.han += 1;
+                continue;
+            }
+            _ => {}
+        }
         if !c.is_alphabetic() {
             continue;
         }

@@ -85,9 +85,12 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         failed,
         ..Summary::default()
     };
-    // Reading and parsing/classifying (all cores but one) run one batch ahead of the
-    // store, which commits batch by batch on this thread.
-    let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+    // Three stages, each a batch ahead of the next: reading files, parsing
+    // and classifying (all cores but one), and the store, which commits
+    // batch by batch on this thread. Reading apart from preparing lets the
+    // scheduler even out the two cores (bench: prepare was the limit).
+    let (read_tx, read_rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(1);
+    let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
     let committed = std::thread::scope(|s| -> anyhow::Result<()> {
         let pipeline = &pipeline;
         let items = &items;
@@ -96,28 +99,37 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
             .name("free".into())
             .spawn_scoped(s, move || drop_rx.into_iter().for_each(drop))
             .expect("cannot start a thread");
-        let reader = std::thread::Builder::new().name("read".into());
-        reader
+        std::thread::Builder::new()
+            .name("read".into())
             .spawn_scoped(s, move || {
                 let mut batch: Vec<Read> = Vec::new();
                 let mut bytes_held = 0usize;
                 for item in items {
-                    // Read here, in order: what was read bounds the batch's
-                    // memory, with no second look at the file's size.
+                    // What was read bounds the batch's memory, with no
+                    // second look at the file's size.
                     let read = read_mail(item).map_err(|e| error_chain(&e));
                     bytes_held += read.as_ref().map_or(0, Vec::len);
                     batch.push(Read { item, read });
                     if batch.len() >= BATCH || bytes_held >= BATCH_BYTES {
-                        let full = std::mem::take(&mut batch);
-                        if batch_tx.send(prepare(pipeline, full)).is_err() {
+                        if read_tx.send(std::mem::take(&mut batch)).is_err() {
                             return; // the store side stopped on an error
                         }
                         bytes_held = 0;
                     }
                 }
-                let _ = batch_tx.send(prepare(pipeline, batch));
+                let _ = read_tx.send(batch);
             })
             .expect("cannot start the reader thread");
+        std::thread::Builder::new()
+            .name("prepare".into())
+            .spawn_scoped(s, move || {
+                for reads in read_rx {
+                    if batch_tx.send(prepare(pipeline, reads)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .expect("cannot start the prepare thread");
         for batch in batch_rx {
             for e in &batch.errors {
                 bar.suspend(|| eprintln!("helpgate: {e}"));
@@ -264,10 +276,13 @@ fn looks_like_mail(bytes: &[u8]) -> bool {
         .position(|b| !b.is_ascii_whitespace())
         .unwrap_or(head.len());
     let head = &head[start..];
+    // The blank line that ends the header block ("\n\n" or "\n\r\n").
     let header_end = head
-        .windows(3)
-        .position(|w| w.starts_with(b"\n\n") || w == b"\n\r\n")
-        .unwrap_or(head.len());
+        .iter()
+        .enumerate()
+        .filter(|&(_, &b)| b == b'\n')
+        .find(|&(i, _)| matches!(&head[i + 1..], [b'\n', ..] | [b'\r', b'\n', ..]))
+        .map_or(head.len(), |(i, _)| i);
     if head[..header_end].contains(&0) {
         return false;
     }
