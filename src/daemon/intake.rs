@@ -150,7 +150,11 @@ async fn session(
     );
     let mut cursor = reconcile(shared, mb, &mut conn, selected).await?;
     loop {
-        catch_up(shared, mb, &mut conn, &mut cursor, token).await?;
+        if catch_up(shared, mb, &mut conn, &mut cursor, token).await? > 0 {
+            // A backlog leaves the allocator and SQLite's page cache at
+            // their high-water mark; an idle daemon gives that back.
+            shared.with_store(|s| s.release_memory()).await;
+        }
         if token.is_cancelled() {
             conn.logout().await;
             return Ok(());
@@ -224,7 +228,8 @@ async fn catch_up(
     conn: &mut ImapConnection,
     cursor: &mut Cursor,
     token: &CancellationToken,
-) -> Result<(), IntakeError> {
+) -> Result<usize, IntakeError> {
+    let mut stored = 0;
     loop {
         let found = conn.new_messages(cursor.last_uid).await?;
         let pending = !found.is_empty();
@@ -236,8 +241,9 @@ async fn catch_up(
             })
             .await?;
         if !pending {
-            return Ok(());
+            return Ok(stored);
         }
+        stored += found.len();
         // Batch i is committed on a blocking thread while batch i+1 is
         // fetched; batch i is acknowledged only once its commit is done.
         let mut in_flight: Option<InFlight> = None;
@@ -285,7 +291,7 @@ async fn catch_up(
             finish(f, mb, conn, cursor).await?;
         }
         if token.is_cancelled() {
-            return Ok(());
+            return Ok(stored);
         }
     }
 }

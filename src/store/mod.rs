@@ -143,6 +143,15 @@ impl Store {
         Ok(())
     }
 
+    /// Give memory back after a burst of work: this connection's page
+    /// cache, then what the allocator holds free.
+    pub fn release_memory(&self) {
+        if let Err(e) = self.conn.execute_batch("PRAGMA shrink_memory") {
+            tracing::debug!(error = %e, "PRAGMA shrink_memory failed");
+        }
+        trim_heap();
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -169,6 +178,19 @@ impl Store {
         Ok(out)
     }
 }
+
+/// Return the allocator's free pages to the kernel (glibc keeps them).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn trim_heap() {
+    // SAFETY: malloc_trim takes no pointers; it only releases free memory.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_heap() {}
 
 /// Timestamps are stored as RFC 3339 UTC text with milliseconds, which sorts.
 pub fn ts(t: DateTime<Utc>) -> String {
