@@ -14,8 +14,9 @@ use std::sync::Arc;
 /// Messages per transaction: large enough to amortise the commit, small
 /// enough to bound memory.
 const BATCH: usize = 256;
-/// Cap on the bytes held in one batch (big mails go alone).
-const BATCH_BYTES: usize = 64 << 20;
+/// Cap on the bytes held in one batch (big mails go alone). Up to five
+/// batches are in hand at once (read, queued, preparing, queued, storing).
+const BATCH_BYTES: usize = 32 << 20;
 
 /// One batch, parsed and classified, with the files that could not be read.
 struct Batch {
