@@ -247,6 +247,19 @@ fn bad_regex_names_the_regex_error() {
 }
 
 #[test]
+fn a_regex_that_parses_but_is_too_large_is_named_with_its_line() {
+    let errs = with(
+        "r/topics/main.toml",
+        &TOPICS.replace(r"\bpayout\s+\d+", r"(\w{50}){50}x"),
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.starts_with("r/topics/main.toml:7:") && e.contains("invalid regex")),
+        "{errs:?}"
+    );
+}
+
+#[test]
 fn unknown_topic_template_and_queue_are_reported() {
     let text = ROUTING
         .replace("template = \"payment\"", "template = \"paymnt\"")
