@@ -153,7 +153,15 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             let path = cli.config.as_ref().context(
                 "no config file given: pass --config PATH (helpgate print-config shows an example)",
             )?;
-            Config::load(path)?;
+            let config = Config::load(path)?;
+            // What `run` would refuse at start: rules and templates, and each
+            // mailbox's project in those rules.
+            if let Err(errors) = helpgate::daemon::rules::load_all(&config) {
+                for e in &errors {
+                    eprintln!("helpgate: {}: {e}", path.display());
+                }
+                return Ok(ExitCode::from(1));
+            }
             println!("{}: ok", path.display());
             Ok(ExitCode::SUCCESS)
         }

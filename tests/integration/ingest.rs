@@ -355,4 +355,21 @@ fn print_config_is_the_deploy_example_and_check_config_names_keys() {
         err.contains("log.format: expected \"text\" or \"json\", found \"xml\""),
         "{err}"
     );
+
+    // A mailbox routed to a project the rules do not define: `run` would
+    // refuse to start, so check-config says so first, naming the key.
+    let unknown = env.dir.path().join("unknown-project.toml");
+    std::fs::write(
+        &unknown,
+        "[[mailboxes]]\nname = \"support\"\nproject = \"nope\"\n\n[mailboxes.imap]\nhost = \"127.0.0.1\"\ntls = \"none\"\n\n[mailboxes.auth]\nuser = \"u\"\npassword = \"env:HOME\"\n",
+    )
+    .unwrap();
+    let out = env.run(&["--config", path_str(&unknown), "check-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("mailboxes[0].project: expected a project the rules define")
+            && err.contains("\"nope\""),
+        "{err}"
+    );
 }
