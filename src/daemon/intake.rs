@@ -149,6 +149,7 @@ async fn session(
         "mailbox connected"
     );
     let mut cursor = reconcile(shared, mb, &mut conn, selected).await?;
+    finish_acks(shared, mb, &mut conn, cursor).await?;
     loop {
         if catch_up(shared, mb, &mut conn, &mut cursor, token).await? > 0 {
             // A backlog leaves the allocator and SQLite's page cache at
@@ -214,10 +215,47 @@ async fn reconcile(
         }
     };
     let name = mb.name.clone();
+    // A new start or a new UIDVALIDITY: nothing below the cursor awaits an
+    // acknowledgement (mail skipped by first_start = "new" is left alone).
     shared
-        .with_store(move |s| s.transaction(|tx| mailboxes::set_cursor(tx, &name, cursor)))
+        .with_store(move |s| {
+            s.transaction(|tx| {
+                mailboxes::set_cursor(tx, &name, cursor)?;
+                mailboxes::set_acked(tx, &name, cursor.last_uid)
+            })
+        })
         .await?;
     Ok(cursor)
+}
+
+/// Acknowledge what an earlier session committed but could not flag, move
+/// or delete before its connection dropped: every UID between the last
+/// acknowledged one and the cursor was committed.
+async fn finish_acks(
+    shared: &Arc<Shared>,
+    mb: &MailboxConfig,
+    conn: &mut ImapConnection,
+    cursor: Cursor,
+) -> Result<(), IntakeError> {
+    let name = mb.name.clone();
+    let acked = shared
+        .with_store(move |s| mailboxes::acked(s.conn(), &name))
+        .await?;
+    if acked >= cursor.last_uid {
+        return Ok(());
+    }
+    info!(mailbox = %mb.name, from_uid = acked + 1, to_uid = cursor.last_uid, "acknowledging mail committed before the connection dropped");
+    conn.ack_range(acked + 1, cursor.last_uid, &mb.after_commit)
+        .await?;
+    record_acked(shared, &mb.name, cursor.last_uid).await
+}
+
+async fn record_acked(shared: &Arc<Shared>, name: &str, uid: u32) -> Result<(), IntakeError> {
+    let name = name.to_string();
+    shared
+        .with_store(move |s| s.transaction(|tx| mailboxes::set_acked(tx, &name, uid)))
+        .await?;
+    Ok(())
 }
 
 /// Fetch and commit everything above the cursor, batch by batch. Stops
@@ -272,7 +310,7 @@ async fn catch_up(
                 messages,
             );
             if let Some(f) = in_flight.take() {
-                finish(f, mb, conn, cursor).await?;
+                finish(shared, f, mb, conn, cursor).await?;
             }
             let commit = tokio::spawn(commit(
                 shared.clone(),
@@ -288,7 +326,7 @@ async fn catch_up(
             });
         }
         if let Some(f) = in_flight.take() {
-            finish(f, mb, conn, cursor).await?;
+            finish(shared, f, mb, conn, cursor).await?;
         }
         if token.is_cancelled() {
             return Ok(stored);
@@ -305,6 +343,7 @@ struct InFlight {
 
 /// Wait for the commit, move the cursor, then acknowledge on the server.
 async fn finish(
+    shared: &Arc<Shared>,
     f: InFlight,
     mb: &MailboxConfig,
     conn: &mut ImapConnection,
@@ -314,7 +353,7 @@ async fn finish(
     cursor.last_uid = f.last;
     // Only now may the server see the mail as handled.
     conn.ack(&f.fetched, &mb.after_commit).await?;
-    Ok(())
+    record_acked(shared, &mb.name, f.last).await
 }
 
 /// Split (uid, size) into batches of at most BATCH messages and

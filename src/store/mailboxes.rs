@@ -59,6 +59,24 @@ pub fn set_cursor(conn: &Connection, mailbox: &str, cursor: Cursor) -> StoreResu
     Ok(())
 }
 
+/// Highest UID acknowledged on the server (flagged, moved or deleted), or
+/// that needs no acknowledgement. Between it and the cursor lie messages
+/// committed whose acknowledgement was cut off (a dropped connection).
+pub fn acked(conn: &Connection, mailbox: &str) -> StoreResult<u32> {
+    Ok(conn
+        .prepare_cached("SELECT acked_uid FROM mailbox_state WHERE mailbox = ?1")?
+        .query_row([mailbox], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map_or(0, |v| v as u32))
+}
+
+/// Record the acknowledgement point (the row exists: the cursor made it).
+pub fn set_acked(conn: &Connection, mailbox: &str, uid: u32) -> StoreResult<()> {
+    conn.prepare_cached("UPDATE mailbox_state SET acked_uid = ?2 WHERE mailbox = ?1")?
+        .execute(params![mailbox, i64::from(uid)])?;
+    Ok(())
+}
+
 /// A fetch round went through: clear the error; `pending` says whether
 /// unprocessed mail is still waiting (keeps the oldest `pending_since`).
 pub fn record_fetch(

@@ -139,6 +139,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX content_bursts_at ON content_bursts(at);
     "#,
+    // Highest UID whose flag/move/delete is known done (or needs none).
+    // Existing mailboxes start fully acknowledged: what was before is not
+    // known to be missing, and first_start = "new" skipped mail must never
+    // be touched.
+    r#"
+    ALTER TABLE mailbox_state ADD COLUMN acked_uid INTEGER NOT NULL DEFAULT 0;
+    UPDATE mailbox_state SET acked_uid = last_uid;
+    "#,
 ];
 
 /// Bring the schema up to date, one migration per transaction.

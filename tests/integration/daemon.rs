@@ -93,6 +93,51 @@ fn idle_mail_becomes_one_ticket_is_flagged_after_commit_and_survives_restart() {
 }
 
 #[test]
+fn mail_committed_but_not_flagged_before_a_drop_is_flagged_at_the_next_start() {
+    let stack = MailStack::start();
+    let mut d = Daemon::new(&one(&stack, ""));
+    d.start();
+    stack.send("alice", "support", &mail(1, "Payment missing"));
+    stack.send("alice", "support", &mail(2, "Second question"));
+    d.wait_messages(2, T);
+    let all_seen = || {
+        stack
+            .fetch_all("support", "INBOX")
+            .iter()
+            .all(|m| m.flags.contains("\\Seen"))
+    };
+    wait_for("\\Seen on both", T, all_seen);
+    assert!(d.sigterm().success());
+    // As after a connection lost between the commit and the flags: stored,
+    // cursor moved, but the server never saw \Seen.
+    let mut c = stack.imap("support");
+    c.select("INBOX");
+    c.ok("UID STORE 1:* -FLAGS.SILENT (\\Seen)");
+    c.logout();
+    assert!(!all_seen());
+    rusqlite::Connection::open(d.db_path())
+        .unwrap()
+        .execute("UPDATE mailbox_state SET acked_uid = 0", [])
+        .unwrap();
+
+    d.start();
+    wait_for("\\Seen again after the restart", T, all_seen);
+    assert!(
+        d.log()
+            .contains("acknowledging mail committed before the connection dropped"),
+        "{}",
+        d.log()
+    );
+    assert!(d.sigterm().success());
+    assert_eq!(
+        count(&d, "SELECT count(*) FROM messages"),
+        2,
+        "nothing imported twice"
+    );
+    assert_eq!(count(&d, "SELECT acked_uid FROM mailbox_state"), 2);
+}
+
+#[test]
 fn auto_reply_reaches_the_participant_with_threading_headers() {
     let stack = MailStack::start();
     let mut d = Daemon::new(&format!("{}{}", smtp(&stack), one(&stack, "")));

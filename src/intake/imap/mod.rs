@@ -360,8 +360,25 @@ impl ImapConnection {
         if uids.is_empty() {
             return Ok(());
         }
+        self.ack_set(&uid_set(uids), after).await
+    }
+
+    /// [`Self::ack`] for every message in `first..=last` still in the folder.
+    pub async fn ack_range(
+        &mut self,
+        first: u32,
+        last: u32,
+        after: &AfterCommit,
+    ) -> ImapResult<()> {
+        if first == 0 || first > last {
+            return Ok(());
+        }
+        self.ack_set(&format!("{first}:{last}"), after).await
+    }
+
+    async fn ack_set(&mut self, set: &str, after: &AfterCommit) -> ImapResult<()> {
         let t = self.timeout;
-        let set = uid_set(uids);
+        let set = set.to_string();
         match after {
             AfterCommit::Seen => self.store_flags(&set, "+FLAGS.SILENT (\\Seen)").await?,
             AfterCommit::Move(folder) if self.has_move => {
