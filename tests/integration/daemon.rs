@@ -101,10 +101,8 @@ fn mail_committed_but_not_flagged_before_a_drop_is_flagged_at_the_next_start() {
     stack.send("alice", "support", &mail(2, "Second question"));
     d.wait_messages(2, T);
     let all_seen = || {
-        stack
-            .fetch_all("support", "INBOX")
-            .iter()
-            .all(|m| m.flags.contains("\\Seen"))
+        let inbox = stack.fetch_all("support", "INBOX");
+        inbox.len() == 2 && inbox.iter().all(|m| m.flags.contains("\\Seen"))
     };
     wait_for("\\Seen on both", T, all_seen);
     assert!(d.sigterm().success());

@@ -147,12 +147,16 @@ impl ImapClient {
             if !line.contains(" FETCH ") {
                 continue;
             }
-            let uid = line
+            // A FETCH without UID is Dovecot telling this session that
+            // another one (the daemon) changed flags: not an answer.
+            let Some(uid) = line
                 .split("UID ")
                 .nth(1)
                 .and_then(|s| s.split([' ', ')']).next())
                 .and_then(|n| n.parse().ok())
-                .expect("UID in FETCH");
+            else {
+                continue;
+            };
             let flags = line
                 .split("FLAGS (")
                 .nth(1)
