@@ -88,8 +88,8 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
     };
     // Three stages, each a batch ahead of the next: reading files, parsing
     // and classifying (all cores but one), and the store, which commits
-    // batch by batch on this thread. Reading apart from preparing lets the
-    // scheduler even out the two cores (bench: prepare was the limit).
+    // batch by batch on this thread. Reading apart from preparing takes
+    // the file I/O off the busiest thread (perf: prepare, ~45 % of CPU).
     let (read_tx, read_rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(1);
     let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
     let committed = std::thread::scope(|s| -> anyhow::Result<()> {

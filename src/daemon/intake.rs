@@ -260,6 +260,7 @@ async fn record_acked(shared: &Arc<Shared>, name: &str, uid: u32) -> Result<(), 
 
 /// Fetch and commit everything above the cursor, batch by batch. Stops
 /// between batches when cancelled (the batch in hand is finished).
+/// Returns how many new messages it found.
 async fn catch_up(
     shared: &Arc<Shared>,
     mb: &MailboxConfig,
@@ -267,7 +268,7 @@ async fn catch_up(
     cursor: &mut Cursor,
     token: &CancellationToken,
 ) -> Result<usize, IntakeError> {
-    let mut stored = 0;
+    let mut found_total = 0;
     loop {
         let found = conn.new_messages(cursor.last_uid).await?;
         let pending = !found.is_empty();
@@ -279,9 +280,9 @@ async fn catch_up(
             })
             .await?;
         if !pending {
-            return Ok(stored);
+            return Ok(found_total);
         }
-        stored += found.len();
+        found_total += found.len();
         // Batch i is committed on a blocking thread while batch i+1 is
         // fetched; batch i is acknowledged only once its commit is done.
         let mut in_flight: Option<InFlight> = None;
@@ -329,7 +330,7 @@ async fn catch_up(
             finish(shared, f, mb, conn, cursor).await?;
         }
         if token.is_cancelled() {
-            return Ok(stored);
+            return Ok(found_total);
         }
     }
 }

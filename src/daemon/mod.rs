@@ -83,10 +83,10 @@ pub async fn run(
     }
     // Log in to the mailboxes, open the store and compile the rules side by
     // side: each takes tens of milliseconds.
-    let mut opening: Vec<Option<intake::Opening>> = config
+    let opening: Vec<intake::Opening> = config
         .mailboxes
         .iter()
-        .map(|mb| Some(tokio::spawn(intake::connect(mb.clone()))))
+        .map(|mb| tokio::spawn(intake::connect(mb.clone())))
         .collect();
     let compiling = {
         let config = config.clone();
@@ -133,12 +133,12 @@ pub async fn run(
         info!(%addr, "metrics listening");
         tracker.spawn(metrics::serve(listener, metrics.clone(), shutdown.clone()));
     }
-    for (mb, opening) in config.mailboxes.iter().zip(&mut opening) {
+    for (mb, opening) in config.mailboxes.iter().zip(opening) {
         intake_tracker.spawn(intake::run(
             shared.clone(),
             mb.clone(),
             intake_token.clone(),
-            opening.take(),
+            Some(opening),
         ));
     }
     // OUTBOX (replies): the sender worker on its own store connection. Its

@@ -188,16 +188,10 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
         Some(m) => c.machine(mp, mt, m),
         None => MachineRules::default(),
     };
-    let patterns = std::mem::take(&mut c.patterns);
-    let regexes: Vec<(Origin, String)> = patterns
-        .iter()
-        .filter(|p| p.kind == PatternKind::Regex)
-        .map(|p| (p.origin.clone(), p.text.clone()))
-        .collect();
-    let text = match Matcher::build(patterns) {
+    let text = match Matcher::build(std::mem::take(&mut c.patterns)) {
         Ok(m) => m,
         Err(e) => {
-            c.errors.extend(too_large(&regexes));
+            c.errors.extend(e.located());
             c.errors.push(RuleError {
                 path: "topics".into(),
                 line: 0,
@@ -232,23 +226,6 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
         machine: machine_rules,
         files: sources.iter().map(|(p, _)| p.clone()).collect(),
     })
-}
-
-/// Regexes that parse but do not compile (over the size limit), found one
-/// by one once the combined set failed: each named with its file and line.
-fn too_large(regexes: &[(Origin, String)]) -> Vec<RuleError> {
-    regexes
-        .iter()
-        .filter_map(|(origin, text)| {
-            let e = regex::Regex::new(&super::matcher::ascii_boundaries(text)).err()?;
-            Some(RuleError {
-                path: origin.file.as_ref().into(),
-                line: origin.line,
-                column: 1,
-                reason: format!("invalid regex: {}", e.to_string().replace('\n', " ")),
-            })
-        })
-        .collect()
 }
 
 fn is_topic(path: &str) -> bool {
@@ -683,6 +660,7 @@ impl Compiler {
         let matcher = match Matcher::build(patterns) {
             Ok(m) => m,
             Err(e) => {
+                self.errors.extend(e.located());
                 self.errors.push(RuleError::at(
                     path,
                     text,

@@ -84,11 +84,50 @@ impl Default for Matcher {
     }
 }
 
+/// Why a set of patterns did not build.
+#[derive(Debug)]
+pub struct BuildError {
+    /// What failed, for the set as a whole.
+    pub reason: String,
+    /// Regexes that fail on their own (they parse, but are over the size
+    /// limit), with where they are defined and why.
+    pub regexes: Vec<(Origin, String)>,
+}
+
+impl From<String> for BuildError {
+    fn from(reason: String) -> Self {
+        BuildError {
+            reason,
+            regexes: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.reason)
+    }
+}
+
+impl BuildError {
+    /// The failing regexes as `file:line:1: invalid regex: ...` errors.
+    pub(crate) fn located(&self) -> impl Iterator<Item = super::error::RuleError> + '_ {
+        self.regexes
+            .iter()
+            .map(|(origin, reason)| super::error::RuleError {
+                path: origin.file.as_ref().into(),
+                line: origin.line,
+                column: 1,
+                reason: reason.clone(),
+            })
+    }
+}
+
 impl Matcher {
-    /// Compile `patterns`. Regexes must already be valid one by one (the
-    /// compiler checks them to report the line); an error here is a size
-    /// limit of the combined set.
-    pub fn build(patterns: Vec<Pattern>) -> Result<Matcher, String> {
+    /// Compile `patterns`. Regexes must already parse one by one (the
+    /// compiler checks them to report the line and column); an error here
+    /// is a size limit, and names the regexes over it.
+    pub fn build(patterns: Vec<Pattern>) -> Result<Matcher, BuildError> {
         let mut lits: Vec<String> = Vec::new();
         let mut literals: Vec<(bool, bool, Vec<u32>)> = Vec::new();
         let mut index: HashMap<(String, bool, bool), usize> = HashMap::new();
@@ -125,12 +164,25 @@ impl Matcher {
         let set = if regexes.is_empty() {
             None
         } else {
-            Some(
-                regex::RegexSetBuilder::new(&regexes)
-                    .size_limit(64 << 20)
-                    .build()
-                    .map_err(|e| e.to_string())?,
-            )
+            let built = regex::RegexSetBuilder::new(&regexes)
+                .size_limit(64 << 20)
+                .build();
+            Some(built.map_err(|e| {
+                BuildError {
+                    reason: e.to_string(),
+                    // Compiled one by one only now, to find the culprits.
+                    regexes: regexes
+                        .iter()
+                        .zip(&set_ids)
+                        .filter_map(|(re, &id)| {
+                            let e = regex::Regex::new(re).err()?;
+                            let reason =
+                                format!("invalid regex: {}", e.to_string().replace('\n', " "));
+                            Some((patterns[id as usize].origin.clone(), reason))
+                        })
+                        .collect(),
+                }
+            })?)
         };
         Ok(Matcher {
             patterns,

@@ -121,8 +121,8 @@ impl Store {
         if !existed {
             // A stored message is a few KB (raw mail, parsed view, details):
             // on 16 KB pages it fits one page, and the WAL takes a quarter of
-            // the frames (bench: 72k -> 19k writes per 20,000 mails, -6 %
-            // time). Only a new database can choose; an old one keeps its own.
+            // the frames (strace: 72k -> 19k writes per 20,000 mails). Only a
+            // new database can choose; an old one keeps its own.
             conn.pragma_update(None, "page_size", 16384)?;
         }
         conn.pragma_update(None, "journal_mode", "WAL")?;

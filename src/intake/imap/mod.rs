@@ -378,20 +378,19 @@ impl ImapConnection {
 
     async fn ack_set(&mut self, set: &str, after: &AfterCommit) -> ImapResult<()> {
         let t = self.timeout;
-        let set = set.to_string();
         match after {
-            AfterCommit::Seen => self.store_flags(&set, "+FLAGS.SILENT (\\Seen)").await?,
+            AfterCommit::Seen => self.store_flags(set, "+FLAGS.SILENT (\\Seen)").await?,
             AfterCommit::Move(folder) if self.has_move => {
-                limit(t, "UID MOVE", self.session().uid_mv(&set, folder)).await?;
+                limit(t, "UID MOVE", self.session().uid_mv(set, folder)).await?;
             }
             AfterCommit::Move(folder) => {
-                limit(t, "UID COPY", self.session().uid_copy(&set, folder)).await?;
-                self.store_flags(&set, "+FLAGS.SILENT (\\Deleted)").await?;
-                self.expunge(&set).await?;
+                limit(t, "UID COPY", self.session().uid_copy(set, folder)).await?;
+                self.store_flags(set, "+FLAGS.SILENT (\\Deleted)").await?;
+                self.expunge(set).await?;
             }
             AfterCommit::Delete => {
-                self.store_flags(&set, "+FLAGS.SILENT (\\Deleted)").await?;
-                self.expunge(&set).await?;
+                self.store_flags(set, "+FLAGS.SILENT (\\Deleted)").await?;
+                self.expunge(set).await?;
             }
         }
         self.drain();

@@ -12,9 +12,9 @@ pub(crate) struct SmtpSession {
 }
 
 impl SmtpSession {
-    /// Connect and greet. A greeting that does not come (an smtpd that
-    /// Postfix's master has not started in time on a loaded machine; seen
-    /// once in CI) is retried on a fresh connection.
+    /// Connect and greet. A greeting that does not come within 10 s (one CI
+    /// run waited 30 s for Postfix's banner, cause unknown) is retried on a
+    /// fresh connection.
     pub(crate) fn connect(port: u16) -> std::io::Result<SmtpSession> {
         let mut last = None;
         for _ in 0..3 {
