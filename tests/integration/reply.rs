@@ -846,7 +846,7 @@ fn oversize_mail_gets_the_upload_page_reply_and_stays_with_a_human() {
 /// A second Postfix in front of the same Dovecot, with TLS: STARTTLS on
 /// one port, implicit TLS on another, the stack's self-signed certificate.
 fn tls_postfix(stack: &MailStack) -> (crate::harness::Group, u16, u16, tempfile::TempDir) {
-    use crate::harness::{free_port, servers, wait_port, Group};
+    use crate::harness::{free_port, servers, Group};
     let dir = tempfile::Builder::new()
         .prefix("helpgate-tls-")
         .tempdir()
@@ -873,14 +873,15 @@ fn tls_postfix(stack: &MailStack) -> (crate::harness::Group, u16, u16, tempfile:
         std::os::unix::fs::PermissionsExt::from_mode(0o711),
     )
     .unwrap();
-    let g = Group::spawn(
+    let mut g = Group::spawn_server(
         std::process::Command::new("/usr/lib/postfix/sbin/master")
             .arg("-c")
             .arg(pf.join("etc"))
             .arg("-d"),
+        &pf.join("master.stderr"),
     );
-    wait_port(starttls, "tls postfix", &pf.join("postfix.log"));
-    wait_port(smtps, "tls postfix smtps", &pf.join("postfix.log"));
+    g.wait_port(starttls, "tls postfix", &pf.join("postfix.log"));
+    g.wait_port(smtps, "tls postfix smtps", &pf.join("postfix.log"));
     (g, starttls, smtps, dir)
 }
 

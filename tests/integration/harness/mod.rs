@@ -30,26 +30,49 @@ pub(crate) const USERS: &[&str] = &[
     "alice", "bob", "carol", "dave", "support", "support2", "help", "sales", "crash", "bench",
 ];
 
-/// A free loopback port: bind :0, read it, close. Small race, never hit.
+/// A free loopback port for a test server to listen on.
+///
+/// Not `bind :0`: that hands out a port from the kernel's ephemeral range,
+/// where any other test's outgoing connection (helpgate's IMAP/SMTP clients)
+/// may take it as its local port before the server binds it, and two calls
+/// may even return the same port. One CI run lost Dovecot that way. Ports
+/// come instead from below the ephemeral range, in order from a per-process
+/// random start (test binaries and benches may run side by side), each
+/// checked bindable.
 pub(crate) fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind 127.0.0.1:0")
-        .local_addr()
-        .expect("local addr")
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let (lo, hi) = listen_range();
+    let span = u32::from(hi - lo);
+    let _ = NEXT.compare_exchange(
+        0,
+        1 + (std::process::id().wrapping_mul(2_654_435_761) >> 7) % span,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..span {
+        let offset = NEXT.fetch_add(1, Ordering::SeqCst) % span;
+        let port = lo + u16::try_from(offset).unwrap();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {lo}..{hi}");
 }
 
-/// Wait until something accepts on `port`.
-pub(crate) fn wait_port(port: u16, what: &str, log: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
-        .is_err()
-    {
-        if Instant::now() > deadline {
-            let log = std::fs::read_to_string(log).unwrap_or_default();
-            panic!("{what} did not come up on port {port}; log:\n{log}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
+/// Ports outside the kernel's ephemeral range (Linux default 32768-60999).
+fn listen_range() -> (u16, u16) {
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            let mut it = s.split_whitespace().map(|n| n.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999));
+    match ephemeral {
+        (lo, _) if lo >= 12_000 => (10_000, lo),
+        (_, hi) if hi <= 63_000 => (hi + 1, 65_535),
+        _ => (20_000, 30_000),
     }
 }
 
@@ -65,6 +88,9 @@ pub(crate) fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> 
 /// A child process in its own process group; the group is stopped on drop.
 pub(crate) struct Group {
     child: Child,
+    /// Where the child's stderr goes (servers print start-up failures such
+    /// as a port in use there, before their own log is open).
+    stderr: Option<PathBuf>,
 }
 
 impl Group {
@@ -74,7 +100,59 @@ impl Group {
             .stdin(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
-        Group { child }
+        Group {
+            child,
+            stderr: None,
+        }
+    }
+
+    /// A server: its stderr is kept in `stderr` for [`Group::wait_port`].
+    pub(crate) fn spawn_server(cmd: &mut Command, stderr: &Path) -> Group {
+        let file = std::fs::File::create(stderr).expect("create server stderr file");
+        let mut g = Self::spawn(cmd.stderr(file));
+        g.stderr = Some(stderr.to_path_buf());
+        g
+    }
+
+    /// Wait until the server accepts on `port`; if it exits first or does
+    /// not come up in 20 s, panic with its exit status, stderr and `log`.
+    pub(crate) fn wait_port(&mut self, port: u16, what: &str, log: &Path) {
+        if let Err(e) = self.try_wait_port(port, what, log) {
+            panic!("{e}");
+        }
+    }
+
+    /// [`Group::wait_port`], with the failure report as the error.
+    pub(crate) fn try_wait_port(
+        &mut self,
+        port: u16,
+        what: &str,
+        log: &Path,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let addr = ([127, 0, 0, 1], port).into();
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            let exited = self.child.try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() > deadline {
+                let log = std::fs::read_to_string(log).unwrap_or_default();
+                let stderr = self
+                    .stderr
+                    .as_ref()
+                    .and_then(|p| std::fs::read_to_string(p).ok())
+                    .unwrap_or_default();
+                let how = match exited {
+                    Some(status) => format!("exited ({status})"),
+                    None => "is still running".to_string(),
+                };
+                return Err(format!(
+                    "{what} did not come up on port {port}: it {how}\nstderr:\n{stderr}\nlog:\n{log}"
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     pub(crate) fn pid(&self) -> u32 {
@@ -179,28 +257,27 @@ impl MailStack {
             postfix: None,
             storage,
         };
-        servers::write_dovecot(
-            &stack.dovecot_dir(),
-            &servers::DovecotPorts {
-                imap: stack.imap_port,
-                imaps: stack.imaps_port,
-                lmtp: stack.lmtp_port,
-            },
-            &stack.users,
-            PASSWORD,
-            storage,
-        );
-        servers::write_postfix(
-            &stack.dir.path().join("postfix"),
-            stack.smtp_port,
-            stack.lmtp_port,
-        );
         std::fs::set_permissions(
             stack.dir.path(),
             std::os::unix::fs::PermissionsExt::from_mode(0o711),
         )
         .expect("chmod temp dir");
-        stack.start_dovecot();
+        // A Dovecot that does not come up at first start is reported and
+        // started again on fresh ports (once in a CI run one did not, with an
+        // empty log); a restart later keeps its ports and must succeed.
+        let mut attempt = 1;
+        while let Err(e) = stack.try_start_dovecot() {
+            assert!(attempt < 3, "{e}");
+            eprintln!("harness: {e}\nharness: starting Dovecot again on fresh ports");
+            attempt += 1;
+            (stack.imap_port, stack.imaps_port, stack.lmtp_port) =
+                (free_port(), free_port(), free_port());
+        }
+        servers::write_postfix(
+            &stack.dir.path().join("postfix"),
+            stack.smtp_port,
+            stack.lmtp_port,
+        );
         stack.start_postfix();
         stack
     }
@@ -209,18 +286,40 @@ impl MailStack {
         self.dir.path().join("dovecot")
     }
 
+    /// Start Dovecot on the stack's ports (panics if it does not come up).
     pub(crate) fn start_dovecot(&mut self) {
+        if let Err(e) = self.try_start_dovecot() {
+            panic!("{e}");
+        }
+    }
+
+    /// Write Dovecot's config for the stack's ports and start it.
+    fn try_start_dovecot(&mut self) -> Result<(), String> {
         let d = self.dovecot_dir();
-        self.dovecot = Some(Group::spawn(
+        servers::write_dovecot(
+            &d,
+            &servers::DovecotPorts {
+                imap: self.imap_port,
+                imaps: self.imaps_port,
+                lmtp: self.lmtp_port,
+            },
+            &self.users,
+            PASSWORD,
+            self.storage,
+        );
+        let mut g = Group::spawn_server(
             Command::new("dovecot")
                 .arg("-F")
                 .arg("-c")
                 .arg(d.join("dovecot.conf")),
-        ));
+            &d.join("dovecot.stderr"),
+        );
         let log = d.join("dovecot.log");
-        wait_port(self.imap_port, "dovecot imap", &log);
-        wait_port(self.imaps_port, "dovecot imaps", &log);
-        wait_port(self.lmtp_port, "dovecot lmtp", &log);
+        g.try_wait_port(self.imap_port, "dovecot imap", &log)?;
+        g.try_wait_port(self.imaps_port, "dovecot imaps", &log)?;
+        g.try_wait_port(self.lmtp_port, "dovecot lmtp", &log)?;
+        self.dovecot = Some(g);
+        Ok(())
     }
 
     pub(crate) fn stop_dovecot(&mut self) {
@@ -241,17 +340,19 @@ impl MailStack {
 
     fn start_postfix(&mut self) {
         let etc = self.dir.path().join("postfix/etc");
-        self.postfix = Some(Group::spawn(
+        let mut g = Group::spawn_server(
             Command::new("/usr/lib/postfix/sbin/master")
                 .arg("-c")
                 .arg(&etc)
                 .arg("-d"),
-        ));
-        wait_port(
+            &self.dir.path().join("postfix/master.stderr"),
+        );
+        g.wait_port(
             self.smtp_port,
             "postfix smtpd",
             &self.dir.path().join("postfix/postfix.log"),
         );
+        self.postfix = Some(g);
     }
 
     /// `user` -> `user@example.test` unless it already has a domain.
