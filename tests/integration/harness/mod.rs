@@ -91,6 +91,10 @@ pub(crate) struct Group {
     /// Where the child's stderr goes (servers print start-up failures such
     /// as a port in use there, before their own log is open).
     stderr: Option<PathBuf>,
+    /// Set once [`Group::stop`] has run: the group id is a reaped pid by
+    /// then, which the kernel may hand to an unrelated process group (other
+    /// tests' servers are group leaders too), so it is never signalled again.
+    stopped: bool,
 }
 
 impl Group {
@@ -103,6 +107,7 @@ impl Group {
         Group {
             child,
             stderr: None,
+            stopped: false,
         }
     }
 
@@ -182,6 +187,9 @@ impl Group {
 
     /// SIGTERM the group, wait up to 3 s, then SIGKILL it.
     pub(crate) fn stop(&mut self) {
+        if std::mem::replace(&mut self.stopped, true) {
+            return;
+        }
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             self.signal_group("KILL");
             return;
