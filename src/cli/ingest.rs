@@ -11,11 +11,14 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use super::ingest_work::{Job, Queue};
+
 /// Messages per transaction: large enough to amortise the commit, small
 /// enough to bound memory.
 const BATCH: usize = 256;
-/// Cap on the bytes held in one batch (big mails go alone). Up to five
-/// batches are in hand at once (read, queued, preparing, queued, storing).
+/// Cap on the bytes held in one batch (big mails go alone). Up to four
+/// batches are in hand at once (being read, waiting to be sent, queued,
+/// being stored).
 const BATCH_BYTES: usize = 32 << 20;
 
 /// One batch, parsed and classified, with the files that could not be read.
@@ -86,15 +89,16 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         failed,
         ..Summary::default()
     };
-    // Three stages, each a batch ahead of the next: reading files, parsing
-    // and classifying (all cores but one), and the store, which commits
-    // batch by batch on this thread. Reading apart from preparing takes
-    // the file I/O off the busiest thread (perf: prepare, ~45 % of CPU).
-    let (read_tx, read_rx) = std::sync::mpsc::sync_channel::<Vec<Read>>(1);
-    let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+    // Reading files is a stage of its own; each batch it reads is prepared
+    // (parsed, guarded, classified) in chunks by the prepare workers and by
+    // this thread, the store, whenever it has no batch to commit; then it
+    // commits the batches in order. Reading apart from preparing takes the
+    // file I/O off the busiest threads.
+    let queue: Queue<Read<'_>, Prepped> = Queue::new();
+    let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Arc<Job<Read<'_>, Prepped>>>(1);
+    let prepare = |r: Read<'_>| prepare_one(&pipeline, r);
     let committed = std::thread::scope(|s| -> anyhow::Result<()> {
-        let pipeline = &pipeline;
-        let items = &items;
+        let (queue, items, prepare) = (&queue, &items, &prepare);
         let (drop_tx, drop_rx) = std::sync::mpsc::channel::<Batch>();
         std::thread::Builder::new()
             .name("free".into())
@@ -103,35 +107,28 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
         std::thread::Builder::new()
             .name("read".into())
             .spawn_scoped(s, move || {
-                let mut batch: Vec<Read> = Vec::new();
-                let mut bytes_held = 0usize;
-                for item in items {
-                    // What was read bounds the batch's memory, with no
-                    // second look at the file's size.
-                    let read = read_mail(item).map_err(|e| error_chain(&e));
-                    bytes_held += read.as_ref().map_or(0, Vec::len);
-                    batch.push(Read { item, read });
-                    if batch.len() >= BATCH || bytes_held >= BATCH_BYTES {
-                        if read_tx.send(std::mem::take(&mut batch)).is_err() {
-                            return; // the store side stopped on an error
-                        }
-                        bytes_held = 0;
-                    }
-                }
-                let _ = read_tx.send(batch);
+                read_all(items, |batch| {
+                    let job = Arc::new(Job::new(batch));
+                    queue.push(job.clone());
+                    job_tx.send(job).is_ok()
+                });
+                queue.close();
             })
             .expect("cannot start the reader thread");
-        std::thread::Builder::new()
-            .name("prepare".into())
-            .spawn_scoped(s, move || {
-                for reads in read_rx {
-                    if batch_tx.send(prepare(pipeline, reads)).is_err() {
-                        return;
-                    }
-                }
-            })
-            .expect("cannot start the prepare thread");
-        for batch in batch_rx {
+        // One core's worth of time stays with the store thread, which
+        // prepares only when it would wait: a worker on every core made the
+        // whole import slower (bench: +8 %).
+        let workers = std::thread::available_parallelism()
+            .map_or(1, |n| n.get().saturating_sub(1).clamp(1, 8));
+        for _ in 0..workers {
+            std::thread::Builder::new()
+                .name("prepare".into())
+                .spawn_scoped(s, move || queue.work(prepare))
+                .expect("cannot start a prepare thread");
+        }
+        for job in job_rx {
+            let batch = Batch::from(job.finish(prepare));
+            drop(job);
             for e in &batch.errors {
                 bar.suspend(|| eprintln!("helpgate: {e}"));
                 summary.failed += 1;
@@ -203,51 +200,54 @@ struct Read<'a> {
     read: Result<Vec<u8>, String>,
 }
 
-/// Parse/classify what was read on all cores but one, keeping the order.
-fn prepare(pipeline: &Pipeline, mut reads: Vec<Read<'_>>) -> Batch {
-    let one = |r: &mut Read<'_>| -> Result<Prepared, String> {
-        let bytes = std::mem::replace(&mut r.read, Ok(Vec::new()))?;
-        Ok(pipeline.prepare(RawMessage {
-            source: r.item.source(),
-            mailbox: None,
-            bytes,
-        }))
-    };
-    // One core stays with the store thread, the limit: sharing it with the
-    // prepare threads made the whole import slower (bench: +8 %).
-    let workers =
-        std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).clamp(1, 8));
-    let results: Vec<Result<Prepared, String>> = if reads.len() < 16 || workers < 2 {
-        reads.iter_mut().map(one).collect()
-    } else {
-        let per = reads.len().div_ceil(workers);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = reads
-                .chunks_mut(per)
-                .map(|chunk| {
-                    std::thread::Builder::new()
-                        .name("prepare".into())
-                        .spawn_scoped(s, move || chunk.iter_mut().map(one).collect::<Vec<_>>())
-                        .expect("cannot start a prepare thread")
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("preparing never panics"))
-                .collect()
-        })
-    };
-    let mut batch = Batch {
-        prepared: Vec::with_capacity(results.len()),
-        errors: Vec::new(),
-    };
-    for r in results {
-        match r {
-            Ok(p) => batch.prepared.push(p),
-            Err(e) => batch.errors.push(e),
+/// One file prepared, or why it could not be.
+type Prepped = Result<Prepared, String>;
+
+/// Read the files in order and hand them on in batches; stops when
+/// `send` says the store side has stopped.
+fn read_all<'a>(items: &'a [Item], mut send: impl FnMut(Vec<Read<'a>>) -> bool) {
+    let mut batch: Vec<Read<'a>> = Vec::new();
+    let mut bytes_held = 0usize;
+    for item in items {
+        // What was read bounds the batch's memory, with no second look at
+        // the file's size.
+        let read = read_mail(item).map_err(|e| error_chain(&e));
+        bytes_held += read.as_ref().map_or(0, Vec::len);
+        batch.push(Read { item, read });
+        if batch.len() >= BATCH || bytes_held >= BATCH_BYTES {
+            if !send(std::mem::take(&mut batch)) {
+                return;
+            }
+            bytes_held = 0;
         }
     }
-    batch
+    if !batch.is_empty() {
+        send(batch);
+    }
+}
+
+fn prepare_one(pipeline: &Pipeline, r: Read<'_>) -> Prepped {
+    Ok(pipeline.prepare(RawMessage {
+        source: r.item.source(),
+        mailbox: None,
+        bytes: r.read?,
+    }))
+}
+
+impl From<Vec<Prepped>> for Batch {
+    fn from(results: Vec<Prepped>) -> Batch {
+        let mut batch = Batch {
+            prepared: Vec::with_capacity(results.len()),
+            errors: Vec::new(),
+        };
+        for r in results {
+            match r {
+                Ok(p) => batch.prepared.push(p),
+                Err(e) => batch.errors.push(e),
+            }
+        }
+        batch
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
