@@ -18,6 +18,15 @@
 //! - [`pipeline`]: the only place that orders the stages for one message.
 //! - [`daemon`]: the long-running supervisor around IMAP intake and the outbox.
 
+/// jemalloc instead of glibc's allocator, for every binary that links the
+/// library (helpgate, tests, benches): a parsed mail is ~130 small
+/// allocations made on one thread and freed on another, which glibc's
+/// arenas handle poorly (interleaved runs of a 20,000-mail import: -14 %
+/// CPU, -15 % wall; peak RSS for a 50 MB mail unchanged at 163 MiB).
+/// [`store::Store::release_memory`] purges its arenas after a backlog.
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 pub mod classify;
 pub mod clock;
 pub mod config;

@@ -97,8 +97,14 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
     let queue: Queue<Read<'_>, Prepped> = Queue::new();
     let (job_tx, job_rx) = std::sync::mpsc::sync_channel::<Arc<Job<Read<'_>, Prepped>>>(1);
     let prepare = |r: Read<'_>| prepare_one(&pipeline, r);
-    let committed = std::thread::scope(|s| -> anyhow::Result<()> {
-        let (queue, items, prepare) = (&queue, &items, &prepare);
+    // Replies are delivered beside the import, woken after each commit.
+    let (wake_tx, wake_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let (committed, sent) = std::thread::scope(|s| {
+        let (queue, items, prepare, config) = (&queue, &items, &prepare, &config);
+        let delivery = std::thread::Builder::new()
+            .name("deliver".into())
+            .spawn_scoped(s, move || super::outbox::flush_on_wake(config, &wake_rx))
+            .expect("cannot start a thread");
         let (drop_tx, drop_rx) = std::sync::mpsc::channel::<Batch>();
         std::thread::Builder::new()
             .name("free".into())
@@ -126,30 +132,37 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
                 .spawn_scoped(s, move || queue.work(prepare))
                 .expect("cannot start a prepare thread");
         }
-        for job in job_rx {
-            let batch = Batch::from(job.finish(prepare));
-            drop(job);
-            for e in &batch.errors {
-                bar.suspend(|| eprintln!("helpgate: {e}"));
-                summary.failed += 1;
+        let committed = (|| -> anyhow::Result<()> {
+            for job in job_rx {
+                let batch = Batch::from(job.finish(prepare));
+                drop(job);
+                for e in &batch.errors {
+                    bar.suspend(|| eprintln!("helpgate: {e}"));
+                    summary.failed += 1;
+                }
+                let n = (batch.prepared.len() + batch.errors.len()) as u64;
+                let outcomes = pipeline.commit_all(&mut store, &batch.prepared, |_| Ok(()))?;
+                for o in &outcomes {
+                    summary.add(o);
+                }
+                bar.inc(n);
+                // A full channel already has the delivery thread coming.
+                let _ = wake_tx.try_send(());
+                // Freeing a batch (allocated by the prepare threads) costs
+                // the store thread a tenth of its time: free it elsewhere.
+                let _ = drop_tx.send(batch);
             }
-            let n = (batch.prepared.len() + batch.errors.len()) as u64;
-            let outcomes = pipeline.commit_all(&mut store, &batch.prepared, |_| Ok(()))?;
-            for o in &outcomes {
-                summary.add(o);
-            }
-            bar.inc(n);
-            // Freeing a batch (allocated by the prepare threads) costs the
-            // store thread a tenth of its time: free it elsewhere.
-            let _ = drop_tx.send(batch);
-        }
-        Ok(())
+            Ok(())
+        })();
+        // Closing the wake-up channel makes the delivery thread do a last
+        // round, after the last commit.
+        drop(wake_tx);
+        (committed, delivery.join().expect("delivery never panics"))
     });
     bar.finish_and_clear();
     committed?;
     drop(store);
-    // Deliver the replies this run queued, so the demo shows them.
-    let sent = super::outbox::flush(&config)?;
+    let sent = sent?;
 
     if json {
         println!("{}", serde_json::to_string(&summary)?);

@@ -62,14 +62,24 @@ pub(crate) fn planner(config: &Config) -> anyhow::Result<Planner> {
     })
 }
 
-/// Deliver what is due now (used by `ingest` before it exits).
+/// Deliver what is due now.
 pub(crate) fn flush(config: &Config) -> anyhow::Result<helpgate::outbox::Stats> {
-    helpgate::outbox::deliver_pending(
+    let (_, closed) = std::sync::mpsc::channel();
+    flush_on_wake(config, &closed)
+}
+
+/// Deliver what is due each time `wake` signals, and when it closes.
+pub(crate) fn flush_on_wake(
+    config: &Config,
+    wake: &std::sync::mpsc::Receiver<()>,
+) -> anyhow::Result<helpgate::outbox::Stats> {
+    helpgate::outbox::deliver_on_wake(
         config.state_dir.join("helpgate.db"),
         Transport::from_config(config),
         Clock::system(),
         helpgate::outbox::Policy::from_config(config),
         std::time::Duration::from_secs(60),
+        wake,
     )
     .context("cannot deliver the outbox")
 }

@@ -186,18 +186,26 @@ impl Store {
     }
 }
 
-/// Return the allocator's free pages to the kernel (glibc keeps them).
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// Return the allocator's free pages to the kernel now, instead of after
+/// jemalloc's decay time (it decays only while the process allocates, so an
+/// idle daemon would keep a backlog's pages).
 #[allow(unsafe_code)]
 fn trim_heap() {
-    // SAFETY: malloc_trim takes no pointers; it only releases free memory.
-    unsafe {
-        libc::malloc_trim(0);
+    // SAFETY: "arena.<MALLCTL_ARENAS_ALL>.purge" reads and writes nothing:
+    // every pointer is null and the lengths are zero, as the call requires.
+    let rc = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arena.4096.purge".as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if rc != 0 {
+        tracing::debug!(rc, "jemalloc purge failed");
     }
 }
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn trim_heap() {}
 
 /// Timestamps are stored as RFC 3339 UTC text with milliseconds, which sorts.
 pub fn ts(t: DateTime<Utc>) -> String {
