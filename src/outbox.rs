@@ -8,6 +8,11 @@
 //! twice; mail clients show it once). Nothing is ever lost: a row leaves
 //! the table only as `sent`, `parked` or `bounced`.
 //!
+//! Only one process delivers a store's outbox at a time (see
+//! [`DeliveryLock`]), so the rows put back are never ones another live
+//! process is sending: the daemon and `helpgate ingest` run from an MTA
+//! pipe may share a state directory.
+//!
 //! Transient failures retry with exponential backoff and jitter until the
 //! row is `max_age` old, then park; permanent (5xx) ones park at once. A
 //! parked reply is noted on its ticket, which goes back to a human.
@@ -89,6 +94,7 @@ impl Default for Policy {
 /// calls [`deliver_on_wake`].
 pub struct Worker {
     store: Store,
+    _lock: DeliveryLock,
     transport: Transport,
     clock: Clock,
     policy: Policy,
@@ -107,8 +113,22 @@ impl Worker {
         Self::with_store(store, transport, clock, policy)
     }
 
+    /// A worker on `store`; fails with [`StoreError::OutboxBusy`] while
+    /// another process delivers the same outbox.
     pub fn with_store(
         store: Store,
+        transport: Transport,
+        clock: Clock,
+        policy: Policy,
+    ) -> Result<Worker, StoreError> {
+        let lock = DeliveryLock::try_acquire(store.path())?;
+        Self::locked(store, lock, transport, clock, policy)
+    }
+
+    /// Holding the lock, put back the rows a crash left `sending`.
+    fn locked(
+        store: Store,
+        lock: DeliveryLock,
         transport: Transport,
         clock: Clock,
         policy: Policy,
@@ -119,6 +139,7 @@ impl Worker {
         }
         Ok(Worker {
             store,
+            _lock: lock,
             transport,
             clock,
             policy,
@@ -192,13 +213,17 @@ impl Worker {
     /// `sending`, which the next start sends once more (see the module docs).
     pub async fn deliver_due(&mut self) -> Result<Stats, StoreError> {
         let now = self.clock.now();
-        let rows = outbox::due(self.store.conn(), now, BATCH)?;
+        // Selected and claimed in one write transaction.
+        let rows = self.store.transaction(|tx| {
+            let rows = outbox::due(tx, now, BATCH)?;
+            rows.iter()
+                .try_for_each(|r| outbox::mark_sending(tx, r.id))?;
+            Ok::<_, StoreError>(rows)
+        })?;
         let mut stats = Stats::default();
         if rows.is_empty() {
             return Ok(stats);
         }
-        self.store
-            .transaction(|tx| rows.iter().try_for_each(|r| outbox::mark_sending(tx, r.id)))?;
         // One SMTP round per lane count: every 250 is recorded right after its
         // round, so a crash resends at most the few replies of one round.
         let mut sent: Vec<i64> = Vec::new();
@@ -296,11 +321,45 @@ fn unknown_address(error: &str) -> bool {
         .any(|w| w.starts_with("5.1.") && w.len() >= 5)
 }
 
+/// The right to deliver one store's outbox: an exclusive `flock` on
+/// `outbox.lock` beside the database. The kernel releases it when the
+/// holder exits, however it exits, so a row found `sending` by the next
+/// holder was left by a process that is gone, never by one still talking to
+/// the SMTP server (which would make the reply go out twice).
+#[derive(Debug)]
+pub struct DeliveryLock {
+    _file: std::fs::File,
+}
+
+impl DeliveryLock {
+    /// Take the lock for the database at `store_path`, or fail with
+    /// [`StoreError::OutboxBusy`] if another process holds it.
+    pub fn try_acquire(store_path: &Path) -> Result<DeliveryLock, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let path = store_path.with_file_name("outbox.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StoreError::StateDir {
+                path: path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(DeliveryLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::OutboxBusy { path }),
+            Err(std::fs::TryLockError::Error(source)) => Err(StoreError::StateDir { path, source }),
+        }
+    }
+}
+
 /// Synchronous delivery on a small runtime of its own: everything due each
 /// time `wake` signals, and once more when it closes (a closed `wake`: one
-/// round). `helpgate ingest` delivers beside its import this way. Each round is bounded by
-/// `timeout`. Writing the replies while the import runs hides their
-/// fsyncs (~1 ms each) behind its CPU work.
+/// round). `helpgate ingest` delivers beside its import this way. Each
+/// round is bounded by `timeout`. `Ok(None)`: another process (a running
+/// daemon) held the outbox throughout and delivers these replies itself.
 pub fn deliver_on_wake(
     store_path: PathBuf,
     transport: Transport,
@@ -308,7 +367,7 @@ pub fn deliver_on_wake(
     policy: Policy,
     timeout: Duration,
     wake: &std::sync::mpsc::Receiver<()>,
-) -> Result<Stats, StoreError> {
+) -> Result<Option<Stats>, StoreError> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -317,20 +376,89 @@ pub fn deliver_on_wake(
             source,
         })?;
     rt.block_on(async move {
-        let mut w = Worker::new(&store_path, transport, clock, policy)?;
+        let mut parts = Some((transport, clock, policy));
+        let mut worker: Option<Worker> = None;
         let mut total = Stats::default();
-        // Blocking in the runtime's only task is fine: nothing else runs on it.
-        while wake.recv().is_ok() {
-            total.add(w.drain(timeout).await?);
+        let mut last = false;
+        loop {
+            // Blocking in the runtime's only task is fine: nothing else
+            // runs on it.
+            if !last && wake.recv().is_err() {
+                last = true;
+            }
+            if worker.is_none() {
+                match DeliveryLock::try_acquire(&store_path) {
+                    Ok(lock) => {
+                        let (transport, clock, policy) = parts.take().expect("used once");
+                        let store = Store::open(&store_path)?;
+                        worker = Some(Worker::locked(store, lock, transport, clock, policy)?);
+                    }
+                    Err(StoreError::OutboxBusy { .. }) if last => {
+                        // Another ingest may be about to finish; a daemon
+                        // delivers within its poll interval. Either way these
+                        // rows go out: wait until they have, or the holder
+                        // lets go, for a while.
+                        match wait_for_holder(&store_path).await? {
+                            Some(lock) => {
+                                let (transport, clock, policy) = parts.take().expect("used once");
+                                let store = Store::open(&store_path)?;
+                                worker =
+                                    Some(Worker::locked(store, lock, transport, clock, policy)?);
+                            }
+                            None => return Ok(None),
+                        }
+                    }
+                    Err(StoreError::OutboxBusy { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            if let Some(w) = worker.as_mut() {
+                total.add(w.drain(timeout).await?);
+            }
+            if last {
+                return Ok(Some(total));
+            }
         }
-        total.add(w.drain(timeout).await?);
-        Ok(total)
     })
+}
+
+/// While another process holds the outbox: the lock once it is free, or
+/// `None` once nothing is due any more (the holder sent it) or after twice
+/// the daemon's poll interval.
+async fn wait_for_holder(store_path: &Path) -> Result<Option<DeliveryLock>, StoreError> {
+    let store = Store::open(store_path)?;
+    let deadline = tokio::time::Instant::now() + 2 * IDLE_POLL;
+    loop {
+        match DeliveryLock::try_acquire(store_path) {
+            Ok(lock) => return Ok(Some(lock)),
+            Err(StoreError::OutboxBusy { .. }) => {}
+            Err(e) => return Err(e),
+        }
+        let now = chrono::Utc::now();
+        if outbox::due(store.conn(), now, 1)?.is_empty() || tokio::time::Instant::now() >= deadline
+        {
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::unknown_address;
+    use super::{unknown_address, DeliveryLock, StoreError};
+
+    #[test]
+    fn one_holder_of_the_outbox_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("helpgate.db");
+        let first = DeliveryLock::try_acquire(&db).unwrap();
+        assert!(matches!(
+            DeliveryLock::try_acquire(&db),
+            Err(StoreError::OutboxBusy { .. })
+        ));
+        drop(first);
+        DeliveryLock::try_acquire(&db).expect("free once the holder is gone");
+    }
 
     #[test]
     fn recognises_unknown_address_refusals() {

@@ -177,11 +177,13 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
             summary.quarantined,
             summary.failed
         );
-        if sent.sent + sent.retried + sent.parked > 0 {
-            println!(
+        match sent {
+            Some(s) if s.sent + s.retried + s.parked > 0 => println!(
                 "replies: {} sent, {} to retry later, {} parked",
-                sent.sent, sent.retried, sent.parked
-            );
+                s.sent, s.retried, s.parked
+            ),
+            Some(_) => {}
+            None => println!("replies: queued for the helpgate process that delivers this outbox"),
         }
     }
     Ok(if summary.failed > 0 {

@@ -62,8 +62,9 @@ pub(crate) fn planner(config: &Config) -> anyhow::Result<Planner> {
     })
 }
 
-/// Deliver what is due now.
-pub(crate) fn flush(config: &Config) -> anyhow::Result<helpgate::outbox::Stats> {
+/// Deliver what is due now; `None`: another process (the daemon) holds
+/// the outbox and delivers it.
+pub(crate) fn flush(config: &Config) -> anyhow::Result<Option<helpgate::outbox::Stats>> {
     let (_, closed) = std::sync::mpsc::channel();
     flush_on_wake(config, &closed)
 }
@@ -72,7 +73,7 @@ pub(crate) fn flush(config: &Config) -> anyhow::Result<helpgate::outbox::Stats> 
 pub(crate) fn flush_on_wake(
     config: &Config,
     wake: &std::sync::mpsc::Receiver<()>,
-) -> anyhow::Result<helpgate::outbox::Stats> {
+) -> anyhow::Result<Option<helpgate::outbox::Stats>> {
     helpgate::outbox::deliver_on_wake(
         config.state_dir.join("helpgate.db"),
         Transport::from_config(config),
@@ -117,12 +118,17 @@ pub(crate) fn run(cli: &Cli, cmd: &OutboxCmd) -> anyhow::Result<ExitCode> {
         }
         OutboxCmd::Flush => {
             drop(store);
-            let s = flush(&config)?;
-            writeln!(
-                out,
-                "{} sent, {} to retry later, {} parked",
-                s.sent, s.retried, s.parked
-            )?;
+            match flush(&config)? {
+                Some(s) => writeln!(
+                    out,
+                    "{} sent, {} to retry later, {} parked",
+                    s.sent, s.retried, s.parked
+                )?,
+                None => writeln!(
+                    out,
+                    "another helpgate process (the daemon?) is delivering this outbox"
+                )?,
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

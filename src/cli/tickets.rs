@@ -118,11 +118,15 @@ pub(crate) fn run(cli: &Cli, cmd: &TicketAction) -> anyhow::Result<ExitCode> {
                     .map_err(anyhow::Error::from)
             })?;
             drop(store);
-            let s = super::outbox::flush(&config)?;
-            println!(
-                "reply queued as outbox {outbox}; {} sent, {} to retry later, {} parked",
-                s.sent, s.retried, s.parked
-            );
+            match super::outbox::flush(&config)? {
+                Some(s) => println!(
+                    "reply queued as outbox {outbox}; {} sent, {} to retry later, {} parked",
+                    s.sent, s.retried, s.parked
+                ),
+                None => println!(
+                    "reply queued as outbox {outbox}; the helpgate process that delivers this outbox sends it"
+                ),
+            }
         }
         TicketAction::Note { id, text, actor } => {
             exists(&store, *id)?;

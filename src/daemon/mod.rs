@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::store::{Store, StoreError};
 pub use metrics::Metrics;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -106,12 +107,7 @@ pub async fn run(
         .map_err(DaemonError::Rules)?;
     let (rules_tx, rules_rx) = watch::channel(loaded);
     let metrics = Arc::new(Metrics::default());
-    let worker = crate::outbox::Worker::new(
-        &config.state_dir.join("helpgate.db"),
-        crate::transport::Transport::from_config(&config),
-        clock.clone(),
-        crate::outbox::Policy::from_config(&config),
-    )?;
+    let worker = outbox_worker(&config, &clock).await?;
     let shared = Arc::new(Shared {
         outbox_wake: worker.wake_handle(),
         store: Arc::new(Mutex::new(store)),
@@ -196,4 +192,27 @@ pub async fn run(
         warn!("drain timeout reached; stopping with work left (it is picked up at the next start)");
     }
     Ok(())
+}
+
+/// The outbox worker. An `ingest` delivering its replies holds the outbox
+/// for moments; a second daemon on the same state dir holds it for good,
+/// and is refused after a while.
+async fn outbox_worker(
+    config: &Config,
+    clock: &Clock,
+) -> Result<crate::outbox::Worker, StoreError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match crate::outbox::Worker::new(
+            &config.state_dir.join("helpgate.db"),
+            crate::transport::Transport::from_config(config),
+            clock.clone(),
+            crate::outbox::Policy::from_config(config),
+        ) {
+            Err(StoreError::OutboxBusy { .. }) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
 }

@@ -44,6 +44,8 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("no {what} with id {id}")]
     NotFound { what: &'static str, id: i64 },
+    #[error("another helpgate process is delivering this outbox ({path} is locked)")]
+    OutboxBusy { path: PathBuf },
 }
 
 impl StoreError {

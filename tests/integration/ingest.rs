@@ -373,3 +373,67 @@ fn print_config_is_the_deploy_example_and_check_config_names_keys() {
         "{err}"
     );
 }
+
+#[test]
+fn replies_stay_with_the_process_that_holds_the_outbox_and_are_never_taken_from_it() {
+    let env = Env::new();
+    let pay = |id: &str, from: &str| {
+        mail(id, "Payment not received", "", "Hello, I have not received my payment for the recordings I did last week. Can you check please?")
+            .replace("ana@example.com", from)
+    };
+    let sent_files = || {
+        std::fs::read_dir(env.state().join("outbox"))
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    let first = env.mail("a.eml", &pay("pay-1@example.com", "ana@example.com"));
+    let out = env.ok(&["ingest", path_str(&first)]);
+    assert!(out.contains("replies: 1 sent"), "{out}");
+    assert_eq!(sent_files(), 1);
+
+    // Another process (a running daemon) delivers this outbox: it holds the lock.
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .open(env.state().join("outbox.lock"))
+        .expect("the first import created the lock file");
+    lock.lock().unwrap();
+    let second = env.mail("b.eml", &pay("pay-2@example.com", "rui@example.com"));
+    let out = env.ok(&["ingest", path_str(&second)]);
+    assert!(
+        out.contains("replies: queued for the helpgate process that delivers this outbox"),
+        "{out}"
+    );
+    assert_eq!(sent_files(), 1, "nothing sent behind the holder's back");
+    // The holder is sending that reply right now: a second process must
+    // not put it back to pending (it would go out twice).
+    let db = rusqlite::Connection::open(env.state().join("helpgate.db")).unwrap();
+    db.execute(
+        "UPDATE outbox SET state = 'sending' WHERE state = 'pending'",
+        [],
+    )
+    .unwrap();
+    let out = env.ok(&["outbox", "flush"]);
+    assert!(out.contains("another helpgate process"), "{out}");
+    let state: String = db
+        .query_row(
+            "SELECT state FROM outbox ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(state, "sending");
+    assert_eq!(sent_files(), 1);
+
+    // The holder died mid-send: the next process takes over and sends once.
+    drop(lock);
+    let out = env.ok(&["outbox", "flush"]);
+    assert!(out.contains("1 sent"), "{out}");
+    assert_eq!(sent_files(), 2);
+    let out = env.ok(&["outbox", "flush"]);
+    assert!(out.contains("0 sent"), "{out}");
+    assert_eq!(sent_files(), 2);
+}
