@@ -572,18 +572,7 @@ fn metrics_endpoint_counts_outcomes_and_xoauth2_token_failure_is_reported() {
     use std::io::{Read, Write};
     let stack = MailStack::start();
     let port = crate::harness::free_port();
-    let xoauth = Mailbox {
-        name: "oauth",
-        project: "default",
-        user: "help",
-        tls: "none",
-        extra: "",
-    }
-    .toml(&stack)
-    .replace(
-        "password = \"env:HG_TEST_IMAP_PW\"",
-        "method = \"xoauth2\"\ntoken_command = \"echo no token >&2; exit 3\"",
-    );
+    let xoauth = xoauth2_mailbox(&stack, "token_command = \"echo no token >&2; exit 3\"");
     let cfg = format!(
         "[daemon]\nmetrics_listen = \"127.0.0.1:{port}\"\n{}\n{xoauth}",
         one(&stack, "")
@@ -703,4 +692,110 @@ fn closed_stderr_does_not_stop_signals_or_intake() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status:?}");
+}
+
+/// Mailbox "oauth" (help@example.test) logging in by XOAUTH2 with the
+/// token from `source` (a `token_file` or `token_command` line).
+fn xoauth2_mailbox(stack: &MailStack, source: &str) -> String {
+    Mailbox {
+        name: "oauth",
+        project: "default",
+        user: "help",
+        tls: "none",
+        extra: "",
+    }
+    .toml(stack)
+    .replace(
+        "password = \"env:HG_TEST_IMAP_PW\"",
+        &format!("method = \"xoauth2\"\n{source}"),
+    )
+}
+
+/// An OAuth2 provider's userinfo endpoint, as Dovecot asks it: a bearer
+/// token in, the account's `email` out. Counts the requests.
+fn userinfo_endpoint(
+    good_token: &'static str,
+    email: &'static str,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/userinfo", listener.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // One thread per connection: Dovecot's HTTP client may open a
+            // second connection while the first sits idle.
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(&stream);
+                let mut authorized = false;
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                    let l = line.to_ascii_lowercase();
+                    if l.starts_with("authorization:") && line.trim_end().ends_with(good_token) {
+                        authorized = true;
+                    }
+                    line.clear();
+                }
+                // Any other token belongs to another account: Dovecot
+                // refuses the login with an XOAUTH2 error challenge, as
+                // Gmail does for an expired token.
+                let owner = if authorized {
+                    email
+                } else {
+                    "someone-else@example.test"
+                };
+                let (status, body) = (
+                    "200 OK",
+                    format!("{{\"email\":\"{owner}\",\"active\":true}}"),
+                );
+                let _ = write!(
+                    &stream,
+                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    (url, hits)
+}
+
+/// XOAUTH2 against a Dovecot that checks tokens with an OAuth2 provider:
+/// an expired token is a clear login error in status, and the token file
+/// is read again at the next login, so once it holds a fresh token the
+/// mailbox is imported without a restart.
+#[test]
+fn xoauth2_logs_in_with_the_token_file_and_rereads_it_after_a_refusal() {
+    let (url, hits) = userinfo_endpoint("fresh-token-2", "help@example.test");
+    let stack = MailStack::start_with_oauth2(&url);
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "expired-token-1\n").unwrap();
+    let source = format!("token_file = \"{}\"", token_file.display());
+    let mailbox = xoauth2_mailbox(&stack, &source);
+    stack.send("alice", "help", &mail(1, "Payment"));
+    let mut d = Daemon::new(&mailbox);
+    d.start();
+    wait_for("a refused login", T, || d.log().contains("mailbox failed"));
+    let status = d.mailbox_status("oauth");
+    let error = status["last_error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("login as help@example.test refused"),
+        "{status}\n{}",
+        d.log()
+    );
+    assert!(
+        hits.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "Dovecot asked the provider"
+    );
+    assert_eq!(d.messages(), 0);
+    std::fs::write(&token_file, "fresh-token-2\n").unwrap();
+    d.wait_messages(1, Duration::from_secs(60));
+    let inbox = stack.fetch_all("help", "INBOX");
+    assert!(
+        inbox[0].flags.contains("\\Seen"),
+        "acknowledged after the commit"
+    );
+    assert!(d.sigterm().success());
 }

@@ -20,13 +20,30 @@ impl async_imap::Authenticator for Plain<'_> {
 
 /// `AUTHENTICATE XOAUTH2`.
 pub(super) struct XOAuth2<'a> {
-    pub(super) user: &'a str,
-    pub(super) token: &'a str,
+    user: &'a str,
+    token: &'a str,
+    sent: bool,
+}
+
+impl<'a> XOAuth2<'a> {
+    pub(super) fn new(user: &'a str, token: &'a str) -> XOAuth2<'a> {
+        XOAuth2 {
+            user,
+            token,
+            sent: false,
+        }
+    }
 }
 
 impl async_imap::Authenticator for XOAuth2<'_> {
     type Response = String;
     fn process(&mut self, _challenge: &[u8]) -> String {
+        // A refused token comes back as a challenge holding the error
+        // (JSON); the client must answer it with an empty line to get the
+        // tagged NO (Gmail, Microsoft 365), not send the token again.
+        if std::mem::replace(&mut self.sent, true) {
+            return String::new();
+        }
         format!("user={}\x01auth=Bearer {}\x01\x01", self.user, self.token)
     }
 }
@@ -63,4 +80,21 @@ pub(super) async fn read_token(source: &TokenSource, timeout: Duration) -> std::
         return Err(std::io::Error::other("the access token is empty"));
     }
     Ok(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::XOAuth2;
+    use async_imap::Authenticator;
+
+    #[test]
+    fn xoauth2_sends_the_token_once_and_answers_an_error_challenge_empty() {
+        let mut a = XOAuth2::new("help@example.test", "tok");
+        assert_eq!(
+            a.process(b""),
+            "user=help@example.test\x01auth=Bearer tok\x01\x01"
+        );
+        let error = br#"{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}"#;
+        assert_eq!(a.process(error), "");
+    }
 }

@@ -216,13 +216,7 @@ impl ImapConnection {
                 let token = auth::read_token(token, t).await.map_err(ImapError::Token)?;
                 tokio::time::timeout(
                     t,
-                    client.authenticate(
-                        "XOAUTH2",
-                        auth::XOAuth2 {
-                            user,
-                            token: &token,
-                        },
-                    ),
+                    client.authenticate("XOAUTH2", auth::XOAuth2::new(user, &token)),
                 )
                 .await
                 .map_err(|_| timed_out(t, "AUTHENTICATE XOAUTH2"))?

@@ -228,6 +228,8 @@ pub(crate) struct MailStack {
     dovecot: Option<Group>,
     postfix: Option<Group>,
     storage: servers::Storage,
+    /// Lines appended to dovecot.conf (an OAuth2 passdb, ...).
+    dovecot_extra: String,
 }
 
 impl MailStack {
@@ -264,6 +266,7 @@ impl MailStack {
             dovecot: None,
             postfix: None,
             storage,
+            dovecot_extra: String::new(),
         };
         std::fs::set_permissions(
             stack.dir.path(),
@@ -287,6 +290,29 @@ impl MailStack {
             stack.lmtp_port,
         );
         stack.start_postfix();
+        stack
+    }
+
+    /// Dovecot that also takes XOAUTH2/OAUTHBEARER logins, checking each
+    /// token with GET `introspection_url` (`Authorization: Bearer TOKEN`);
+    /// the JSON answer's `email` must be the user logging in.
+    pub(crate) fn start_with_oauth2(introspection_url: &str) -> MailStack {
+        let mut stack = Self::start();
+        let conf = stack.dovecot_dir().join("oauth2.conf.ext");
+        std::fs::write(
+            &conf,
+            format!(
+                "introspection_mode = auth\nintrospection_url = {introspection_url}\n\
+                 username_attribute = email\n"
+            ),
+        )
+        .expect("write oauth2.conf.ext");
+        stack.dovecot_extra = format!(
+            "auth_mechanisms = plain login xoauth2 oauthbearer\n\
+             passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}\n",
+            conf.display()
+        );
+        stack.restart_dovecot();
         stack
     }
 
@@ -315,6 +341,12 @@ impl MailStack {
             PASSWORD,
             self.storage,
         );
+        if !self.dovecot_extra.is_empty() {
+            let conf = d.join("dovecot.conf");
+            let mut text = std::fs::read_to_string(&conf).expect("read dovecot.conf");
+            text.push_str(&self.dovecot_extra);
+            std::fs::write(&conf, text).expect("write dovecot.conf");
+        }
         let mut g = Group::spawn_server(
             Command::new("dovecot")
                 .arg("-F")
