@@ -44,3 +44,4 @@ pub mod telemetry;
 pub mod thread;
 pub mod ticket;
 pub mod transport;
+pub mod work;

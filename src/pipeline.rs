@@ -125,7 +125,9 @@ impl Pipeline {
         }
     }
 
-    /// Prepare a batch on all cores, keeping order.
+    /// Prepare a batch on all cores (this thread one of them), keeping
+    /// order; threads claim small chunks, so one that is preempted holds up
+    /// the batch by a chunk at most.
     pub fn prepare_all(&self, batch: Vec<RawMessage>) -> Vec<Prepared> {
         let workers = std::thread::available_parallelism()
             .map_or(1, |n| n.get())
@@ -133,24 +135,13 @@ impl Pipeline {
         if batch.len() < 16 || workers < 2 {
             return batch.into_iter().map(|r| self.prepare(r)).collect();
         }
-        let chunk = batch.len().div_ceil(workers);
-        let mut batch = batch;
-        let mut chunks = Vec::new();
-        while !batch.is_empty() {
-            let rest = batch.split_off(chunk.min(batch.len()));
-            chunks.push(std::mem::replace(&mut batch, rest));
-        }
+        let job = crate::work::Job::new(batch);
+        let prepare = |r: RawMessage| self.prepare(r);
         std::thread::scope(|s| {
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|c| {
-                    s.spawn(move || c.into_iter().map(|r| self.prepare(r)).collect::<Vec<_>>())
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().expect("prepare never panics"))
-                .collect()
+            for _ in 1..workers {
+                s.spawn(|| job.help(prepare));
+            }
+            job.finish(prepare)
         })
     }
 

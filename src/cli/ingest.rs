@@ -11,7 +11,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use super::ingest_work::{Job, Queue};
+use helpgate::work::{Job, Queue};
 
 /// Messages per transaction: large enough to amortise the commit, small
 /// enough to bound memory.

@@ -2,7 +2,6 @@
 //! here and in main.rs only.
 
 mod ingest;
-mod ingest_work;
 pub(crate) mod outbox;
 mod quarantine;
 mod rules;

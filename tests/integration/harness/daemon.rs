@@ -42,6 +42,12 @@ impl Mailbox<'_> {
     }
 }
 
+/// The binary `Daemon::start` runs: this build's, unless
+/// HELPGATE_DAEMON_BIN names another (benches compare two builds with it).
+fn daemon_bin() -> String {
+    std::env::var("HELPGATE_DAEMON_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_helpgate").into())
+}
+
 pub(crate) struct Daemon {
     pub(crate) dir: tempfile::TempDir,
     group: Option<Group>,
@@ -94,7 +100,7 @@ impl Daemon {
             .open(self.log_path())
             .expect("open log");
         self.group = Some(Group::spawn(
-            Command::new(env!("CARGO_BIN_EXE_helpgate"))
+            Command::new(daemon_bin())
                 .arg("--config")
                 .arg(self.config_path())
                 .arg("run")

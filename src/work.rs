@@ -1,11 +1,14 @@
-//! Batches prepared (parsed, guarded, classified) by whichever thread has
-//! time: the prepare workers, and the store thread while it would otherwise
-//! wait for its next batch.
+//! Batches worked on by whichever thread has time: a batch is cut into
+//! small chunks that any thread claims, and the outputs keep the input
+//! order. `helpgate ingest` prepares (parses, guards, classifies) this way
+//! on its prepare workers and on the store thread while it would otherwise
+//! wait for its next batch; the daemon on the threads of
+//! [`crate::pipeline::Pipeline::prepare_all`].
 //!
-//! With a fixed split (one core preparing, one storing) the import waited on
+//! With a fixed split (one core preparing, one storing) an import waited on
 //! the prepare stage while the store thread sat idle for a fifth of the run
-//! (perf: 1.6 of 2 cores busy). Here a batch is cut into small chunks that
-//! any thread claims, so the idle time goes into preparing.
+//! (perf: 1.6 of 2 cores busy); with equal halves per thread, a batch waits
+//! for whichever half was preempted.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -30,7 +33,7 @@ enum Chunk<I, O> {
 }
 
 /// One batch: inputs in chunks, outputs in the same order.
-pub(super) struct Job<I, O> {
+pub struct Job<I, O> {
     chunks: Vec<Mutex<Chunk<I, O>>>,
     /// The next chunk nobody has claimed.
     next: AtomicUsize,
@@ -40,7 +43,7 @@ pub(super) struct Job<I, O> {
 }
 
 impl<I, O> Job<I, O> {
-    pub(super) fn new(inputs: Vec<I>) -> Job<I, O> {
+    pub fn new(inputs: Vec<I>) -> Job<I, O> {
         let mut chunks = Vec::with_capacity(inputs.len().div_ceil(CHUNK));
         let mut inputs = inputs.into_iter().peekable();
         while inputs.peek().is_some() {
@@ -61,7 +64,7 @@ impl<I, O> Job<I, O> {
     }
 
     /// Claim and process chunks until none is left unclaimed.
-    pub(super) fn help(&self, work: impl Fn(I) -> O) {
+    pub fn help(&self, work: impl Fn(I) -> O) {
         loop {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(slot) = self.chunks.get(i) else {
@@ -82,7 +85,7 @@ impl<I, O> Job<I, O> {
 
     /// Help until nothing is unclaimed, wait for the chunks others hold,
     /// and return every output in input order.
-    pub(super) fn finish(&self, work: impl Fn(I) -> O) -> Vec<O> {
+    pub fn finish(&self, work: impl Fn(I) -> O) -> Vec<O> {
         self.help(work);
         let mut left = lock(&self.left);
         while *left > 0 {
@@ -101,7 +104,7 @@ impl<I, O> Job<I, O> {
 
 /// Jobs that may still have unclaimed chunks, oldest first, for the
 /// prepare workers.
-pub(super) struct Queue<I, O> {
+pub struct Queue<I, O> {
     state: Mutex<QueueState<I, O>>,
     wake: Condvar,
 }
@@ -111,8 +114,14 @@ struct QueueState<I, O> {
     closed: bool,
 }
 
+impl<I, O> Default for Queue<I, O> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl<I, O> Queue<I, O> {
-    pub(super) fn new() -> Queue<I, O> {
+    pub fn new() -> Queue<I, O> {
         Queue {
             state: Mutex::new(QueueState {
                 jobs: VecDeque::new(),
@@ -122,20 +131,20 @@ impl<I, O> Queue<I, O> {
         }
     }
 
-    pub(super) fn push(&self, job: Arc<Job<I, O>>) {
+    pub fn push(&self, job: Arc<Job<I, O>>) {
         lock(&self.state).jobs.push_back(job);
         self.wake.notify_all();
     }
 
     /// No more jobs: workers return once the queue is drained.
-    pub(super) fn close(&self) {
+    pub fn close(&self) {
         lock(&self.state).closed = true;
         self.wake.notify_all();
     }
 
     /// A worker's loop: help the oldest job with unclaimed chunks until the
     /// queue is closed and drained.
-    pub(super) fn work(&self, work: impl Fn(I) -> O) {
+    pub fn work(&self, work: impl Fn(I) -> O) {
         loop {
             let job = {
                 let mut s = lock(&self.state);
