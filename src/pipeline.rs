@@ -284,14 +284,18 @@ impl Pipeline {
                 } else {
                     t.state.on_follow_up(true)
                 };
+                let (language, topic) = match p.verdict.is_machine() {
+                    true => (None, None),
+                    false => refreshed(t, class, &ctx.project, &self.rules),
+                };
                 tickets::update(
                     conn,
                     t.id,
                     &TicketUpdate {
                         state,
                         queue: decision.queue.clone().or_else(|| t.queue.clone()),
-                        language: None,
-                        topic: None,
+                        language,
+                        topic,
                         at: now,
                     },
                 )?;
@@ -386,6 +390,33 @@ impl Pipeline {
             (None, _) => Outcome::Recorded { message, action },
         })
     }
+}
+
+/// What a participant's follow-up changes in its ticket's classification:
+/// a language the ticket lacked; a topic when the ticket had none or only
+/// `other` ("Hi, I have a question" first, the question after), or when the
+/// follow-up is about something sensitive (an appeal, a deletion request,
+/// abuse), which is what the ticket is about from then on. A follow-up
+/// whose own topic is uncertain changes no topic.
+fn refreshed(
+    ticket: &tickets::Ticket,
+    class: &Classification,
+    project: &str,
+    rules: &crate::rules::RuleSet,
+) -> (Option<String>, Option<String>) {
+    let language = match ticket.language {
+        None => class.language.clone(),
+        Some(_) => None,
+    };
+    let topic = match (&class.topic, class.topic_uncertain) {
+        (Some(new), false) if ticket.topic.as_ref() != Some(new) => {
+            let vague = ticket.topic.as_deref().is_none_or(|t| t == "other");
+            (new != "other" && (vague || rules.is_sensitive_topic(project, new)))
+                .then(|| new.clone())
+        }
+        _ => None,
+    };
+    (language, topic)
 }
 
 /// What a message's `classification` column holds.

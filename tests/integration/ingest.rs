@@ -437,3 +437,44 @@ fn replies_stay_with_the_process_that_holds_the_outbox_and_are_never_taken_from_
     assert!(out.contains("0 sent"), "{out}");
     assert_eq!(sent_files(), 2);
 }
+
+#[test]
+fn a_follow_up_gives_a_vague_ticket_its_topic_and_a_sensitive_one_takes_over() {
+    let env = Env::new();
+    let step = |n: usize, subject: &str, extra: &str, body: &str| {
+        let id = format!("f-{n}@example.com");
+        let p = env.mail(&format!("{n}.eml"), &mail(&id, subject, extra, body));
+        env.ok(&["ingest", path_str(&p)]);
+        let t = env.tickets();
+        assert_eq!(t.len(), 1, "every mail answers the first one");
+        t[0].clone()
+    };
+    let t = step(1, "Hello", "", "Hi, I have a question, who can I ask?");
+    assert_eq!(t["topic"], "other", "{t}");
+    let t = step(
+        2,
+        "Re: Hello [#1]",
+        "In-Reply-To: <f-1@example.com>\n",
+        "I have not received my payment for the recordings from last week.",
+    );
+    assert_eq!(t["topic"], "payment", "{t}");
+    // A follow-up on the same subject that is no clearer changes nothing.
+    let t = step(3, "Re: Hello [#1]", "", "ok thanks");
+    assert_eq!(t["topic"], "payment", "{t}");
+    // Out-of-office answer from the participant's mailbox: machine mail.
+    let t = step(
+        4,
+        "Automatic reply: Re: Hello [#1]",
+        "Auto-Submitted: auto-replied\n",
+        "I am out of the office until Monday. Please delete my data is not what this says.",
+    );
+    assert_eq!(t["topic"], "payment", "machine mail changes no topic: {t}");
+    let t = step(
+        5,
+        "Re: Hello [#1]",
+        "",
+        "Forget it. I want to leave the project: please delete my account and all my recordings.",
+    );
+    assert_eq!(t["topic"], "privacy", "{t}");
+    assert_eq!(t["queue"], "sensitive", "{t}");
+}
