@@ -277,9 +277,17 @@ impl SmtpSender {
         let mut conn = conn;
         if let (Some(user), Some(pw)) = (&c.username, &c.password) {
             let creds = Credentials::new(user.clone(), pw.expose().to_string());
+            // A refused login is a configuration problem, not the reply's:
+            // retried with backoff (and shown) rather than parking every
+            // reply and sending its ticket to a human.
             conn.auth(&[Mechanism::Plain, Mechanism::Login], &creds)
                 .await
-                .map_err(classify)?;
+                .map_err(|e| {
+                    SendError::Transient(format!(
+                        "SMTP login as {user} refused: {}",
+                        crate::pipeline::error_chain(&e)
+                    ))
+                })?;
         }
         Ok(conn)
     }

@@ -62,6 +62,17 @@ fn smtp(port: u16) -> Transport {
     })
 }
 
+/// What a new worker on `env`'s store delivers through `transport` in one
+/// drain (the previous worker dropped just before).
+fn sent_by_fresh_worker(env: &Env, transport: Transport) -> u64 {
+    std::thread::sleep(Duration::from_millis(10));
+    let store = Store::open_in(&env.state()).unwrap();
+    let mut w = Worker::with_store(store, transport, Clock::system(), fast_retries()).unwrap();
+    rt().block_on(w.drain(Duration::from_secs(20)))
+        .unwrap()
+        .sent
+}
+
 fn fast_retries() -> Policy {
     Policy {
         max_age: Duration::from_secs(3600),
@@ -844,8 +855,12 @@ fn oversize_mail_gets_the_upload_page_reply_and_stays_with_a_human() {
 }
 
 /// A second Postfix in front of the same Dovecot, with TLS: STARTTLS on
-/// one port, implicit TLS on another, the stack's self-signed certificate.
-fn tls_postfix(stack: &MailStack) -> (crate::harness::Group, u16, u16, tempfile::TempDir) {
+/// one port, implicit TLS on another, the stack's self-signed certificate;
+/// `main_extra` lines (`key = value`) are set in its main.cf.
+fn tls_postfix(
+    stack: &MailStack,
+    main_extra: &str,
+) -> (crate::harness::Group, u16, u16, tempfile::TempDir) {
     use crate::harness::{free_port, servers, Group};
     let dir = tempfile::Builder::new()
         .prefix("helpgate-tls-")
@@ -862,12 +877,28 @@ fn tls_postfix(stack: &MailStack) -> (crate::harness::Group, u16, u16, tempfile:
         tls.join("cert.pem").display(),
         tls.join("key.pem").display()
     ));
+    // Replace, never repeat, a key: every Postfix process warns about a
+    // repeated one at start-up, and postlogd, blocked sending its own
+    // warnings to its full log socket, then hangs the whole instance.
+    for line in main_extra.lines() {
+        if let Some((key, _)) = line.split_once(" = ") {
+            let prefix = format!("{key} ");
+            main = main
+                .lines()
+                .filter(|l| !l.starts_with(&prefix))
+                .map(|l| format!("{l}\n"))
+                .collect();
+        }
+        main.push_str(line);
+        main.push('\n');
+    }
     std::fs::write(pf.join("etc/main.cf"), main).unwrap();
     let mut master = std::fs::read_to_string(pf.join("etc/master.cf")).unwrap();
     master.push_str(&format!(
         "127.0.0.1:{smtps} inet n - n - - smtpd -o smtpd_tls_wrappermode=yes -o smtpd_tls_security_level=encrypt\n"
     ));
     std::fs::write(pf.join("etc/master.cf"), master).unwrap();
+    servers::age_postfix_config(&pf.join("etc"));
     std::fs::set_permissions(
         dir.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o711),
@@ -888,7 +919,7 @@ fn tls_postfix(stack: &MailStack) -> (crate::harness::Group, u16, u16, tempfile:
 #[test]
 fn starttls_and_implicit_tls_verify_the_certificate() {
     let stack = MailStack::start();
-    let (_postfix, starttls, smtps, _dir) = tls_postfix(&stack);
+    let (_postfix, starttls, smtps, _dir) = tls_postfix(&stack, "");
     let env = Env::new();
     let mut store = Store::open_in(&env.state()).unwrap();
     let rules = rules();
@@ -967,21 +998,91 @@ fn starttls_and_implicit_tls_verify_the_certificate() {
     let s = rt.block_on(w.deliver_due()).unwrap();
     assert_eq!((s.sent, s.retried), (0, 1), "implicit TLS also verifies");
     drop(w);
-    std::thread::sleep(Duration::from_millis(10));
-    let store = Store::open_in(&env.state()).unwrap();
+    let sent = sent_by_fresh_worker(&env, Transport::smtp(config(smtps, Security::Tls, true)));
+    assert_eq!(sent, 1);
+    stack.wait_count("alice", "INBOX", 1, Duration::from_secs(10));
+    stack.wait_count("bob", "INBOX", 1, Duration::from_secs(10));
+}
+
+/// SMTP AUTH over STARTTLS against a Postfix that relays only for
+/// authenticated clients (Dovecot checks the password, as in most
+/// installations): a wrong password is retried, not parked, and the ticket
+/// stays as it was; the right one delivers.
+#[test]
+fn smtp_auth_delivers_with_the_password_and_retries_when_the_login_is_refused() {
+    let mut stack = MailStack::start();
+    let sasl = stack.enable_sasl();
+    let (_postfix, starttls, _smtps, dir) = tls_postfix(
+        &stack,
+        &format!(
+            "smtpd_sasl_auth_enable = yes\nsmtpd_sasl_type = dovecot\n\
+             smtpd_sasl_path = inet:127.0.0.1:{sasl}\nsmtpd_tls_auth_only = yes\n\
+             mynetworks = 192.0.2.1/32\n\
+             smtpd_relay_restrictions = permit_sasl_authenticated, reject\n\
+             smtpd_recipient_restrictions = permit_sasl_authenticated, reject\n"
+        ),
+    );
+    let env = Env::new();
+    let mut store = Store::open_in(&env.state()).unwrap();
+    let rules = rules();
+    let rt = rt();
+    let mail = text_mail(
+        "alice@example.test",
+        "support@example.test",
+        "Payment",
+        "auth1@example.test",
+        "?",
+    );
+    let (ticket, _) = auto_reply(&mut store, &Planner::default(), &rules, &mail, "en");
+    let state = |store: &Store| tickets::get(store.conn(), ticket).unwrap().unwrap().state;
+    let before = state(&store);
+    let config = |password: &str| {
+        let file = env.dir.path().join(format!("pw-{password}"));
+        std::fs::write(&file, format!("{password}\n")).unwrap();
+        SmtpConfig {
+            host: "localhost".into(),
+            port: starttls,
+            security: Security::StartTls,
+            username: Some("support@example.test".into()),
+            password: Some(
+                helpgate::config::secret::Secret::resolve(&format!("file:{}", file.display()))
+                    .unwrap(),
+            ),
+            ca_file: Some(stack.cert_path.clone()),
+            hello_name: "helpgate.example.test".into(),
+            timeout: Duration::from_secs(10),
+            connections: 1,
+        }
+    };
     let mut w = Worker::with_store(
         store,
-        Transport::smtp(config(smtps, Security::Tls, true)),
+        Transport::smtp(config("not-the-password")),
         Clock::system(),
         fast_retries(),
     )
     .unwrap();
-    assert_eq!(
-        rt.block_on(w.drain(Duration::from_secs(20))).unwrap().sent,
-        1
+    let s = rt.block_on(w.deliver_due()).unwrap();
+    assert_eq!((s.sent, s.retried, s.parked), (0, 1, 0));
+    let row = &outbox::list(w.store().conn(), Some("pending")).unwrap()[0];
+    let error = row.last_error.as_deref().unwrap_or_default();
+    assert!(
+        error.contains("SMTP login as support@example.test refused"),
+        "{error}"
     );
+    assert_eq!(
+        state(w.store()),
+        before,
+        "no human needed for a login problem"
+    );
+    let log = std::fs::read_to_string(dir.path().join("postfix/postfix.log")).unwrap();
+    assert!(
+        log.contains("SASL PLAIN authentication failed"),
+        "Postfix checked the password: {log}"
+    );
+    drop(w);
+    let sent = sent_by_fresh_worker(&env, Transport::smtp(config(crate::harness::PASSWORD)));
+    assert_eq!(sent, 1);
     stack.wait_count("alice", "INBOX", 1, Duration::from_secs(10));
-    stack.wait_count("bob", "INBOX", 1, Duration::from_secs(10));
 }
 
 #[test]

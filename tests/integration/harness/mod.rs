@@ -307,13 +307,24 @@ impl MailStack {
             ),
         )
         .expect("write oauth2.conf.ext");
-        stack.dovecot_extra = format!(
+        stack.dovecot_extra += &format!(
             "auth_mechanisms = plain login xoauth2 oauthbearer\n\
              passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {}\n}}\n",
             conf.display()
         );
         stack.restart_dovecot();
         stack
+    }
+
+    /// Let Dovecot authenticate SMTP clients for Postfix (`smtpd_sasl_type
+    /// = dovecot`) on a loopback port, which is returned.
+    pub(crate) fn enable_sasl(&mut self) -> u16 {
+        let port = free_port();
+        self.dovecot_extra += &format!(
+            "service auth {{\n  inet_listener sasl {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n}}\n"
+        );
+        self.restart_dovecot();
+        port
     }
 
     fn dovecot_dir(&self) -> PathBuf {

@@ -298,16 +298,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
     );
     std::fs::write(etc.join("main.cf"), main).unwrap();
     std::fs::write(etc.join("master.cf"), master).unwrap();
-    // Postfix re-reads config files until their mtime is > 1 s old.
-    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
-    for f in ["main.cf", "master.cf"] {
-        std::fs::File::options()
-            .write(true)
-            .open(etc.join(f))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-    }
+    age_postfix_config(&etc);
     let mk = |name: &str, uid: u32, gid: u32, mode: u32| {
         let p = spool.join(name);
         std::fs::create_dir_all(&p).unwrap();
@@ -323,4 +314,18 @@ postlog   unix-dgram n  -       n       -       1       postlogd
     mk("maildrop", pf_uid, postdrop, 0o730);
     mk("public", pf_uid, postdrop, 0o710);
     mk("pid", 0, 0, 0o755);
+}
+
+/// Date main.cf and master.cf a minute back: Postfix re-reads config files
+/// until their mtime is > 1 s old. Call after every edit of them.
+pub(crate) fn age_postfix_config(etc: &Path) {
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    for f in ["main.cf", "master.cf"] {
+        std::fs::File::options()
+            .write(true)
+            .open(etc.join(f))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    }
 }
