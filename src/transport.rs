@@ -17,6 +17,7 @@ use lettre::transport::smtp::client::{
 };
 use lettre::transport::smtp::extension::ClientId;
 use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -166,7 +167,13 @@ impl Transport {
 fn write_eml(dir: &std::path::Path, message_id: &str, raw: &[u8]) -> Result<(), SendError> {
     let io =
         |e: std::io::Error| SendError::Transient(format!("cannot write to {}: {e}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(io)?;
+    // Replies carry participants' names and addresses: private like the
+    // database, wherever `outbox.dir` points.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(io)?;
     let name: String = message_id
         .chars()
         .map(|c| {
@@ -178,7 +185,13 @@ fn write_eml(dir: &std::path::Path, message_id: &str, raw: &[u8]) -> Result<(), 
         })
         .collect();
     let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
     f.write_all(raw).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, dir.join(format!("{name}.eml"))).map_err(io)

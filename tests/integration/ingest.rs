@@ -237,18 +237,32 @@ fn raw_bytes_round_trip_exactly_and_stdin_works() {
 }
 
 #[test]
-fn database_and_state_dir_are_private() {
+fn database_state_dir_and_written_replies_are_private() {
     let env = Env::new();
-    let p = env.mail("a.eml", &mail("perm@example.com", "x", "", "y"));
-    env.ok(&["ingest", path_str(&p)]);
-    let dir = std::fs::metadata(env.state()).unwrap().permissions().mode() & 0o777;
-    let db = std::fs::metadata(env.state().join("helpgate.db"))
+    // A payment question: answered, so a reply lands in the file outbox.
+    let p = env.mail(
+        "a.eml",
+        &mail(
+            "perm@example.com",
+            "Payment",
+            "",
+            "I have not received my payment for last week's recordings yet.",
+        ),
+    );
+    let out = env.ok(&["ingest", path_str(&p)]);
+    assert!(out.contains("replies: 1 sent"), "{out}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&env.state()), 0o700);
+    assert_eq!(mode(&env.state().join("helpgate.db")), 0o600);
+    let outbox = env.state().join("outbox");
+    assert_eq!(mode(&outbox), 0o700);
+    let reply = std::fs::read_dir(&outbox)
         .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(dir, 0o700);
-    assert_eq!(db, 0o600);
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(mode(&reply), 0o600, "{}", reply.display());
 }
 
 #[test]
