@@ -20,6 +20,8 @@ const BATCH: usize = 256;
 /// batches are in hand at once (being read, waiting to be sent, queued,
 /// being stored).
 const BATCH_BYTES: usize = 32 << 20;
+/// Files opened ahead of the one being read (each holds a descriptor).
+const READ_AHEAD: usize = 64;
 
 /// One batch, parsed and classified, with the files that could not be read.
 struct Batch {
@@ -223,10 +225,15 @@ type Prepped = Result<Prepared, String>;
 fn read_all<'a>(items: &'a [Item], mut send: impl FnMut(Vec<Read<'a>>) -> bool) {
     let mut batch: Vec<Read<'a>> = Vec::new();
     let mut bytes_held = 0usize;
+    // Files are opened (and the kernel asked to read them) this far ahead.
+    let mut ahead = items.iter().map(Item::open_ahead);
+    let mut window: std::collections::VecDeque<_> = ahead.by_ref().take(READ_AHEAD).collect();
     for item in items {
+        window.extend(ahead.next());
+        let opened = window.pop_front().expect("one opened per item");
         // What was read bounds the batch's memory, with no second look at
         // the file's size.
-        let read = read_mail(item).map_err(|e| error_chain(&e));
+        let read = read_mail(item, opened).map_err(|e| error_chain(&e));
         bytes_held += read.as_ref().map_or(0, Vec::len);
         batch.push(Read { item, read });
         if batch.len() >= BATCH || bytes_held >= BATCH_BYTES {
@@ -273,8 +280,8 @@ enum ReadError {
     NotMail { origin: String },
 }
 
-fn read_mail(item: &Item) -> Result<Vec<u8>, ReadError> {
-    let bytes = item.read()?;
+fn read_mail(item: &Item, opened: files::Opened) -> Result<Vec<u8>, ReadError> {
+    let bytes = item.read_opened(opened)?;
     if !looks_like_mail(&bytes) {
         return Err(ReadError::NotMail {
             origin: item.source(),

@@ -23,6 +23,11 @@ pub enum FilesError {
     EmptyStdin,
 }
 
+/// A file opened ahead of reading it (`None`: stdin, read when its turn
+/// comes).
+#[derive(Debug)]
+pub struct Opened(Option<std::io::Result<std::fs::File>>);
+
 /// One message to read: a file, or stdin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
@@ -36,6 +41,49 @@ impl Item {
             Item::File(p) => format!("file:{}", p.display()),
             Item::Stdin => "stdin".to_string(),
         }
+    }
+
+    /// Open the file now and ask the kernel to start reading it in the
+    /// background (the first MB), so that [`Item::read_opened`] later finds
+    /// it in memory. Opening many files ahead of reading them keeps the
+    /// disk busy with many requests instead of one at a time: a cold
+    /// 20,000-mail Maildir took 2.6 times as long to import as a cached one.
+    pub fn open_ahead(&self) -> Opened {
+        match self {
+            Item::File(path) => {
+                let file = std::fs::File::open(path);
+                if let Ok(f) = &file {
+                    // Only a hint: a failure changes nothing but speed.
+                    let _ = rustix::fs::fadvise(
+                        f,
+                        0,
+                        std::num::NonZeroU64::new(1 << 20),
+                        rustix::fs::Advice::WillNeed,
+                    );
+                }
+                Opened(Some(file))
+            }
+            Item::Stdin => Opened(None),
+        }
+    }
+
+    /// Read what [`Item::open_ahead`] opened (as [`Item::read`] does).
+    pub fn read_opened(&self, opened: Opened) -> Result<Vec<u8>, FilesError> {
+        let (Item::File(path), Opened(Some(file))) = (self, opened) else {
+            return self.read();
+        };
+        let error = |source| FilesError::Read {
+            path: path.clone(),
+            source,
+        };
+        let mut file = file.map_err(error)?;
+        let size = file.metadata().map_or(0, |m| m.len() as usize);
+        let mut bytes = Vec::with_capacity(size);
+        file.read_to_end(&mut bytes).map_err(error)?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(FilesError::Empty { path: path.clone() });
+        }
+        Ok(bytes)
     }
 
     /// Read the bytes; empty input is an error, anything else is returned as is.
@@ -133,6 +181,30 @@ fn sorted_files(dir: &Path) -> Result<Vec<Item>, FilesError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opened_ahead_reads_the_same_bytes_and_the_same_errors() {
+        let d = tempfile::tempdir().unwrap();
+        let mail = d.path().join("a.eml");
+        let bytes = b"From: a@b\r\nSubject: x\r\n\r\n\xe9 body\r\n".repeat(700);
+        std::fs::write(&mail, &bytes).unwrap();
+        let empty = d.path().join("empty.eml");
+        std::fs::write(&empty, " \n").unwrap();
+        let gone = d.path().join("gone.eml");
+        let items = [Item::File(mail), Item::File(empty), Item::File(gone)];
+        // All opened before any is read, as `ingest` does.
+        let opened: Vec<Opened> = items.iter().map(Item::open_ahead).collect();
+        let mut results = items.iter().zip(opened).map(|(i, o)| i.read_opened(o));
+        assert_eq!(results.next().unwrap().unwrap(), bytes);
+        assert!(matches!(
+            results.next().unwrap(),
+            Err(FilesError::Empty { .. })
+        ));
+        assert!(matches!(
+            results.next().unwrap(),
+            Err(FilesError::Read { .. })
+        ));
+    }
 
     #[test]
     fn maildir_lists_new_before_cur_each_by_name() {
