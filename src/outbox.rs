@@ -109,8 +109,9 @@ impl Worker {
         clock: Clock,
         policy: Policy,
     ) -> Result<Worker, StoreError> {
-        let store = Store::open(store_path)?;
-        Self::with_store(store, transport, clock, policy)
+        // The lock first: a busy outbox costs no store opening.
+        let lock = DeliveryLock::try_acquire(store_path)?;
+        Self::locked(Store::open(store_path)?, lock, transport, clock, policy)
     }
 
     /// A worker on `store`; fails with [`StoreError::OutboxBusy`] while
@@ -387,29 +388,25 @@ pub fn deliver_on_wake(
                 last = true;
             }
             if worker.is_none() {
-                match DeliveryLock::try_acquire(&store_path) {
-                    Ok(lock) => {
-                        let (transport, clock, policy) = parts.take().expect("used once");
-                        let store = Store::open(&store_path)?;
-                        worker = Some(Worker::locked(store, lock, transport, clock, policy)?);
-                    }
+                let lock = match DeliveryLock::try_acquire(&store_path) {
+                    Ok(lock) => Some(lock),
+                    // Another ingest may be about to finish; a daemon
+                    // delivers within its poll interval. Either way these
+                    // rows go out: wait until they have, or the holder lets
+                    // go, for a while.
                     Err(StoreError::OutboxBusy { .. }) if last => {
-                        // Another ingest may be about to finish; a daemon
-                        // delivers within its poll interval. Either way these
-                        // rows go out: wait until they have, or the holder
-                        // lets go, for a while.
                         match wait_for_holder(&store_path).await? {
-                            Some(lock) => {
-                                let (transport, clock, policy) = parts.take().expect("used once");
-                                let store = Store::open(&store_path)?;
-                                worker =
-                                    Some(Worker::locked(store, lock, transport, clock, policy)?);
-                            }
+                            Some(lock) => Some(lock),
                             None => return Ok(None),
                         }
                     }
-                    Err(StoreError::OutboxBusy { .. }) => {}
+                    Err(StoreError::OutboxBusy { .. }) => None,
                     Err(e) => return Err(e),
+                };
+                if let Some(lock) = lock {
+                    let (transport, clock, policy) = parts.take().expect("used once");
+                    let store = Store::open(&store_path)?;
+                    worker = Some(Worker::locked(store, lock, transport, clock, policy)?);
                 }
             }
             if let Some(w) = worker.as_mut() {

@@ -284,9 +284,10 @@ impl Pipeline {
                 } else {
                     t.state.on_follow_up(true)
                 };
-                let (language, topic) = match p.verdict.is_machine() {
-                    true => (None, None),
-                    false => refreshed(t, class, &ctx.project, &self.rules),
+                let (language, topic) = if p.verdict.is_machine() {
+                    (None, None)
+                } else {
+                    refreshed(t, class, &ctx.project, &self.rules)
                 };
                 tickets::update(
                     conn,

@@ -28,6 +28,25 @@ pub enum FilesError {
 #[derive(Debug)]
 pub struct Opened(Option<std::io::Result<std::fs::File>>);
 
+/// The whole of an opened file; empty (or blank) is an error.
+fn read_file(path: &Path, file: std::io::Result<std::fs::File>) -> Result<Vec<u8>, FilesError> {
+    let error = |source| FilesError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = file.map_err(error)?;
+    // Sized from the file, as `std::fs::read` does.
+    let size = file.metadata().map_or(0, |m| m.len() as usize);
+    let mut bytes = Vec::with_capacity(size);
+    file.read_to_end(&mut bytes).map_err(error)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(FilesError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(bytes)
+}
+
 /// One message to read: a file, or stdin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
@@ -69,36 +88,16 @@ impl Item {
 
     /// Read what [`Item::open_ahead`] opened (as [`Item::read`] does).
     pub fn read_opened(&self, opened: Opened) -> Result<Vec<u8>, FilesError> {
-        let (Item::File(path), Opened(Some(file))) = (self, opened) else {
-            return self.read();
-        };
-        let error = |source| FilesError::Read {
-            path: path.clone(),
-            source,
-        };
-        let mut file = file.map_err(error)?;
-        let size = file.metadata().map_or(0, |m| m.len() as usize);
-        let mut bytes = Vec::with_capacity(size);
-        file.read_to_end(&mut bytes).map_err(error)?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(FilesError::Empty { path: path.clone() });
+        match (self, opened) {
+            (Item::File(path), Opened(Some(file))) => read_file(path, file),
+            _ => self.read(),
         }
-        Ok(bytes)
     }
 
     /// Read the bytes; empty input is an error, anything else is returned as is.
     pub fn read(&self) -> Result<Vec<u8>, FilesError> {
         match self {
-            Item::File(path) => {
-                let bytes = std::fs::read(path).map_err(|source| FilesError::Read {
-                    path: path.clone(),
-                    source,
-                })?;
-                if bytes.iter().all(u8::is_ascii_whitespace) {
-                    return Err(FilesError::Empty { path: path.clone() });
-                }
-                Ok(bytes)
-            }
+            Item::File(path) => read_file(path, std::fs::File::open(path)),
             Item::Stdin => {
                 let mut bytes = Vec::new();
                 std::io::stdin()
