@@ -147,6 +147,100 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE mailbox_state ADD COLUMN acked_uid INTEGER NOT NULL DEFAULT 0;
     UPDATE mailbox_state SET acked_uid = last_uid;
     "#,
+    // 6: the schema the desk work agreed on before it split up (issues 10-14):
+    // the mail's own Date, participant and bounce facts on messages; claims,
+    // assignment, merges, SLA clocks on tickets; accounts and sessions for the
+    // web console; specialists' corrections as labelled cases; alerts; a
+    // record of erasures without personal data; full-text search.
+    r#"
+    ALTER TABLE messages ADD COLUMN date_header    TEXT;
+    ALTER TABLE messages ADD COLUMN participant_id TEXT;
+    ALTER TABLE messages ADD COLUMN bounce_addr    TEXT;
+    ALTER TABLE messages ADD COLUMN bounce_status  TEXT;
+    ALTER TABLE messages ADD COLUMN bounce_ticket  INTEGER;
+    CREATE INDEX messages_participant ON messages(participant_id);
+
+    ALTER TABLE tickets ADD COLUMN assigned_to        TEXT;
+    ALTER TABLE tickets ADD COLUMN participant_id     TEXT;
+    ALTER TABLE tickets ADD COLUMN merged_into        INTEGER REFERENCES tickets(id);
+    ALTER TABLE tickets ADD COLUMN first_response_due TEXT;
+    ALTER TABLE tickets ADD COLUMN first_response_at  TEXT;
+    ALTER TABLE tickets ADD COLUMN resolution_due     TEXT;
+    ALTER TABLE tickets ADD COLUMN resolved_at        TEXT;
+    ALTER TABLE tickets ADD COLUMN paused_at          TEXT;
+    ALTER TABLE tickets ADD COLUMN paused_secs        INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE tickets ADD COLUMN reopen_count       INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX tickets_participant ON tickets(participant);
+    CREATE INDEX tickets_participant_id ON tickets(participant_id);
+    CREATE INDEX tickets_updated ON tickets(updated_at);
+
+    CREATE TABLE users (
+        name          TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('specialist', 'lead', 'admin')),
+        queues        TEXT NOT NULL DEFAULT '[]',
+        disabled      INTEGER NOT NULL DEFAULT 0,
+        created_at    TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id_hash    TEXT PRIMARY KEY,
+        user_name  TEXT NOT NULL REFERENCES users(name),
+        csrf       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        last_seen  TEXT NOT NULL
+    );
+    CREATE TABLE login_attempts (
+        key TEXT NOT NULL,
+        at  TEXT NOT NULL
+    );
+    CREATE INDEX login_attempts_key ON login_attempts(key, at);
+
+    CREATE TABLE corrections (
+        id         INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        ticket_id  INTEGER NOT NULL REFERENCES tickets(id),
+        old_topic    TEXT,
+        new_topic    TEXT,
+        old_language TEXT,
+        new_language TEXT,
+        old_action   TEXT,
+        new_action   TEXT,
+        actor      TEXT NOT NULL,
+        at         TEXT NOT NULL
+    );
+
+    CREATE TABLE alerts (
+        key            TEXT PRIMARY KEY,
+        kind           TEXT NOT NULL,
+        detail         TEXT NOT NULL,
+        since          TEXT NOT NULL,
+        last_mailed_at TEXT,
+        cleared_at     TEXT
+    );
+
+    CREATE TABLE erasures (
+        id       INTEGER PRIMARY KEY,
+        at       TEXT NOT NULL,
+        actor    TEXT NOT NULL,
+        counts   TEXT NOT NULL
+    );
+
+    CREATE VIRTUAL TABLE messages_fts USING fts5(subject, new_text, content='', contentless_delete=1);
+    "#,
+    // 7: reserved for issue 10 (hostile mail); replace this no-op when it needs schema.
+    "-- reserved 7",
+
+    // 8: reserved for issue 11 (web console); replace this no-op when it needs schema.
+    "-- reserved 8",
+
+    // 9: reserved for issue 12 (SLA, reports, alerts); replace this no-op when it needs schema.
+    "-- reserved 9",
+
+    // 10: reserved for issue 13 (participants, trackers); replace this no-op when it needs schema.
+    "-- reserved 10",
+
+    // 11: reserved for issue 14 (classification); replace this no-op when it needs schema.
+    "-- reserved 11",
 ];
 
 /// Bring the schema up to date, one migration per transaction.
