@@ -6,6 +6,7 @@
 //! Upstream verdicts count: a spam flag makes mail machine mail; an
 //! SPF/DKIM/DMARC failure makes a person untrusted (never auto-answered).
 
+use crate::config::trust::{Trust, Unauthenticated};
 use crate::parse::ParsedEmail;
 use crate::rules::matcher::Target;
 use crate::rules::normalize::normalize;
@@ -43,15 +44,21 @@ impl Verdict {
     }
 }
 
-/// Classify the sender. Pure; never fails.
+/// Classify the sender with the default `[trust]` policy. Pure; never fails.
 pub fn check(email: &ParsedEmail, rules: &RuleSet) -> Verdict {
+    check_with(email, rules, &Trust::default())
+}
+
+/// Classify the sender; `trust` says whose Authentication-Results count.
+/// Pure; never fails.
+pub fn check_with(email: &ParsedEmail, rules: &RuleSet, trust: &Trust) -> Verdict {
     if let Some(v) = by_headers(email, rules) {
         return v;
     }
     if let Some(v) = by_phrases(email, rules) {
         return v;
     }
-    match untrusted(email) {
+    match untrusted(email, trust) {
         Some(reason) => Verdict::Untrusted { reason },
         None => Verdict::Human,
     }
@@ -275,26 +282,110 @@ fn by_phrases(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
     None
 }
 
-/// The reason a sender is untrusted, from Authentication-Results.
-fn untrusted(email: &ParsedEmail) -> Option<String> {
-    let mut failed = Vec::new();
-    for v in email.headers_named("authentication-results") {
-        let v = v.to_ascii_lowercase();
-        for check in ["dmarc", "spf", "dkim"] {
-            let needle = format!("{check}=fail");
-            if v.contains(&needle) && !failed.contains(&check) {
-                failed.push(check);
+/// Why a person's mail may not be answered automatically, if it may not:
+/// two From or Reply-To headers (which one is meant is the attacker's
+/// choice), or a sender our own receiving server did not verify. Only the
+/// topmost Authentication-Results written under one of our authserv-ids
+/// counts (RFC 8601 §5: any hop, the sender included, can add one); it
+/// verifies the sender when DMARC passed, or, without a DMARC verdict, when
+/// SPF or DKIM passed for a domain aligned with the From domain.
+fn untrusted(email: &ParsedEmail, trust: &Trust) -> Option<String> {
+    for name in ["from", "reply-to"] {
+        let n = email.headers_named(name).count();
+        if n > 1 {
+            return Some(format!(
+                "the mail has {n} {} headers: which sender is meant is unclear",
+                if name == "from" { "From" } else { "Reply-To" }
+            ));
+        }
+    }
+    let ours = email
+        .headers_named("authentication-results")
+        .filter_map(crate::auth_results::parse)
+        .find(|ar| trust.authserv_ids.contains(&ar.authserv_id));
+    let Some(ar) = ours else {
+        let origin = if trust.authserv_ids.is_empty() {
+            "no trust.authserv_id is configured".to_string()
+        } else {
+            format!(
+                "no Authentication-Results from {}",
+                trust.authserv_ids.join(" or ")
+            )
+        };
+        return match trust.unauthenticated {
+            Unauthenticated::Answer => None,
+            Unauthenticated::LocalOnly if email.header("received").is_none() => None,
+            Unauthenticated::LocalOnly => Some(format!(
+                "the sender is not verified ({origin}, and the mail came through a mail server)"
+            )),
+            Unauthenticated::Hold => Some(format!("the sender is not verified ({origin})")),
+        };
+    };
+    let from_domain = email
+        .from
+        .as_ref()
+        .map(|a| a.domain().to_ascii_lowercase())
+        .unwrap_or_default();
+    let of = |m: &'static str| ar.results.iter().filter(move |r| r.method == m);
+    if let Some(d) = of("dmarc").next() {
+        match d.result.as_str() {
+            "pass" => return None,
+            // No policy published, or it could not be read: the aligned
+            // SPF/DKIM check below decides.
+            "none" | "temperror" | "permerror" => {}
+            other => {
+                return Some(format!(
+                    "the sender failed DMARC ({other}) in Authentication-Results of {}",
+                    ar.authserv_id
+                ))
             }
         }
     }
-    if failed.is_empty() {
+    let aligned_pass = of("dkim").any(|r| {
+        r.result == "pass"
+            && r.prop("header.d")
+                .or_else(|| r.prop("header.i"))
+                .is_some_and(|d| aligned(d, &from_domain))
+    }) || of("spf").any(|r| {
+        r.result == "pass"
+            && r.prop("smtp.mailfrom")
+                .is_some_and(|d| aligned(d, &from_domain))
+    });
+    if aligned_pass {
         return None;
     }
-    let list: Vec<String> = failed.iter().map(|c| c.to_uppercase()).collect();
+    let seen: Vec<String> = ar
+        .results
+        .iter()
+        .filter(|r| ["spf", "dkim", "dmarc"].contains(&r.method.as_str()))
+        .map(|r| format!("{}={}", r.method, r.result))
+        .collect();
     Some(format!(
-        "the sender failed {} in Authentication-Results",
-        list.join(", ")
+        "the sender is not verified: no aligned pass in Authentication-Results of {} ({})",
+        ar.authserv_id,
+        if seen.is_empty() {
+            "no SPF, DKIM or DMARC result".to_string()
+        } else {
+            seen.join(", ")
+        }
     ))
+}
+
+/// Relaxed alignment (RFC 7489 §3.1) without a public-suffix list: the same
+/// domain, or one a subdomain of the other. `d` may be an address.
+pub fn aligned(d: &str, from_domain: &str) -> bool {
+    let d = d
+        .rsplit('@')
+        .next()
+        .unwrap_or(d)
+        .trim()
+        .to_ascii_lowercase();
+    let d = d.trim_end_matches('.');
+    !d.is_empty()
+        && !from_domain.is_empty()
+        && (d == from_domain
+            || from_domain.ends_with(&format!(".{d}")) && d.contains('.')
+            || d.ends_with(&format!(".{from_domain}")))
 }
 
 #[cfg(test)]
@@ -454,37 +545,115 @@ mod tests {
         assert_eq!(v, Verdict::Human);
     }
 
+    fn ours(unauthenticated: Unauthenticated) -> Trust {
+        Trust {
+            authserv_ids: vec!["mx.helpgate.example".into()],
+            unauthenticated,
+        }
+    }
+
+    fn verdict(trust: &Trust, headers: &[(&str, &str)]) -> Verdict {
+        check_with(
+            &mail("p@x.org", "payment", "when?", headers),
+            &RuleSet::builtin(),
+            trust,
+        )
+    }
+
     #[test]
-    fn authentication_failures_make_the_sender_untrusted() {
-        let r = RuleSet::builtin();
-        let ar = "mx.example; spf=pass; dkim=fail header.d=x.org; dmarc=fail header.from=x.org";
-        let v = check(
-            &mail(
-                "p@x.org",
-                "payment",
-                "when?",
-                &[("Authentication-Results", ar)],
+    fn issue_10_only_an_aligned_pass_from_our_own_server_verifies() {
+        let t = ours(Unauthenticated::Hold);
+        let ar = |v: &str| {
+            vec![(
+                "Authentication-Results",
+                format!("mx.helpgate.example; {v}"),
+            )]
+        };
+        let h = |v: &[(&str, String)]| -> Vec<(String, String)> {
+            v.iter().map(|(a, b)| (a.to_string(), b.clone())).collect()
+        };
+        let run = |hs: Vec<(String, String)>| {
+            let refs: Vec<(&str, &str)> =
+                hs.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            verdict(&t, &refs)
+        };
+        for pass in [
+            "dmarc=pass header.from=x.org",
+            "spf=pass smtp.mailfrom=x.org",
+            "spf=pass smtp.mailfrom=bounce@mail.x.org; dmarc=none",
+            "dkim=pass header.d=x.org; spf=softfail smtp.mailfrom=x.org",
+        ] {
+            assert_eq!(run(h(&ar(pass))), Verdict::Human, "{pass}");
+        }
+        for fail in [
+            "spf = fail smtp.mailfrom=x.org",
+            "dmarc=(p=reject; sp=none) fail header.from=x.org",
+            "spf=none smtp.mailfrom=x.org",
+            "spf=softfail smtp.mailfrom=x.org",
+            "spf=permerror smtp.mailfrom=x.org",
+            "spf=temperror smtp.mailfrom=x.org",
+            "spf=pass smtp.mailfrom=attacker.test",
+            "dkim=pass header.d=attacker.test",
+            "dkim=pass header.d=org",
+            "none",
+        ] {
+            assert!(
+                matches!(run(h(&ar(fail))), Verdict::Untrusted { .. }),
+                "{fail} must not verify"
+            );
+        }
+        // Another hop's header (or the sender's own) is not believed.
+        let foreign = vec![(
+            "Authentication-Results".to_string(),
+            "mx.attacker.test; dmarc=pass header.from=x.org".to_string(),
+        )];
+        assert!(matches!(run(foreign), Verdict::Untrusted { .. }));
+        // The topmost of ours decides; a forged one of ours below it does not.
+        let two = vec![
+            (
+                "Authentication-Results".to_string(),
+                "mx.helpgate.example; dmarc=fail".to_string(),
             ),
-            &r,
-        );
-        assert_eq!(
-            v,
-            Verdict::Untrusted {
-                reason: "the sender failed DMARC, DKIM in Authentication-Results".into()
-            }
-        );
-        let ok = "mx.example; spf=softfail; dkim=pass; dmarc=pass";
-        assert_eq!(
-            check(
-                &mail(
-                    "p@x.org",
-                    "payment",
-                    "when?",
-                    &[("Authentication-Results", ok)]
-                ),
-                &r
+            (
+                "Authentication-Results".to_string(),
+                "mx.helpgate.example; dmarc=pass".to_string(),
             ),
+        ];
+        assert!(matches!(run(two), Verdict::Untrusted { .. }));
+    }
+
+    #[test]
+    fn issue_10_mail_without_our_header_follows_the_configured_policy() {
+        let received = [(
+            "Received",
+            "from x by mx.helpgate.example; Mon, 23 Nov 2026 09:00:00 +0000",
+        )];
+        // Default: local files (no Received) are answered, server mail is not.
+        assert_eq!(verdict(&Trust::default(), &[]), Verdict::Human);
+        let v = verdict(&Trust::default(), &received);
+        assert!(
+            matches!(&v, Verdict::Untrusted { reason } if reason.contains("no trust.authserv_id")),
+            "{v:?}"
+        );
+        assert!(matches!(
+            verdict(&ours(Unauthenticated::Hold), &[]),
+            Verdict::Untrusted { .. }
+        ));
+        assert_eq!(
+            verdict(&ours(Unauthenticated::Answer), &received),
             Verdict::Human
         );
+    }
+
+    #[test]
+    fn issue_10_two_from_or_two_reply_to_headers_are_never_answered() {
+        let t = ours(Unauthenticated::Answer);
+        for name in ["From", "Reply-To"] {
+            let v = verdict(&t, &[(name, "a@x.org"), (name, "b@victim.test")]);
+            assert!(
+                matches!(&v, Verdict::Untrusted { reason } if reason.contains("2 ")),
+                "{name}: {v:?}"
+            );
+        }
     }
 }

@@ -112,7 +112,7 @@ impl Pipeline {
                 ),
             ));
         }
-        let verdict = guard::check(&email, &self.rules);
+        let verdict = guard::check_with(&email, &self.rules, &self.replies.trust);
         let classification = classify::classify(&email, &self.rules);
         let body_json = body_json(&email);
         Prepared {

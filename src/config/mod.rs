@@ -7,6 +7,7 @@ pub mod mailbox;
 pub mod raw;
 pub mod replies;
 pub mod secret;
+pub mod trust;
 
 use mailbox::{DaemonConfig, MailboxConfig};
 use raw::RawConfig;
@@ -83,6 +84,10 @@ pub struct Config {
     /// IMAP mailboxes the daemon watches (`helpgate run`).
     pub mailboxes: Vec<MailboxConfig>,
     pub daemon: DaemonConfig,
+    /// `[trust]`: whose Authentication-Results count.
+    pub trust: trust::Trust,
+    /// `[tickets] tag`: `[tag #N]` in subjects; `None`: `[#N]`.
+    pub site_tag: Option<String>,
 }
 
 impl Config {
@@ -108,6 +113,8 @@ impl Default for Config {
             smtp: None,
             mailboxes: Vec::new(),
             daemon: DaemonConfig::default(),
+            trust: trust::Trust::default(),
+            site_tag: None,
         }
     }
 }
@@ -187,7 +194,11 @@ impl Config {
             mailboxes.push(m);
         }
         let daemon = mailbox::daemon_from_raw(raw.daemon)?;
+        let trust = trust::trust(&raw.trust)?;
+        let site_tag = trust::site_tag(&raw.tickets)?;
         Ok(Config {
+            trust,
+            site_tag,
             reply_limits,
             outbox,
             smtp,

@@ -21,6 +21,31 @@ pub struct RawConfig {
     pub daemon: RawDaemon,
     #[serde(default)]
     pub mailboxes: Vec<RawMailbox>,
+    #[serde(default)]
+    pub trust: RawTrust,
+    #[serde(default)]
+    pub tickets: RawTickets,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrust {
+    pub authserv_id: Option<OneOrMany>,
+    pub unauthenticated: Option<String>,
+}
+
+/// A string, or a list of strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTickets {
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -38,12 +38,37 @@ pub(super) fn mime_type(part: &MessagePart<'_>, default: &str) -> String {
     }
 }
 
+/// Parts one walk looks at, at most. A mail of real people has a few dozen;
+/// the budget keeps a hostile tree (however mail-parser shapes it) linear.
+const MAX_PARTS: usize = 10_000;
+
 pub(super) fn walk(msg: &Message<'_>) -> Layout {
-    let mut layout = Layout::default();
+    let mut walk = Walk {
+        out: Layout::default(),
+        // mail-parser can hand back a tree in which a part lists an
+        // ancestor (or itself) among its children: without this set the
+        // walk revisits parts ~2^64 times (issue 10).
+        visited: vec![false; msg.parts.len()],
+        budget: MAX_PARTS,
+        cut: None,
+    };
     if !msg.parts.is_empty() {
-        visit(msg, 0, Mode::Body, "text/plain", &mut layout, 0);
+        walk.visit(msg, 0, Mode::Body, "text/plain", 0);
+    }
+    let mut layout = walk.out;
+    if let Some(why) = walk.cut {
+        layout.notes.push(why);
     }
     layout
+}
+
+/// One walk's state: what it found, which parts it has seen, and why it
+/// stopped early (one note, however often it was stopped).
+struct Walk {
+    out: Layout,
+    visited: Vec<bool>,
+    budget: usize,
+    cut: Option<ParseNote>,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -54,76 +79,93 @@ enum Mode {
     AttachmentsOnly,
 }
 
-fn visit(msg: &Message<'_>, id: usize, mode: Mode, default: &str, out: &mut Layout, depth: u32) {
-    let Some(part) = msg.parts.get(id) else {
-        return;
-    };
-    if depth > 64 {
-        out.notes.push(ParseNote::new("mime_too_deep"));
-        return;
-    }
-    let ctype = mime_type(part, default);
-    match &part.body {
-        PartType::Multipart(children) => {
-            let children: Vec<usize> = children.iter().map(|&c| c as usize).collect();
-            let sub = ctype.split_once('/').map(|(_, s)| s).unwrap_or("");
-            let child_default = if sub == "digest" {
-                "message/rfc822"
-            } else {
-                "text/plain"
-            };
-            match (sub, mode) {
-                ("alternative", Mode::Body) => {
-                    let chosen = choose_alternative(msg, &children);
-                    for &c in &children {
-                        let m = if Some(c) == chosen {
-                            Mode::Body
-                        } else {
-                            Mode::AttachmentsOnly
-                        };
-                        visit(msg, c, m, child_default, out, depth + 1);
+impl Walk {
+    fn visit(&mut self, msg: &Message<'_>, id: usize, mode: Mode, default: &str, depth: u32) {
+        let Some(part) = msg.parts.get(id) else {
+            return;
+        };
+        if depth > 64 {
+            self.cut.get_or_insert(ParseNote::new("mime_too_deep"));
+            return;
+        }
+        if std::mem::replace(&mut self.visited[id], true) {
+            self.cut.get_or_insert(ParseNote::with(
+                "mime_cycle",
+                "a part lists itself or an ancestor among its children; visited once",
+            ));
+            return;
+        }
+        if self.budget == 0 {
+            self.cut.get_or_insert(ParseNote::with(
+                "mime_too_many_parts",
+                format!("more than {MAX_PARTS} MIME parts; the rest not read"),
+            ));
+            return;
+        }
+        self.budget -= 1;
+        let ctype = mime_type(part, default);
+        match &part.body {
+            PartType::Multipart(children) => {
+                let children: Vec<usize> = children.iter().map(|&c| c as usize).collect();
+                let sub = ctype.split_once('/').map(|(_, s)| s).unwrap_or("");
+                let child_default = if sub == "digest" {
+                    "message/rfc822"
+                } else {
+                    "text/plain"
+                };
+                match (sub, mode) {
+                    ("alternative", Mode::Body) => {
+                        let chosen = choose_alternative(msg, &children);
+                        for &c in &children {
+                            let m = if Some(c) == chosen {
+                                Mode::Body
+                            } else {
+                                Mode::AttachmentsOnly
+                            };
+                            self.visit(msg, c, m, child_default, depth + 1);
+                        }
                     }
-                }
-                ("report", Mode::Body) => {
-                    for (i, &c) in children.iter().enumerate() {
-                        if i == 0 {
-                            visit(msg, c, Mode::Body, child_default, out, depth + 1);
-                        } else {
-                            out.report_parts.push(c);
-                            visit(msg, c, Mode::AttachmentsOnly, child_default, out, depth + 1);
+                    ("report", Mode::Body) => {
+                        for (i, &c) in children.iter().enumerate() {
+                            if i == 0 {
+                                self.visit(msg, c, Mode::Body, child_default, depth + 1);
+                            } else {
+                                self.out.report_parts.push(c);
+                                self.visit(msg, c, Mode::AttachmentsOnly, child_default, depth + 1);
+                            }
+                        }
+                    }
+                    ("digest", _) => {
+                        for &c in &children {
+                            self.visit(msg, c, Mode::AttachmentsOnly, child_default, depth + 1);
+                        }
+                    }
+                    _ => {
+                        for &c in &children {
+                            self.visit(msg, c, mode, child_default, depth + 1);
                         }
                     }
                 }
-                ("digest", _) => {
-                    for &c in &children {
-                        visit(msg, c, Mode::AttachmentsOnly, child_default, out, depth + 1);
+            }
+            PartType::Text(_) | PartType::Html(_) => {
+                let is_html = matches!(part.body, PartType::Html(_)) || ctype == "text/html";
+                let body_like = ctype == "text/plain"
+                    || ctype == "text/html"
+                    || ctype == "text/"
+                    || part.is_encoding_problem && ctype.starts_with("text/");
+                if mode == Mode::Body && body_like && !is_attachment(part) {
+                    if is_html {
+                        self.out.html.push(id);
+                    } else {
+                        self.out.text.push(id);
                     }
-                }
-                _ => {
-                    for &c in &children {
-                        visit(msg, c, mode, child_default, out, depth + 1);
-                    }
+                } else if mode == Mode::Body || !body_like || is_attachment(part) {
+                    self.out.attachments.push(describe(msg, part, &ctype));
                 }
             }
-        }
-        PartType::Text(_) | PartType::Html(_) => {
-            let is_html = matches!(part.body, PartType::Html(_)) || ctype == "text/html";
-            let body_like = ctype == "text/plain"
-                || ctype == "text/html"
-                || ctype == "text/"
-                || part.is_encoding_problem && ctype.starts_with("text/");
-            if mode == Mode::Body && body_like && !is_attachment(part) {
-                if is_html {
-                    out.html.push(id);
-                } else {
-                    out.text.push(id);
-                }
-            } else if mode == Mode::Body || !body_like || is_attachment(part) {
-                out.attachments.push(describe(msg, part, &ctype));
+            PartType::Binary(_) | PartType::InlineBinary(_) | PartType::Message(_) => {
+                self.out.attachments.push(describe(msg, part, &ctype));
             }
-        }
-        PartType::Binary(_) | PartType::InlineBinary(_) | PartType::Message(_) => {
-            out.attachments.push(describe(msg, part, &ctype));
         }
     }
 }
@@ -264,4 +306,22 @@ fn describe(msg: &Message<'_>, part: &MessagePart<'_>, ctype: &str) -> Attachmen
 
 fn hash(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn issue_10_a_part_cycle_is_walked_once_with_one_note() {
+        let raw = include_bytes!("../../tests/fixtures/hostile/mime-part-cycle.eml");
+        let started = std::time::Instant::now();
+        let email = crate::parse::parse(raw);
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+        let cuts: Vec<_> = email
+            .notes
+            .iter()
+            .filter(|n| n.kind.starts_with("mime_"))
+            .collect();
+        assert_eq!(cuts.len(), 1, "{:?}", email.notes);
+        assert!(email.attachments.len() < 10, "{:?}", email.attachments);
+    }
 }

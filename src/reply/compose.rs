@@ -2,6 +2,7 @@
 //! conversation, marked as automatic when it is, and byte-for-byte
 //! reproducible for a given clock (golden tests below).
 
+use super::echo;
 use crate::ticket::TicketId;
 use chrono::{DateTime, Utc};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -22,6 +23,10 @@ pub enum ComposeError {
     },
     #[error("cannot build the message")]
     Build(#[from] lettre::error::Error),
+    /// lettre panicked on a value we did not clean well enough: the reply is
+    /// not sent, the message goes to a human, the process lives on.
+    #[error("cannot build the message: the mail library gave up ({0})")]
+    Panicked(String),
 }
 
 /// Everything one reply needs.
@@ -57,13 +62,15 @@ pub struct Composed {
     pub raw: Vec<u8>,
 }
 
-/// `Re: <original> [#N]`, without doubling either part.
+/// `Re: <original> [#N]`, without doubling either part. One line, the
+/// original bounded to [`echo::MAX_SUBJECT_CHARS`].
 pub fn reply_subject(original: &str, token: TicketId, fallback: &str) -> String {
-    let original = original.trim();
+    let original = echo::truncate(&echo::one_line(original), echo::MAX_SUBJECT_CHARS);
+    let fallback = echo::one_line(fallback);
     let base = if original.is_empty() {
-        fallback.trim()
+        fallback.as_str()
     } else {
-        original
+        original.as_str()
     };
     let tag = token.token();
     let mut s = if original.is_empty() || has_re_prefix(base) {
@@ -115,9 +122,8 @@ fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, ComposeError> {
         source,
     })?;
     Ok(Mailbox::new(
-        name.map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(String::from),
+        name.map(|n| echo::truncate(&echo::one_line(n), echo::MAX_NAME_CHARS))
+            .filter(|n| !n.is_empty()),
         email,
     ))
 }
@@ -126,8 +132,24 @@ fn raw_header(name: &'static str, value: &str) -> HeaderValue {
     HeaderValue::new(HeaderName::new_from_ascii_str(name), value.to_string())
 }
 
+/// Compose a reply. Never panics: header values are cleaned first, and a
+/// panic inside lettre all the same becomes [`ComposeError::Panicked`].
 pub fn compose(r: &Reply<'_>) -> Result<Composed, ComposeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compose_inner(r))).unwrap_or_else(
+        |payload| {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".to_string());
+            Err(ComposeError::Panicked(what))
+        },
+    )
+}
+
+fn compose_inner(r: &Reply<'_>) -> Result<Composed, ComposeError> {
     let id = message_id(r);
+    let in_reply_to = r.in_reply_to.and_then(echo::safe_id);
     let mut b = Message::builder()
         .from(mailbox(Some(r.from_name), r.from_address)?)
         .to(mailbox(r.to_name, r.to_address)?)
@@ -138,11 +160,15 @@ pub fn compose(r: &Reply<'_>) -> Result<Composed, ComposeError> {
         ))
         .date(std::time::SystemTime::from(r.date))
         .message_id(Some(format!("<{id}>")));
-    if let Some(parent) = r.in_reply_to {
+    if let Some(parent) = in_reply_to {
         b = b.in_reply_to(format!("<{parent}>"));
     }
-    let mut chain: Vec<&str> = r.references.iter().map(String::as_str).collect();
-    if let Some(parent) = r.in_reply_to {
+    let mut chain: Vec<&str> = r
+        .references
+        .iter()
+        .filter_map(|x| echo::safe_id(x))
+        .collect();
+    if let Some(parent) = in_reply_to {
         if chain.last() != Some(&parent) {
             chain.retain(|x| *x != parent);
             chain.push(parent);
@@ -160,7 +186,7 @@ pub fn compose(r: &Reply<'_>) -> Result<Composed, ComposeError> {
     }
     b = b
         .header(ContentType::TEXT_PLAIN)
-        .raw_header(raw_header("Content-Language", r.language));
+        .raw_header(raw_header("Content-Language", &echo::one_line(r.language)));
     if r.automatic {
         b = b
             .raw_header(raw_header("Auto-Submitted", "auto-replied"))
@@ -251,6 +277,38 @@ obrigado.\r\n";
             "Re: Payment [#5]"
         );
         assert_eq!(reply_subject("  ", t, "Your payment"), "Your payment [#5]");
+    }
+
+    #[test]
+    fn issue_10_hostile_names_subjects_and_ids_compose_within_998_per_line() {
+        let long_id = format!("{}@x.example", "a".repeat(240));
+        let refs: Vec<String> = (0..40).map(|i| format!("{i}{long_id}")).collect();
+        let subject = "Zahlung ".repeat(100_000);
+        let name = format!("Ana\nSmith\r\nBcc: victim@x.example {}", "é".repeat(5000));
+        let mut r = reply("hi\n", &refs, true);
+        r.to_name = Some(&name);
+        r.original_subject = &subject;
+        r.in_reply_to = Some(&long_id);
+        let c = compose(&r).unwrap();
+        let text = String::from_utf8(c.raw).unwrap();
+        for line in text.split("\r\n") {
+            assert!(line.len() <= 998, "{} chars: {}", line.len(), &line[..80]);
+        }
+        let head = text.split("\r\n\r\n").next().unwrap();
+        assert!(!head.contains("\nBcc:"), "{head}");
+        assert!(!head.lines().any(|l| l.starts_with("Bcc:")), "{head}");
+    }
+
+    #[test]
+    fn issue_10_a_line_feed_in_a_display_name_does_not_panic() {
+        let mut r = reply("hi\n", &[], true);
+        r.to_name = Some("Ana\nSmith");
+        let c = compose(&r).unwrap();
+        let text = String::from_utf8(c.raw).unwrap();
+        assert!(
+            text.contains("To: \"Ana Smith\" <ana@example.org>\r\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -170,8 +170,22 @@ pub fn recipient(
     if is_no_reply(from) {
         return Err("sender is a no-reply address".into());
     }
+    // Reply-To is the sender's word, not verified: it is followed only
+    // within the verified From's own domain, or anyone could have us write
+    // to a third party.
+    let from_domain = from
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .to_ascii_lowercase();
     let to = match email.reply_to.as_ref().map(|a| a.email.trim()) {
-        Some(r) if r.contains('@') && !is_ours(rules, r) && !is_no_reply(r) => r,
+        Some(r)
+            if r.contains('@')
+                && !is_ours(rules, r)
+                && !is_no_reply(r)
+                && crate::guard::aligned(r, &from_domain) =>
+        {
+            r
+        }
         _ => from,
     };
     if is_desk(to) {
@@ -419,11 +433,21 @@ mod tests {
         let mut e = email("ana@example.org", &[]);
         e.reply_to = Some(Address {
             name: None,
-            email: "ana.private@example.net".into(),
+            email: "ana.private@mail.example.org".into(),
         });
         assert_eq!(
             recipient(&e, &Verdict::Human, &rules).unwrap(),
-            "ana.private@example.net"
+            "ana.private@mail.example.org"
+        );
+        // Issue 10: a Reply-To outside the verified From's domain is a
+        // third party: the reply goes to From.
+        e.reply_to = Some(Address {
+            name: None,
+            email: "victim@elsewhere.example".into(),
+        });
+        assert_eq!(
+            recipient(&e, &Verdict::Human, &rules).unwrap(),
+            "ana@example.org"
         );
         e.reply_to = Some(Address {
             name: None,
@@ -506,6 +530,37 @@ mod tests {
             .unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn issue_10_plus_tags_and_case_share_one_allowance() {
+        let c = conn();
+        let limits = ReplyLimits {
+            per_recipient: 3,
+            per_ticket: 100,
+            ..ReplyLimits::default()
+        };
+        let now = Utc::now();
+        let mut answered = 0;
+        for (i, to) in [
+            "victim+a@x.example",
+            "Victim+b@X.example",
+            "victim@x.example",
+            "VICTIM+c@x.example",
+            "victim+d@x.example",
+        ]
+        .iter()
+        .enumerate()
+        {
+            if check_rates(&c, &limits, now, to, TicketId(i as i64), &format!("k{i}"))
+                .unwrap()
+                .is_none()
+            {
+                state::record_auto_reply(&c, now, to, Some(TicketId(i as i64))).unwrap();
+                answered += 1;
+            }
+        }
+        assert_eq!(answered, 3);
     }
 
     #[test]

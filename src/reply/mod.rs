@@ -11,6 +11,7 @@
 
 pub mod bounce;
 pub mod compose;
+pub mod echo;
 pub mod limits;
 pub mod templates;
 
@@ -32,6 +33,11 @@ pub struct Planner {
     pub limits: ReplyLimits,
     /// Acknowledge mail that goes to the sensitive queue.
     pub sensitive_ack: bool,
+    /// Whose Authentication-Results count (`[trust]`): automatic replies
+    /// go only to senders they verify.
+    pub trust: crate::config::trust::Trust,
+    /// `[tickets] tag`: the site tag in `[tag #N]` tokens.
+    pub site_tag: Option<String>,
 }
 
 impl Default for Planner {
@@ -40,6 +46,8 @@ impl Default for Planner {
             templates: Arc::new(Templates::builtin()),
             limits: ReplyLimits::default(),
             sensitive_ack: false,
+            trust: crate::config::trust::Trust::default(),
+            site_tag: None,
         }
     }
 }
@@ -82,6 +90,8 @@ impl Planner {
             templates: Arc::new(templates),
             limits: config.reply_limits.clone(),
             sensitive_ack: config.outbox.sensitive_ack,
+            trust: config.trust.clone(),
+            site_tag: config.site_tag.clone(),
         })
     }
 
@@ -100,11 +110,16 @@ impl Planner {
             return held(format!("automatic reply held back: {why}"));
         }
         let token = r.ticket.token();
+        // The sender chose the name: greet only with one that reads as a name.
         let to_name = [&r.email.reply_to, &r.email.from]
             .into_iter()
             .flatten()
             .find(|a| a.email.eq_ignore_ascii_case(&to))
-            .and_then(|a| a.name.as_deref());
+            .and_then(|a| a.name.as_deref())
+            .and_then(echo::safe_name);
+        let to_name = to_name.as_deref();
+        // A subject with a link is not repeated: the template's subject stands.
+        let subject = echo::safe_subject(&r.email.subject).unwrap_or_default();
         let vars = Vars {
             token: &token,
             participant_name: to_name.map(first_name),
@@ -122,7 +137,7 @@ impl Planner {
             from_name: &r.project.name,
             to_address: &to,
             to_name,
-            original_subject: &r.email.subject,
+            original_subject: &subject,
             fallback_subject: &rendered.subject,
             in_reply_to: Some(&r.email.message_id),
             references: &r.email.references,
@@ -283,17 +298,19 @@ pub fn preview(
     let name = [&email.reply_to, &email.from]
         .into_iter()
         .flatten()
-        .find_map(|a| a.name.as_deref());
+        .find_map(|a| a.name.as_deref())
+        .and_then(echo::safe_name);
     let vars = Vars {
         token,
-        participant_name: name.map(first_name),
+        participant_name: name.as_deref().map(first_name),
         participant_id: None,
         task_id: None,
         project,
     };
     let mut rendered = templates.render(template, language, &vars)?;
     // The subject as sent: the participant's own, tagged with the token.
-    rendered.subject = compose::reply_subject(&email.subject, TicketId(0), &rendered.subject)
+    let subject = echo::safe_subject(&email.subject).unwrap_or_default();
+    rendered.subject = compose::reply_subject(&subject, TicketId(0), &rendered.subject)
         .replace(&TicketId(0).token(), token);
     Ok(rendered)
 }

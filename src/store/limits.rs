@@ -7,6 +7,20 @@ use crate::ticket::TicketId;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
+/// The key a recipient's allowance is counted under: lower case, without a
+/// `+tag` (`victim+a@` and `victim+b@` reach one mailbox and share one
+/// allowance).
+pub fn recipient_key(address: &str) -> String {
+    let a = address.trim().to_lowercase();
+    match a.rsplit_once('@') {
+        Some((local, domain)) => {
+            let local = local.split('+').next().unwrap_or(local);
+            format!("{local}@{domain}")
+        }
+        None => a,
+    }
+}
+
 /// Record one automatic reply (queued).
 pub fn record_auto_reply(
     conn: &Connection,
@@ -14,7 +28,7 @@ pub fn record_auto_reply(
     recipient: &str,
     ticket: Option<TicketId>,
 ) -> StoreResult<()> {
-    let recipient = recipient.to_lowercase();
+    let recipient = recipient_key(recipient);
     let domain = recipient
         .rsplit_once('@')
         .map_or("", |(_, d)| d)
@@ -42,7 +56,7 @@ pub fn count_recipient(
 ) -> StoreResult<u32> {
     Ok(conn
         .prepare_cached("SELECT COUNT(*) FROM auto_replies WHERE recipient = ?1 AND at > ?2")?
-        .query_row(params![recipient.to_lowercase(), ts(since)], |r| r.get(0))?)
+        .query_row(params![recipient_key(recipient), ts(since)], |r| r.get(0))?)
 }
 
 pub fn count_domain(conn: &Connection, domain: &str, since: DateTime<Utc>) -> StoreResult<u32> {
