@@ -33,6 +33,7 @@ pub mod clock;
 pub mod config;
 pub mod daemon;
 pub mod decide;
+pub mod fault;
 pub mod guard;
 pub mod intake;
 pub mod outbox;

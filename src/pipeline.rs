@@ -27,12 +27,17 @@ use std::sync::Arc;
 pub enum PipelineError {
     #[error("cannot store message")]
     Store(#[from] StoreError),
+    /// A bug met this message. It is quarantined with this reason, so a
+    /// restart does not meet it again and the mails behind it flow.
+    #[error("processing panicked: {0}")]
+    Panicked(String),
 }
 
 impl PipelineError {
     pub fn is_transient(&self) -> bool {
         match self {
             PipelineError::Store(e) => e.is_transient(),
+            PipelineError::Panicked(_) => false,
         }
     }
 }
@@ -73,6 +78,8 @@ pub struct Prepared {
     /// The stored view of the body ([`messages::StoredBody`]) as JSON,
     /// made here so the store thread only writes it.
     pub body_json: String,
+    /// Set when preparing panicked: the message is quarantined with it.
+    pub failure: Option<String>,
 }
 
 /// Everything the stages need besides the store.
@@ -90,7 +97,35 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// The context-free, CPU-bound part: parse, guard, classify. Pure.
+    /// Never panics: a panic while preparing one message marks that
+    /// message for quarantine ([`Prepared::failure`]).
     pub fn prepare(&self, raw: RawMessage) -> Prepared {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.prepare_inner(&raw))) {
+            Ok(mut p) => {
+                p.raw = raw;
+                p
+            }
+            Err(payload) => {
+                let reason = crate::fault::panic_text(&*payload);
+                tracing::error!(source = %raw.source, reason = %reason, "preparing a message panicked: it is quarantined");
+                Prepared {
+                    email: ParsedEmail {
+                        content_hash: parse::content_hash(&raw.bytes),
+                        ..ParsedEmail::default()
+                    },
+                    raw,
+                    verdict: Verdict::Human,
+                    classification: Classification::default(),
+                    oversize: None,
+                    body_json: String::new(),
+                    failure: Some(reason),
+                }
+            }
+        }
+    }
+
+    fn prepare_inner(&self, raw: &RawMessage) -> Prepared {
+        crate::fault::maybe_panic(crate::fault::Stage::Prepare, &raw.bytes);
         let size = raw.bytes.len() as u64;
         let oversize = (size > self.max_message_bytes).then_some(size);
         let mut email = match oversize {
@@ -116,12 +151,18 @@ impl Pipeline {
         let classification = classify::classify(&email, &self.rules);
         let body_json = body_json(&email);
         Prepared {
-            raw,
+            // Filled in by `prepare`, which owns the bytes.
+            raw: RawMessage {
+                source: String::new(),
+                mailbox: None,
+                bytes: Vec::new(),
+            },
             email,
             verdict,
             classification,
             oversize,
             body_json,
+            failure: None,
         }
     }
 
@@ -179,7 +220,7 @@ impl Pipeline {
                 Ok::<_, PipelineError>(outcomes)
             })
         };
-        match attempt(&|tx, p| self.commit_inner(tx, p)) {
+        match attempt(&|tx, p| self.commit_guarded(tx, p)) {
             Err(e) if !e.is_transient() => {
                 tracing::debug!(error = %error_chain(&e), "batch rolled back: storing message by message");
                 attempt(&|tx, p| self.commit(tx, p))
@@ -197,7 +238,7 @@ impl Pipeline {
         conn.prepare_cached("SAVEPOINT msg")
             .and_then(|mut st| st.execute([]))
             .map_err(StoreError::from)?;
-        match self.commit_inner(conn, p) {
+        match self.commit_guarded(conn, p) {
             Ok(outcome) => {
                 conn.prepare_cached("RELEASE msg")
                     .and_then(|mut st| st.execute([]))
@@ -221,7 +262,22 @@ impl Pipeline {
         }
     }
 
+    /// [`Self::commit_inner`], with a panic turned into an error that
+    /// quarantines the message.
+    fn commit_guarded(&self, conn: &Connection, p: &Prepared) -> Result<Outcome, PipelineError> {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.commit_inner(conn, p)))
+            .unwrap_or_else(|payload| {
+                let reason = crate::fault::panic_text(&*payload);
+                tracing::error!(source = %p.raw.source, reason = %reason, "storing a message panicked: it is quarantined");
+                Err(PipelineError::Panicked(reason))
+            })
+    }
+
     fn commit_inner(&self, conn: &Connection, p: &Prepared) -> Result<Outcome, PipelineError> {
+        if let Some(why) = &p.failure {
+            return Err(PipelineError::Panicked(why.clone()));
+        }
+        crate::fault::maybe_panic(crate::fault::Stage::Commit, &p.raw.bytes);
         let email = &p.email;
         let known = messages::known(conn, &email.message_id, &email.content_hash)?;
         if let messages::Known::Same(id) = known {

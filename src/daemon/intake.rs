@@ -437,6 +437,9 @@ async fn commit(
         task,
     } = batch;
     let prepared = task.await.expect("prepare never panics");
+    for p in &prepared {
+        crate::fault::maybe_panic(crate::fault::Stage::Intake, &p.raw.bytes);
+    }
     let (stored, prepared) = shared
         .with_store(move |store| {
             let cursor = Cursor {

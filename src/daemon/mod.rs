@@ -39,6 +39,37 @@ pub enum DaemonError {
         #[source]
         source: std::io::Error,
     },
+    /// A task died of a bug. The daemon stopped (after draining the rest)
+    /// so that its supervisor restarts it, instead of living on without it.
+    #[error("the {task} task panicked: {reason}")]
+    TaskPanicked { task: String, reason: String },
+}
+
+/// The first task that panicked, shared by the supervised tasks.
+type Crashed = Arc<Mutex<Option<(String, String)>>>;
+
+/// Run `fut` as task `name`; a panic is logged, recorded in `crashed` and
+/// stops the daemon (`shutdown`), which then exits non-zero.
+fn supervised(
+    name: String,
+    fut: impl std::future::Future<Output = ()> + Send + 'static,
+    crashed: Crashed,
+    shutdown: CancellationToken,
+    on_panic: impl FnOnce(String) -> futures::future::BoxFuture<'static, ()> + Send + 'static,
+) -> impl std::future::Future<Output = ()> + Send + 'static {
+    use futures::FutureExt;
+    async move {
+        if let Err(payload) = std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+            let reason = crate::fault::panic_text(&*payload);
+            error!(task = %name, reason = %reason, "task panicked: stopping the daemon");
+            on_panic(format!("the {name} task panicked: {reason}")).await;
+            crashed
+                .lock()
+                .expect("the crash record is never held across a panic")
+                .get_or_insert((name, reason));
+            shutdown.cancel();
+        }
+    }
 }
 
 /// What every task shares.
@@ -129,12 +160,28 @@ pub async fn run(
         info!(%addr, "metrics listening");
         tracker.spawn(metrics::serve(listener, metrics.clone(), shutdown.clone()));
     }
+    let crashed: Crashed = Arc::default();
     for (mb, opening) in config.mailboxes.iter().zip(opening) {
-        intake_tracker.spawn(intake::run(
-            shared.clone(),
-            mb.clone(),
-            intake_token.clone(),
-            Some(opening),
+        // A panic shows in `helpgate status` as the mailbox's last error.
+        let (record_to, name) = (shared.clone(), mb.name.clone());
+        let record = move |reason: String| -> futures::future::BoxFuture<'static, ()> {
+            Box::pin(async move {
+                let now = record_to.clock.now();
+                let stored = std::panic::AssertUnwindSafe(record_to.with_store(move |s| {
+                    s.transaction(|tx| crate::store::mailboxes::record_error(tx, &name, &reason, now))
+                }));
+                use futures::FutureExt;
+                if !matches!(stored.catch_unwind().await, Ok(Ok(()))) {
+                    warn!("cannot record the panic in the store");
+                }
+            })
+        };
+        intake_tracker.spawn(supervised(
+            format!("intake {}", mb.name),
+            intake::run(shared.clone(), mb.clone(), intake_token.clone(), Some(opening)),
+            crashed.clone(),
+            shutdown.clone(),
+            record,
         ));
     }
     // OUTBOX (replies): the sender worker on its own store connection. Its
@@ -142,11 +189,17 @@ pub async fn run(
     // bounded round so replies to the last committed messages still go out.
     let outbox_token = CancellationToken::new();
     let outbox_done = outbox_token.clone();
-    tracker.spawn(async move {
-        if let Err(e) = worker.run(outbox_done).await {
-            error!(error = %crate::pipeline::error_chain(&e), "outbox worker stopped");
-        }
-    });
+    tracker.spawn(supervised(
+        "outbox".to_string(),
+        async move {
+            if let Err(e) = worker.run(outbox_done).await {
+                error!(error = %crate::pipeline::error_chain(&e), "outbox worker stopped");
+            }
+        },
+        crashed.clone(),
+        shutdown.clone(),
+        |_| Box::pin(async {}),
+    ));
     info!(mailboxes = config.mailboxes.len(), "helpgate running");
 
     loop {
@@ -186,6 +239,14 @@ pub async fn run(
     let rest_stopped = tokio::time::timeout_at(deadline, tracker.wait())
         .await
         .is_ok();
+    let crash = crashed
+        .lock()
+        .expect("the crash record is never held across a panic")
+        .take();
+    if let Some((task, reason)) = crash {
+        error!(task = %task, "stopped after a task panicked: exiting non-zero so the supervisor restarts helpgate");
+        return Err(DaemonError::TaskPanicked { task, reason });
+    }
     if intake_stopped && rest_stopped {
         info!("stopped cleanly");
     } else {

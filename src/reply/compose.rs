@@ -136,14 +136,7 @@ fn raw_header(name: &'static str, value: &str) -> HeaderValue {
 /// panic inside lettre all the same becomes [`ComposeError::Panicked`].
 pub fn compose(r: &Reply<'_>) -> Result<Composed, ComposeError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compose_inner(r))).unwrap_or_else(
-        |payload| {
-            let what = payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "panic".to_string());
-            Err(ComposeError::Panicked(what))
-        },
+        |payload| Err(ComposeError::Panicked(crate::fault::panic_text(&*payload))),
     )
 }
 

@@ -25,5 +25,7 @@ mod mailstack;
 mod parse_corpus;
 /// `helpgate quarantine list|show|replay`.
 mod quarantine;
+/// Issue 10: hostile mail, injected panics, trust, hijack, store edges.
+mod hostile;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.
 mod reply;
