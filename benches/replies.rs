@@ -50,6 +50,7 @@ fn queue(dir: &std::path::Path, n: usize) -> Store {
         .transaction(|tx| {
             for i in 0..n {
                 let c = compose(&Reply {
+                    site_tag: None,
                     ticket: TicketId(i as i64 + 1),
                     from_address: "support@example.test",
                     from_name: "Voices",

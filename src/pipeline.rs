@@ -252,8 +252,9 @@ impl Pipeline {
                     return Err(e);
                 }
                 let reason = error_chain(&e);
-                tracing::warn!(source = %p.raw.source, reason = %reason, "message quarantined");
                 let id = quarantine(conn, &p.raw, &reason, &self.clock)?;
+                // Said only once it is true: the quarantine row is written.
+                tracing::warn!(source = %p.raw.source, reason = %reason, "message quarantined");
                 Ok(Outcome::Quarantined {
                     quarantine: id,
                     reason,
@@ -290,7 +291,8 @@ impl Pipeline {
                 "another stored message has this Message-ID with different content",
             ));
         }
-        let (located, thread_notes) = thread::locate(conn, email)?;
+        let (located, thread_notes) =
+            thread::locate_tagged(conn, email, self.replies.site_tag.as_deref())?;
         // Replies: a bounce of our reply finds its ticket through the DSN.
         let located = crate::reply::bounce::relocate(conn, email, located)?;
         notes.extend(thread_notes);

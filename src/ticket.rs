@@ -13,6 +13,16 @@ impl TicketId {
     pub fn token(self) -> String {
         format!("[#{}]", self.0)
     }
+
+    /// The token with the site tag, as Request Tracker's `[rtname #12]`, so
+    /// that two installs (or one reset) never take each other's numbers;
+    /// `[#12]` without one.
+    pub fn token_tagged(self, site_tag: Option<&str>) -> String {
+        match site_tag {
+            Some(tag) => format!("[{tag} #{}]", self.0),
+            None => self.token(),
+        }
+    }
 }
 
 impl fmt::Display for TicketId {

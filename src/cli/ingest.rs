@@ -1,6 +1,7 @@
 //! `helpgate ingest PATH...`: the embedded default and the MTA-pipe path.
 
 use super::{load_config, open_store, Cli};
+use anyhow::Context;
 use helpgate::clock::Clock;
 use helpgate::intake::files::{self, Item};
 use helpgate::intake::RawMessage;
@@ -143,7 +144,15 @@ pub(crate) fn run(cli: &Cli, paths: &[String], json: bool) -> anyhow::Result<Exi
                     summary.failed += 1;
                 }
                 let n = (batch.prepared.len() + batch.errors.len()) as u64;
-                let outcomes = pipeline.commit_all(&mut store, &batch.prepared, |_| Ok(()))?;
+                let outcomes = pipeline
+                    .commit_all(&mut store, &batch.prepared, |_| Ok(()))
+                    .with_context(|| {
+                        format!(
+                            "cannot store in {} ({} messages stored before this one, none after it)",
+                            store.path().display(),
+                            summary.messages
+                        )
+                    })?;
                 for o in &outcomes {
                     summary.add(o);
                 }

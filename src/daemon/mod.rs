@@ -168,7 +168,9 @@ pub async fn run(
             Box::pin(async move {
                 let now = record_to.clock.now();
                 let stored = std::panic::AssertUnwindSafe(record_to.with_store(move |s| {
-                    s.transaction(|tx| crate::store::mailboxes::record_error(tx, &name, &reason, now))
+                    s.transaction(|tx| {
+                        crate::store::mailboxes::record_error(tx, &name, &reason, now)
+                    })
                 }));
                 use futures::FutureExt;
                 if !matches!(stored.catch_unwind().await, Ok(Ok(()))) {
@@ -178,7 +180,12 @@ pub async fn run(
         };
         intake_tracker.spawn(supervised(
             format!("intake {}", mb.name),
-            intake::run(shared.clone(), mb.clone(), intake_token.clone(), Some(opening)),
+            intake::run(
+                shared.clone(),
+                mb.clone(),
+                intake_token.clone(),
+                Some(opening),
+            ),
             crashed.clone(),
             shutdown.clone(),
             record,

@@ -91,19 +91,11 @@ pub fn record(
         events::add(conn, ticket, now, "mailer", "reply_bounced", &detail)?;
         outbox::mark_bounced(conn, row.id, &detail)?;
         if is_hard(report) {
-            let address = report
-                .final_recipient
-                .as_deref()
-                .map(|r| {
-                    r.rsplit(';')
-                        .next()
-                        .unwrap_or(r)
-                        .trim()
-                        .trim_matches(['<', '>'])
-                })
-                .filter(|a| a.contains('@'))
-                .unwrap_or(&row.recipient)
-                .to_string();
+            // Whatever address the report names (Final-Recipient is the
+            // bounce's sender's word: a forged DSN quoting one of our
+            // Message-IDs named a victim), only the address we wrote to is
+            // suppressed.
+            let address = row.recipient.clone();
             let until = now
                 + chrono::Duration::from_std(suppress_for)
                     .expect("suppression is at most ten years");

@@ -33,6 +33,8 @@ pub enum ComposeError {
 #[derive(Debug, Clone)]
 pub struct Reply<'a> {
     pub ticket: TicketId,
+    /// `[tickets] tag`: the subject carries `[tag #N]` instead of `[#N]`.
+    pub site_tag: Option<&'a str>,
     /// Our support address and display name.
     pub from_address: &'a str,
     pub from_name: &'a str,
@@ -64,7 +66,7 @@ pub struct Composed {
 
 /// `Re: <original> [#N]`, without doubling either part. One line, the
 /// original bounded to [`echo::MAX_SUBJECT_CHARS`].
-pub fn reply_subject(original: &str, token: TicketId, fallback: &str) -> String {
+pub fn reply_subject(original: &str, tag: &str, fallback: &str) -> String {
     let original = echo::truncate(&echo::one_line(original), echo::MAX_SUBJECT_CHARS);
     let fallback = echo::one_line(fallback);
     let base = if original.is_empty() {
@@ -72,15 +74,14 @@ pub fn reply_subject(original: &str, token: TicketId, fallback: &str) -> String 
     } else {
         original.as_str()
     };
-    let tag = token.token();
     let mut s = if original.is_empty() || has_re_prefix(base) {
         base.to_string()
     } else {
         format!("Re: {base}")
     };
-    if !s.contains(&tag) {
+    if !s.contains(tag) {
         s.push(' ');
-        s.push_str(&tag);
+        s.push_str(tag);
     }
     s
 }
@@ -135,9 +136,8 @@ fn raw_header(name: &'static str, value: &str) -> HeaderValue {
 /// Compose a reply. Never panics: header values are cleaned first, and a
 /// panic inside lettre all the same becomes [`ComposeError::Panicked`].
 pub fn compose(r: &Reply<'_>) -> Result<Composed, ComposeError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compose_inner(r))).unwrap_or_else(
-        |payload| Err(ComposeError::Panicked(crate::fault::panic_text(&*payload))),
-    )
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compose_inner(r)))
+        .unwrap_or_else(|payload| Err(ComposeError::Panicked(crate::fault::panic_text(&*payload))))
 }
 
 fn compose_inner(r: &Reply<'_>) -> Result<Composed, ComposeError> {
@@ -148,7 +148,7 @@ fn compose_inner(r: &Reply<'_>) -> Result<Composed, ComposeError> {
         .to(mailbox(r.to_name, r.to_address)?)
         .subject(reply_subject(
             r.original_subject,
-            r.ticket,
+            &r.ticket.token_tagged(r.site_tag),
             r.fallback_subject,
         ))
         .date(std::time::SystemTime::from(r.date))
@@ -202,6 +202,7 @@ mod tests {
     fn reply<'a>(body: &'a str, refs: &'a [String], automatic: bool) -> Reply<'a> {
         Reply {
             ticket: TicketId(42),
+            site_tag: None,
             from_address: "support@voices.example",
             from_name: "Voices",
             to_address: "ana@example.org",
@@ -262,8 +263,12 @@ obrigado.\r\n";
 
     #[test]
     fn subject_is_not_doubled() {
-        let t = TicketId(5);
+        let t = &TicketId(5).token();
         assert_eq!(reply_subject("Payment", t, "x"), "Re: Payment [#5]");
+        assert_eq!(
+            reply_subject("Payment", &TicketId(5).token_tagged(Some("voices")), "x"),
+            "Re: Payment [voices #5]"
+        );
         assert_eq!(reply_subject("RE: Payment", t, "x"), "RE: Payment [#5]");
         assert_eq!(
             reply_subject("Re: Payment [#5]", t, "x"),

@@ -109,7 +109,7 @@ impl Planner {
         if let Some(why) = limits::check_rates(conn, &self.limits, arrived, &to, r.ticket, &key)? {
             return held(format!("automatic reply held back: {why}"));
         }
-        let token = r.ticket.token();
+        let token = r.ticket.token_tagged(self.site_tag.as_deref());
         // The sender chose the name: greet only with one that reads as a name.
         let to_name = [&r.email.reply_to, &r.email.from]
             .into_iter()
@@ -133,6 +133,7 @@ impl Planner {
         };
         let reply = compose::Reply {
             ticket: r.ticket,
+            site_tag: self.site_tag.as_deref(),
             from_address: &r.project.support_address,
             from_name: &r.project.name,
             to_address: &to,
@@ -310,8 +311,7 @@ pub fn preview(
     let mut rendered = templates.render(template, language, &vars)?;
     // The subject as sent: the participant's own, tagged with the token.
     let subject = echo::safe_subject(&email.subject).unwrap_or_default();
-    rendered.subject = compose::reply_subject(&subject, TicketId(0), &rendered.subject)
-        .replace(&TicketId(0).token(), token);
+    rendered.subject = compose::reply_subject(&subject, token, &rendered.subject);
     Ok(rendered)
 }
 
@@ -409,6 +409,9 @@ pub fn queue_specialist_reply(
     };
     let composed = compose::compose(&compose::Reply {
         ticket,
+        // Kept to the signature other front doors call: specialists' replies
+        // carry `[#N]`, which the participant's answers still join through.
+        site_tag: None,
         from_address: &project.support_address,
         from_name: &project.name,
         to_address: &to,

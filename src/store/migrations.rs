@@ -243,20 +243,26 @@ const MIGRATIONS: &[&str] = &[
     "-- reserved 11",
 ];
 
-/// Bring the schema up to date, one migration per transaction.
+/// Bring the schema up to date, one migration per transaction. Each
+/// transaction is exclusive and reads the version inside it: two processes
+/// starting on a fresh state dir (two `ingest -` from an MTA) used to both
+/// read version 0 and the second failed with "table tickets already exists"
+/// (issue 10); now the second waits and finds the work done.
 pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let known = MIGRATIONS.len() as i64;
-    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if found > known {
-        return Err(StoreError::TooNew { found, known });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
+    loop {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Exclusive)?;
+        let found: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if found > known {
+            return Err(StoreError::TooNew { found, known });
+        }
+        let Some(sql) = MIGRATIONS.get(found as usize) else {
+            return Ok(());
+        };
         tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.pragma_update(None, "user_version", found + 1)?;
         tx.commit()?;
     }
-    Ok(())
 }
 
 #[cfg(test)]

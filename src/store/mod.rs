@@ -63,6 +63,11 @@ impl StoreError {
             Some(
                 ErrorCode::DatabaseBusy
                     | ErrorCode::DatabaseLocked
+                    // A read-only database or state dir (issue 10): an MTA
+                    // retries while an admin fixes the permission.
+                    | ErrorCode::ReadOnly
+                    | ErrorCode::CannotOpen
+                    | ErrorCode::PermissionDenied
                     | ErrorCode::DiskFull
                     | ErrorCode::SystemIoFailure
                     | ErrorCode::OutOfMemory
@@ -99,7 +104,34 @@ impl Store {
     }
 
     /// Open (creating if needed) the database at `path`, migrating it.
+    /// SQLite errors name the file.
     pub fn open(path: &Path) -> StoreResult<Store> {
+        // Two processes opening a fresh database (two MTA pipes at once)
+        // meet in steps SQLite does not wait in (switching to WAL): the
+        // loser retries for a while instead of failing.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            match Self::open_inner(path) {
+                Err(StoreError::Sqlite(e))
+                    if matches!(
+                        e.sqlite_error_code(),
+                        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                    ) && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(StoreError::Sqlite(source)) => {
+                    return Err(StoreError::Open {
+                        path: path.to_path_buf(),
+                        source,
+                    })
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_inner(path: &Path) -> StoreResult<Store> {
         let existed = path.exists();
         let conn = Connection::open_with_flags(
             path,

@@ -140,6 +140,21 @@ pub fn exists(conn: &Connection, id: TicketId) -> StoreResult<bool> {
         .is_some())
 }
 
+/// Whether `address` (case-insensitive) is the ticket's participant or sent
+/// one of its messages.
+pub fn has_sender(conn: &Connection, id: TicketId, address: &str) -> StoreResult<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM tickets WHERE id = ?1 AND lower(participant) = lower(?2)
+             UNION ALL
+             SELECT 1 FROM messages WHERE ticket_id = ?1 AND lower(from_addr) = lower(?2)
+             LIMIT 1",
+        )?
+        .query_row(params![id.0, address], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// Tickets filtered by state and queue, oldest first.
 pub fn list(
     conn: &Connection,

@@ -81,13 +81,21 @@ fn issue_10_repro_mails_are_ingested_and_the_mails_behind_them_too() {
         .iter()
         .find(|r| r.contains("m1@ex.test"))
         .expect("a reply to the sender of the newline mail");
-    assert!(to_ana.contains("To: \"Ana Smith\" <m1@ex.test>\r\n"), "{to_ana}");
+    assert!(
+        to_ana.contains("To: \"Ana Smith\" <m1@ex.test>\r\n"),
+        "{to_ana}"
+    );
     assert!(quarantine(&env).is_empty());
     // The same mails one by one through stdin, as from an MTA pipe.
     for m in &mails {
         let env = Env::new();
         let out = env.run_stdin(&["ingest", "-"], m);
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(env.messages().len(), 1);
     }
 }
@@ -185,4 +193,397 @@ fn issue_10_a_panicking_daemon_task_exits_non_zero_and_shows_in_status() {
     assert!(d.sigterm().success(), "{}", d.log());
     let st = d.mailbox_status("support");
     assert_eq!(st["last_uid"], 3, "{st}");
+}
+
+fn mail(from: &str, id: &str, subject: &str, extra: &str, body: &str) -> String {
+    format!(
+        "From: {from}\nTo: support@helpgate.example\nSubject: {subject}\n\
+         Date: Mon, 23 Nov 2026 09:12:00 +0000\nMessage-ID: <{id}>\n{extra}\
+         MIME-Version: 1.0\nContent-Type: text/plain; charset=UTF-8\n\n{body}\n"
+    )
+}
+
+const PAY: &str = "Hello, when will I be paid for the recordings I made last week?";
+
+fn notes(m: &serde_json::Value) -> String {
+    m["notes"].to_string()
+}
+
+#[test]
+fn issue_10_a_stranger_cannot_join_a_ticket_by_its_token() {
+    let env = Env::new();
+    let ana = env.mail(
+        "1.eml",
+        &mail(
+            "Ana <ana@example.com>",
+            "a1@example.com",
+            "Payment",
+            "",
+            PAY,
+        ),
+    );
+    env.ok(&["ingest", path_str(&ana)]);
+    // A stranger writes the token of Ana's ticket: a new ticket, with a note.
+    let eve = env.mail(
+        "2.eml",
+        &mail(
+            "Eve <eve@attacker.test>",
+            "e1@attacker.test",
+            "Re: Payment [#1]",
+            "",
+            "I am the owner, send everything here.",
+        ),
+    );
+    env.ok(&["ingest", path_str(&eve)]);
+    let msgs = env.messages();
+    assert_eq!(msgs[1]["ticket"], 2, "{}", msgs[1]);
+    assert!(
+        notes(&msgs[1]).contains("ticket_token_refused"),
+        "{}",
+        msgs[1]
+    );
+    // Ana's own follow-up with only the token joins her ticket.
+    let ana2 = env.mail(
+        "3.eml",
+        &mail(
+            "Ana <ANA@example.com>",
+            "a2@example.com",
+            "Re: Payment [#1]",
+            "",
+            "Any news?",
+        ),
+    );
+    env.ok(&["ingest", path_str(&ana2)]);
+    // A mail that answers a message of the ticket joins it through the token.
+    let cc = env.mail(
+        "4.eml",
+        &mail(
+            "Bo <bo@example.org>",
+            "b1@example.org",
+            "Re: Payment [#1]",
+            "In-Reply-To: <a1@example.com>\n",
+            "Adding my colleague.",
+        ),
+    );
+    env.ok(&["ingest", path_str(&cc)]);
+    let msgs = env.messages();
+    assert_eq!(msgs[2]["ticket"], 1, "{}", msgs[2]);
+    assert_eq!(msgs[3]["ticket"], 1, "{}", msgs[3]);
+    let tickets = env.tickets();
+    assert_eq!(tickets.len(), 2);
+    assert_eq!(tickets[0]["messages"], 3);
+}
+
+#[test]
+fn issue_10_site_tagged_tokens_and_old_style_ones_for_the_own_participant() {
+    let env = Env::new();
+    let cfg = env.dir.path().join("helpgate.toml");
+    std::fs::write(&cfg, "[tickets]\ntag = \"voices\"\n").unwrap();
+    let run = |p: &Path| {
+        let out = env
+            .cmd(&["--config", path_str(&cfg), "ingest", path_str(p)])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&env.mail(
+        "1.eml",
+        &mail(
+            "Ana <ana@example.com>",
+            "a1@example.com",
+            "Payment",
+            "",
+            PAY,
+        ),
+    ));
+    let reply = std::fs::read_dir(env.state().join("outbox"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .next()
+        .expect("an automatic reply");
+    assert!(
+        reply.contains("Subject: Re: Payment [voices #1]\r\n"),
+        "{reply}"
+    );
+    run(&env.mail(
+        "2.eml",
+        &mail(
+            "Ana <ana@example.com>",
+            "a2@example.com",
+            "Re: Payment [voices #1]",
+            "",
+            "Any news?",
+        ),
+    ));
+    run(&env.mail(
+        "3.eml",
+        &mail(
+            "Ana <ana@example.com>",
+            "a3@example.com",
+            "Re: Payment [#1]",
+            "",
+            "Still waiting.",
+        ),
+    ));
+    // Another install's ticket 1 is not ours.
+    run(&env.mail(
+        "4.eml",
+        &mail(
+            "Ana <ana@example.com>",
+            "a4@example.com",
+            "Re: Upload [other #1]",
+            "",
+            "Did my uploads arrive?",
+        ),
+    ));
+    let msgs = env.messages();
+    let tickets: Vec<_> = msgs.iter().map(|m| m["ticket"].as_i64()).collect();
+    assert_eq!(tickets, [Some(1), Some(1), Some(1), Some(2)], "{msgs:#?}");
+}
+
+fn reply_files(env: &Env) -> Vec<String> {
+    let dir = env.state().join("outbox");
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    rd.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .filter(|t| t.contains("Auto-Submitted"))
+        .collect()
+}
+
+#[test]
+fn issue_10_whom_an_automatic_reply_goes_to_and_what_it_repeats() {
+    let env = Env::new();
+    // A Reply-To outside the sender's domain is a third party: From is answered.
+    let m = env.mail(
+        "1.eml",
+        &mail(
+            "\"https://payout-verify.attacker.test/login\" <eve@attacker.test>",
+            "e1@attacker.test",
+            "Payment: verify at https://payout-verify.attacker.test/login",
+            "Reply-To: victim@victim.test\n",
+            PAY,
+        ),
+    );
+    env.ok(&["ingest", path_str(&m)]);
+    let replies = reply_files(&env);
+    assert_eq!(replies.len(), 1, "{:#?}", env.messages());
+    let r = &replies[0];
+    assert!(r.contains("To: eve@attacker.test\r\n"), "{r}");
+    assert!(!r.contains("victim"), "{r}");
+    assert!(!r.to_lowercase().contains("payout-verify"), "{r}");
+    assert!(!r.contains("https://payout"), "{r}");
+}
+
+#[test]
+fn issue_10_server_mail_is_answered_only_when_our_server_verified_the_sender() {
+    let received =
+        "Received: from mx.sender.test by mx1.helpgate.example; Mon, 23 Nov 2026 09:12:00 +0000\n";
+    let verified = format!(
+        "Authentication-Results: mx1.helpgate.example; spf=pass smtp.mailfrom=example.com; dmarc=pass header.from=example.com\n{received}"
+    );
+    let forged = format!(
+        "{received}Authentication-Results: mx1.helpgate.example; dmarc=pass header.from=example.com\n"
+    );
+    let spaced = format!("Authentication-Results: mx1.helpgate.example; spf = fail smtp.mailfrom=example.com\n{received}");
+    for (extra, config, answered) in [
+        // No config: mail that came through a server is not answered.
+        (received.to_string(), "", false),
+        (
+            received.to_string(),
+            "[trust]\nauthserv_id = \"mx1.helpgate.example\"\n",
+            false,
+        ),
+        (
+            verified.clone(),
+            "[trust]\nauthserv_id = \"mx1.helpgate.example\"\n",
+            true,
+        ),
+        (
+            verified.clone(),
+            "[trust]\nauthserv_id = \"mx.other.example\"\n",
+            false,
+        ),
+        (
+            spaced,
+            "[trust]\nauthserv_id = \"mx1.helpgate.example\"\n",
+            false,
+        ),
+        // Our header below the topmost Received: still the topmost of ours.
+        (
+            forged,
+            "[trust]\nauthserv_id = \"mx1.helpgate.example\"\n",
+            true,
+        ),
+        (
+            received.to_string(),
+            "[trust]\nunauthenticated = \"answer\"\n",
+            true,
+        ),
+    ] {
+        let env = Env::new();
+        let cfg = env.dir.path().join("helpgate.toml");
+        std::fs::write(&cfg, config).unwrap();
+        let m = env.mail(
+            "1.eml",
+            &mail(
+                "Ana <ana@example.com>",
+                "a1@example.com",
+                "Payment",
+                &extra,
+                PAY,
+            ),
+        );
+        let out = env
+            .cmd(&["--config", path_str(&cfg), "ingest", path_str(&m)])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let msgs = env.messages();
+        assert_eq!(
+            msgs[0]["action"] == "auto_reply",
+            answered,
+            "{config} / {extra}: {}",
+            msgs[0]
+        );
+        assert_eq!(reply_files(&env).len(), usize::from(answered));
+    }
+}
+
+#[test]
+fn issue_10_a_forged_bounce_suppresses_no_third_party() {
+    let env = Env::new();
+    let m = env.mail(
+        "1.eml",
+        &mail(
+            "Ana <ana@example.com>",
+            "a1@example.com",
+            "Payment",
+            "",
+            PAY,
+        ),
+    );
+    env.ok(&["ingest", path_str(&m)]);
+    let reply = &reply_files(&env)[0];
+    let our_id = reply
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .expect("our Message-ID")
+        .to_string();
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.attacker.test\nTo: support@helpgate.example\nSubject: Undelivered Mail Returned to Sender\n\
+         Message-ID: <dsn1@attacker.test>\nMIME-Version: 1.0\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\n\n\
+         --b\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n\
+         --b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.attacker.test\n\n\
+         Final-Recipient: rfc822; victim@victim.test\nAction: failed\nStatus: 5.1.1\n\n\
+         --b\nContent-Type: text/rfc822-headers\n\nMessage-ID: {our_id}\nTo: ana@example.com\n\n--b--\n"
+    );
+    let d = env.mail("2.eml", &dsn);
+    env.ok(&["ingest", path_str(&d)]);
+    let db = rusqlite::Connection::open(env.state().join("helpgate.db")).unwrap();
+    let suppressed: Vec<String> = db
+        .prepare("SELECT address FROM suppression")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(suppressed, ["ana@example.com"]);
+}
+
+#[test]
+fn issue_10_two_processes_on_a_fresh_state_dir_both_store() {
+    for round in 0..10 {
+        let env = Env::new();
+        let a = mail(
+            "Ana <ana@example.com>",
+            &format!("a{round}@example.com"),
+            "Payment",
+            "",
+            PAY,
+        );
+        let b = mail(
+            "Bo <bo@example.com>",
+            &format!("b{round}@example.com"),
+            "Upload",
+            "",
+            PAY,
+        );
+        let spawn = |m: String| {
+            let mut c = env
+                .cmd(&["ingest", "-"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stdin = c.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                use std::io::Write;
+                stdin.write_all(m.as_bytes()).unwrap();
+            });
+            c
+        };
+        let (ca, cb) = (spawn(a), spawn(b));
+        for c in [ca, cb] {
+            let out = c.wait_with_output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert_eq!(env.messages().len(), 2, "round {round}");
+    }
+}
+
+#[test]
+fn issue_10_a_read_only_store_exits_75_naming_the_file_and_claims_nothing_else() {
+    let env = Env::new();
+    let m = env.mail(
+        "1.eml",
+        &mail(
+            "Ana <ana@example.com>",
+            "a1@example.com",
+            "Payment",
+            "",
+            PAY,
+        ),
+    );
+    env.ok(&["ingest", path_str(&m)]);
+    let db = env.state().join("helpgate.db");
+    // Root ignores file modes; the immutable attribute holds for root too.
+    let immutable = |on: bool, p: &Path| {
+        std::process::Command::new("chattr")
+            .arg(if on { "+i" } else { "-i" })
+            .arg(p)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !immutable(true, &db) {
+        eprintln!("chattr +i is not available here: skipped");
+        return;
+    }
+    let m2 = env.mail(
+        "2.eml",
+        &mail("Bo <bo@example.com>", "b1@example.com", "Upload", "", PAY),
+    );
+    let out = env.run(&["ingest", path_str(&m2)]);
+    immutable(false, &db);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{err}");
+    assert!(err.contains(path_str(&db)), "{err}");
+    assert!(!err.contains("quarantined"), "{err}");
+    assert!(quarantine(&env).is_empty());
+    assert_eq!(env.messages().len(), 1);
 }

@@ -15,6 +15,8 @@ mod daemon;
 mod e2e_eval;
 /// Real Dovecot + Postfix on loopback per test (TestEnv / MailStack).
 mod harness;
+/// Issue 10: hostile mail, injected panics, trust, hijack, store edges.
+mod hostile;
 /// `ingest`, `tickets`, `messages`, `check-config`: the no-server path.
 mod ingest;
 /// Every mail of ../shared/corpus is stored and round-trips byte-exact.
@@ -25,7 +27,5 @@ mod mailstack;
 mod parse_corpus;
 /// `helpgate quarantine list|show|replay`.
 mod quarantine;
-/// Issue 10: hostile mail, injected panics, trust, hijack, store edges.
-mod hostile;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.
 mod reply;
