@@ -13,6 +13,8 @@ mod common;
 mod daemon;
 /// Held-out realistic mail set: accuracy report and hard guarantees.
 mod e2e_eval;
+/// Bounded in-tree fuzzing of parse and compose, seeded from ../shared/corpus.
+mod fuzz;
 /// Real Dovecot + Postfix on loopback per test (TestEnv / MailStack).
 mod harness;
 /// Issue 10: hostile mail, injected panics, trust, hijack, store edges.
