@@ -2,7 +2,8 @@
 //! `HELPGATE_FAULT_PANIC=<stage>:<marker>` makes helpgate panic at
 //! `<stage>` (`prepare` or `commit` of the pipeline, or `intake`: the
 //! daemon's mailbox task itself, outside the per-message guard) for every
-//! message whose raw bytes contain `<marker>`. Integration tests use it to prove that a panic for
+//! message whose raw bytes contain `<marker>`; `abort` aborts the process
+//! while preparing it (what a memory bomb or a stack overflow does). Integration tests use it to prove that a panic for
 //! one mail quarantines that mail and lets the rest of its batch through
 //! (issue 10); no production code path sets it, and it is not a flag of
 //! any command.
@@ -15,6 +16,8 @@ pub enum Stage {
     Prepare,
     Commit,
     Intake,
+    /// Abort the process at the prepare stage.
+    Abort,
 }
 
 static FAULT: LazyLock<Option<(Stage, Vec<u8>)>> = LazyLock::new(|| {
@@ -24,6 +27,7 @@ static FAULT: LazyLock<Option<(Stage, Vec<u8>)>> = LazyLock::new(|| {
         "prepare" => Stage::Prepare,
         "commit" => Stage::Commit,
         "intake" => Stage::Intake,
+        "abort" => Stage::Abort,
         _ => return None,
     };
     (!marker.is_empty()).then(|| (stage, marker.as_bytes().to_vec()))
@@ -32,7 +36,12 @@ static FAULT: LazyLock<Option<(Stage, Vec<u8>)>> = LazyLock::new(|| {
 /// Panic here when the environment asks for it for this message.
 pub fn maybe_panic(stage: Stage, raw: &[u8]) {
     if let Some((s, marker)) = FAULT.as_ref() {
-        if *s == stage && raw.windows(marker.len()).any(|w| w == marker.as_slice()) {
+        let hit = || raw.windows(marker.len()).any(|w| w == marker.as_slice());
+        if *s == Stage::Abort && stage == Stage::Prepare && hit() {
+            eprintln!("injected abort (HELPGATE_FAULT_PANIC)");
+            std::process::abort();
+        }
+        if *s == stage && hit() {
             panic!("injected fault at {stage:?} (HELPGATE_FAULT_PANIC)");
         }
     }

@@ -108,19 +108,25 @@ impl Pipeline {
             Err(payload) => {
                 let reason = crate::fault::panic_text(&*payload);
                 tracing::error!(source = %raw.source, reason = %reason, "preparing a message panicked: it is quarantined");
-                Prepared {
-                    email: ParsedEmail {
-                        content_hash: parse::content_hash(&raw.bytes),
-                        ..ParsedEmail::default()
-                    },
-                    raw,
-                    verdict: Verdict::Human,
-                    classification: Classification::default(),
-                    oversize: None,
-                    body_json: String::new(),
-                    failure: Some(reason),
-                }
+                Self::failed(raw, reason)
             }
+        }
+    }
+
+    /// A message that is not prepared but quarantined raw with `reason`
+    /// when committed.
+    pub fn failed(raw: RawMessage, reason: String) -> Prepared {
+        Prepared {
+            email: ParsedEmail {
+                content_hash: parse::content_hash(&raw.bytes),
+                ..ParsedEmail::default()
+            },
+            raw,
+            verdict: Verdict::Human,
+            classification: Classification::default(),
+            oversize: None,
+            body_json: String::new(),
+            failure: Some(reason),
         }
     }
 

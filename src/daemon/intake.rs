@@ -413,12 +413,40 @@ fn prepare(
         })
         .collect();
     let preparer = pipeline.clone();
-    let task = tokio::task::spawn_blocking(move || preparer.prepare_all(raws));
+    let inflight = shared.inflight.clone();
+    let task = tokio::task::spawn_blocking(move || prepare_marked(&preparer, &inflight, raws));
     Preparing {
         pipeline,
         uids,
         task,
     }
+}
+
+/// Prepare a batch under an in-flight marker; a batch the last run died
+/// preparing goes one message at a time, and the message it died on is
+/// quarantined without being parsed again.
+fn prepare_marked(
+    pipeline: &Pipeline,
+    inflight: &super::inflight::Inflight,
+    raws: Vec<RawMessage>,
+) -> Vec<Prepared> {
+    let suspect = raws
+        .iter()
+        .any(|r| inflight.is_suspect(&r.source) || inflight.is_poison(&r.source));
+    if !suspect {
+        let _marker = inflight.mark(false, raws.iter().map(|r| r.source.as_str()));
+        return pipeline.prepare_all(raws);
+    }
+    raws.into_iter()
+        .map(|r| {
+            if inflight.is_poison(&r.source) {
+                warn!(source = %r.source, "quarantined: it stopped helpgate in an earlier run");
+                return Pipeline::failed(r, super::inflight::REASON.to_string());
+            }
+            let _marker = inflight.mark(true, std::iter::once(r.source.as_str()));
+            pipeline.prepare(r)
+        })
+        .collect()
 }
 
 /// Store a prepared batch and move the cursor to `last`, all in one

@@ -10,6 +10,7 @@
 //! The store is synchronous SQLite: every use runs on a blocking thread and
 //! the lock is never held across an `.await`.
 
+pub mod inflight;
 pub mod intake;
 pub mod metrics;
 pub mod rules;
@@ -82,6 +83,8 @@ pub struct Shared {
     pub metrics: Arc<Metrics>,
     /// Wakes the outbox worker after a batch that queued replies.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// Markers of batches being parsed (mail that killed the process).
+    pub inflight: Arc<inflight::Inflight>,
 }
 
 impl Shared {
@@ -140,6 +143,7 @@ pub async fn run(
     let metrics = Arc::new(Metrics::default());
     let worker = outbox_worker(&config, &clock).await?;
     let shared = Arc::new(Shared {
+        inflight: Arc::new(inflight::Inflight::open(&config.state_dir)),
         outbox_wake: worker.wake_handle(),
         store: Arc::new(Mutex::new(store)),
         loaded: rules_rx,

@@ -587,3 +587,36 @@ fn issue_10_a_read_only_store_exits_75_naming_the_file_and_claims_nothing_else()
     assert!(quarantine(&env).is_empty());
     assert_eq!(env.messages().len(), 1);
 }
+
+#[test]
+fn issue_10_a_mail_that_aborts_the_daemon_is_quarantined_and_the_rest_flows() {
+    let stack = MailStack::start();
+    let mut poison = plain(2);
+    poison.extend_from_slice(b"ABORT-10\r\n");
+    for m in [plain(1), poison, plain(3)] {
+        stack.append("support", "INBOX", &m);
+    }
+    let mut d = Daemon::new(&one(&stack));
+    let env = [("HELPGATE_FAULT_PANIC", "abort:ABORT-10")];
+    // First run: the batch aborts the process. Second: the batch goes one
+    // message at a time and the poison aborts it once more, alone. Third:
+    // the poison is quarantined unparsed and the others are stored.
+    for run in 0..2 {
+        d.start_with_env(&env);
+        let status = d.wait_exit(T);
+        assert!(!status.success(), "run {run}: {status:?}\n{}", d.log());
+    }
+    d.start_with_env(&env);
+    d.wait_messages(2, T);
+    wait_for("the quarantine", T, || d.status()["quarantined"] == 1);
+    assert!(d.sigterm().success(), "{}", d.log());
+    assert_eq!(d.mailbox_status("support")["last_uid"], 3);
+    let reason: String = d
+        .db()
+        .query_row("SELECT reason FROM quarantine", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        reason.contains("stopped helpgate in an earlier run"),
+        "{reason}"
+    );
+}
