@@ -44,13 +44,17 @@ fn ticket_json(t: &tickets::Ticket) -> serde_json::Value {
 
 pub(crate) fn messages(cli: &Cli, cmd: &MessagesCmd) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
+    // Tokens as subjects carry them: with the site tag when one is set.
+    let tag = config.site_tag.as_deref();
     let store = open_store(&config)?;
     let mut out = std::io::stdout().lock();
     match cmd {
         MessagesCmd::List { json } => {
             for m in messages::list(store.conn())? {
                 if *json {
-                    writeln!(out, "{}", message_json(&m))?;
+                    let mut v = message_json(&m);
+                    v["ticket_token"] = json!(m.ticket.map(|t| t.token_tagged(tag)));
+                    writeln!(out, "{v}")?;
                 } else {
                     writeln!(
                         out,
@@ -77,6 +81,8 @@ pub(crate) fn messages(cli: &Cli, cmd: &MessagesCmd) -> anyhow::Result<ExitCode>
 
 pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
+    // Tokens as subjects carry them: with the site tag when one is set.
+    let tag = config.site_tag.as_deref();
     let store = open_store(&config)?;
     let mut out = std::io::stdout().lock();
     match cmd {
@@ -90,7 +96,8 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
                     }
                 },
             };
-            for t in tickets::list(store.conn(), state, queue.as_deref())? {
+            for mut t in tickets::list(store.conn(), state, queue.as_deref())? {
+                t.token = t.id.token_tagged(tag);
                 if *json {
                     writeln!(out, "{}", ticket_json(&t))?;
                 } else {
@@ -109,8 +116,9 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
             }
         }
         TicketsCmd::Show { id, json } => {
-            let ticket = tickets::get(store.conn(), TicketId(*id))?
+            let mut ticket = tickets::get(store.conn(), TicketId(*id))?
                 .with_context(|| format!("no ticket with id {id}"))?;
+            ticket.token = ticket.id.token_tagged(tag);
             let thread = messages::for_ticket(store.conn(), ticket.id)?;
             let history = events::for_ticket(store.conn(), ticket.id)?;
             if *json {
@@ -118,7 +126,14 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
                 v["subject"] = json!(ticket.subject);
                 v["project"] = json!(ticket.project);
                 v["claimed_by"] = json!(ticket.claimed_by);
-                v["thread"] = thread.iter().map(detail_json).collect();
+                v["thread"] = thread
+                    .iter()
+                    .map(|m| {
+                        let mut d = detail_json(m);
+                        d["ticket_token"] = json!(m.summary.ticket.map(|t| t.token_tagged(tag)));
+                        d
+                    })
+                    .collect();
                 v["events"] = serde_json::to_value(&history)?;
                 writeln!(out, "{v}")?;
             } else {

@@ -343,6 +343,11 @@ fn issue_10_site_tagged_tokens_and_old_style_ones_for_the_own_participant() {
     let msgs = env.messages();
     let tickets: Vec<_> = msgs.iter().map(|m| m["ticket"].as_i64()).collect();
     assert_eq!(tickets, [Some(1), Some(1), Some(1), Some(2)], "{msgs:#?}");
+    // The JSON interface shows the token as the subjects carry it.
+    let listed = json_lines(&env.ok(&["--config", path_str(&cfg), "tickets", "list", "--json"]));
+    assert_eq!(listed[0]["token"], "[voices #1]");
+    let listed = json_lines(&env.ok(&["--config", path_str(&cfg), "messages", "list", "--json"]));
+    assert_eq!(listed[0]["ticket_token"], "[voices #1]");
 }
 
 fn reply_files(env: &Env) -> Vec<String> {
