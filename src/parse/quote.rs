@@ -14,8 +14,8 @@
 //! I wrote on Monday:" keeps their text.
 
 use super::markers::{
-    ATTRIBUTION_OPENERS, FORWARD_LINES, FROM_LABELS, OTHER_LABELS, SEPARATOR_PHRASES,
-    WROTE_AFTER_NAME, WROTE_AT_END, WROTE_BEFORE_NAME,
+    ATTRIBUTION_OPENERS, FORWARD_LINES, FORWARD_PHRASES, FROM_LABELS, OTHER_LABELS,
+    SEPARATOR_PHRASES, WROTE_AFTER_NAME, WROTE_AT_END, WROTE_BEFORE_NAME,
 };
 
 /// The result of splitting.
@@ -23,19 +23,40 @@ use super::markers::{
 pub(super) struct Split {
     pub(super) new_text: String,
     pub(super) quoted: Option<String>,
+    /// A forwarded message, from its marker line down, kept whole.
+    pub(super) forwarded: Option<String>,
+}
+
+/// What a hard cut found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cut {
+    /// History of this conversation: quoted.
+    Quote,
+    /// Another message passed on ("---------- Forwarded message ---------").
+    Forward,
 }
 
 /// Split `full`. `hint` is a byte offset where a client marked the start of
 /// quoted history (from HTML), if any.
 pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
-    let lines: Vec<&str> = full.lines().collect();
-    let mut hard_cut = hint.map(|h| {
+    let hint_line = hint.map(|h| {
         let mut h = h.min(full.len());
         while !full.is_char_boundary(h) {
             h -= 1;
         }
         full[..h].lines().count()
     });
+    split_lines(&full.lines().collect::<Vec<_>>(), hint_line, 0)
+}
+
+/// How many embedded messages deep [`split_lines`] looks for text; each
+/// level scans only the lines below the previous one, so the cost stays
+/// linear in practice.
+const MAX_EMBEDDED_DEPTH: usize = 2;
+
+fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize) -> Split {
+    let mut hard_cut = hint_line;
+    let mut kind = Cut::Quote;
     let mut quoted_line = vec![false; lines.len()];
     let mut i = 0;
     while i < lines.len() && hard_cut.is_none_or(|c| i < c) {
@@ -45,16 +66,29 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
             i += 1;
             continue;
         }
-        if is_separator(line) || is_forward_line(line) {
+        if let Some(k) = separator_kind(line) {
             hard_cut = Some(i);
+            kind = k;
             break;
         }
-        if let Some(start) = header_block_start(&lines, i) {
+        if is_forward_line(line) {
+            hard_cut = Some(i);
+            kind = Cut::Forward;
+            break;
+        }
+        if is_mobile_paragraph(lines, i) {
+            // "Sent from my iPhone" as a paragraph of its own between the
+            // reply and history that has no header (crisp email_15): the
+            // phone wrote its line at the end of what was typed.
+            hard_cut = Some(i + 1);
+            break;
+        }
+        if let Some(start) = header_block_start(lines, i) {
             hard_cut = Some(start);
             break;
         }
-        if let Some(start) = attribution_start(&lines, i) {
-            if next_nonblank(&lines, i + 1).is_some_and(|l| is_quoted(l.trim())) {
+        if let Some(start) = attribution_start(lines, i) {
+            if next_nonblank(lines, i + 1).is_some_and(|l| is_quoted(l.trim())) {
                 for q in quoted_line.iter_mut().take(i + 1).skip(start) {
                     *q = true;
                 }
@@ -72,29 +106,107 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
         while p > 0 && lines[p - 1].trim().is_empty() {
             p -= 1;
         }
-        if p > 0 {
-            let rule = lines[p - 1].trim();
-            if rule.len() >= 4 && rule.chars().all(|c| matches!(c, '_' | '-' | '=')) {
-                cut = p - 1;
-            }
+        if p > 0 && is_rule(lines[p - 1].trim()) {
+            cut = p - 1;
         }
     }
-    mark_wrapped_quote_lines(&lines, &mut quoted_line, cut);
+    mark_wrapped_quote_lines(lines, &mut quoted_line, cut);
     let mut new_lines = Vec::new();
     let mut quoted = Vec::new();
-    for (n, line) in lines.iter().enumerate() {
-        if n >= cut || quoted_line[n] {
+    for (n, line) in lines.iter().enumerate().take(cut) {
+        if quoted_line[n] {
             quoted.push(*line);
         } else {
             new_lines.push(line.trim_end());
         }
     }
     let new_text = trim_blank_lines(&new_lines);
-    let quoted = trim_blank_lines(&quoted);
+    let below = &lines[cut..];
+    let from_text_cut = hard_cut.is_some() && hard_cut != hint_line;
+    // Nothing written above a cut the text itself shows: the mail *is* an
+    // embedded or forwarded message (pasted, or passed on without a word),
+    // and what it says is the text to read, never an empty one.
+    let embedded = (new_text.is_empty() && from_text_cut && depth < MAX_EMBEDDED_DEPTH)
+        .then(|| {
+            let skip = header_lines_end(below);
+            let inner = split_lines(&below[skip..], None, depth + 1);
+            (skip, inner)
+        })
+        .filter(|(_, inner)| !inner.new_text.is_empty());
+    let mut forwarded = None;
+    let new_text = match embedded {
+        Some((skip, inner)) => {
+            let head = trim_blank_lines(&below[..skip]);
+            match kind {
+                Cut::Forward => forwarded = Some(trim_blank_lines(below)),
+                Cut::Quote => {
+                    quoted.push(&head);
+                    if let Some(q) = &inner.quoted {
+                        quoted.push(q);
+                    }
+                    return finish(inner.new_text, &quoted, inner.forwarded);
+                }
+            }
+            inner.new_text
+        }
+        None => {
+            match kind {
+                Cut::Forward if !below.is_empty() => forwarded = Some(trim_blank_lines(below)),
+                _ => quoted.extend_from_slice(below),
+            }
+            new_text
+        }
+    };
+    finish(new_text, &quoted, forwarded)
+}
+
+fn finish(new_text: String, quoted: &[&str], forwarded: Option<String>) -> Split {
+    let quoted = trim_blank_lines(quoted);
     Split {
         new_text,
         quoted: (!quoted.is_empty()).then_some(quoted),
+        forwarded: forwarded.filter(|f| !f.is_empty()),
     }
+}
+
+/// The end of an embedded message's head: its marker line, then header
+/// lines ("From: ...", "Date: ...") and wrapped attribution lines, up to
+/// the first line of its text.
+fn header_lines_end(lines: &[&str]) -> usize {
+    let is_header = |l: &str| {
+        label(l).is_some_and(|lb| is_label_in(&lb, FROM_LABELS) || is_label_in(&lb, OTHER_LABELS))
+    };
+    let mut i = 1.min(lines.len());
+    let first = lines.first().map_or("", |l| l.trim());
+    // An attribution wrapped over two or three lines ends with its colon.
+    if !first.starts_with(['-', '_', '—']) && !is_header(first) {
+        if let Some(end) = lines
+            .iter()
+            .take(3)
+            .position(|l| l.trim_end().ends_with([':', '：']))
+        {
+            i = end + 1;
+        }
+    }
+    let mut in_headers = false;
+    while i < lines.len() && i < 24 {
+        let raw = lines[i];
+        let l = raw.trim();
+        let continuation = in_headers && raw.starts_with([' ', '\t']) && !l.is_empty();
+        if is_header(l) || continuation {
+            in_headers = true;
+        } else if l.is_empty() || is_rule(l) {
+            in_headers = false;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn is_rule(line: &str) -> bool {
+    line.len() >= 4 && line.chars().all(|c| matches!(c, '_' | '-' | '=' | '—'))
 }
 
 /// Clients re-wrap long quoted lines and the continuation loses its `>`:
@@ -156,10 +268,11 @@ fn trim_blank_lines(lines: &[&str]) -> String {
     out
 }
 
-/// "-----Original Message-----", "------------------ 原始邮件 ------------------".
-fn is_separator(line: &str) -> bool {
+/// "-----Original Message-----", "------------------ 原始邮件 ------------------"
+/// (quoted history) or "---------- Forwarded message ---------" (a forward).
+fn separator_kind(line: &str) -> Option<Cut> {
     if !(line.starts_with("--") || line.starts_with("—") || line.starts_with("__")) {
-        return false;
+        return None;
     }
     let inner = line
         .trim_matches(|c: char| {
@@ -169,7 +282,13 @@ fn is_separator(line: &str) -> bool {
         .trim()
         .to_lowercase();
     let inner = fold_dotted_i(inner.replace('\u{a0}', " "));
-    !inner.is_empty() && SEPARATOR_PHRASES.contains(&inner.as_str())
+    if SEPARATOR_PHRASES.contains(&inner.as_str()) {
+        Some(Cut::Quote)
+    } else if FORWARD_PHRASES.contains(&inner.as_str()) {
+        Some(Cut::Forward)
+    } else {
+        None
+    }
 }
 
 fn is_forward_line(line: &str) -> bool {
@@ -296,7 +415,14 @@ fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
     // "26.06.2014, 14:41, "Ana" <a@b.c>:" (ru, ja and others): no verb, but
     // an address closing the line, with a time or quoted lines after it.
     let address_only = colon && body.ends_with('>') && has_at && (has_time(body) || quoted_follows);
-    if !(verb_end || verb_mid || address_only) || !(colon || opener && has_at) {
+    // "2016-03-03 14:23 GMT+01:00 Ana:" (old Gmail): a line that opens with a
+    // full date and a time, names someone and ends with a colon.
+    let date_led = colon
+        && start == j
+        && starts_with_date(body)
+        && has_time(body)
+        && (has_at || quoted_follows);
+    if !(verb_end || verb_mid || address_only || date_led) || !(colon || opener && has_at) {
         return None;
     }
     let strong = has_at || quoted_follows || has_time(&lower) && (opener || start < j);
@@ -341,6 +467,28 @@ fn strip_dashes(line: &str) -> String {
 fn opens_attribution(s: &str) -> bool {
     let l = s.trim_start();
     ATTRIBUTION_OPENERS.iter().any(|o| starts_with_fold(l, o))
+}
+
+/// A mobile signature line with blank lines around it and text above.
+fn is_mobile_paragraph(lines: &[&str], i: usize) -> bool {
+    i >= 2
+        && lines[i - 1].trim().is_empty()
+        && lines.get(i + 1).is_some_and(|l| l.trim().is_empty())
+        && lines[..i - 1].iter().any(|l| !l.trim().is_empty())
+        && lines[i].len() <= 60
+        && super::signature::is_mobile_line(lines[i])
+}
+
+/// "2016-03-03", "03.03.2016", "3/3/16" as the first word.
+fn starts_with_date(s: &str) -> bool {
+    let word = s.split_whitespace().next().unwrap_or("");
+    let word = word.trim_end_matches(',');
+    let digits = word.bytes().filter(u8::is_ascii_digit).count();
+    let seps = word
+        .bytes()
+        .filter(|b| matches!(b, b'-' | b'.' | b'/'))
+        .count();
+    digits >= 4 && seps == 2 && digits + seps == word.len() && word.as_bytes()[0].is_ascii_digit()
 }
 
 /// A clock time like 10:00, 4:19 or 17.50.
@@ -486,8 +634,71 @@ mod tests {
             let mail = format!("Novo texto\n\n{sep}\nSome old text\nmore");
             let s = split(&mail, None);
             assert_eq!(s.new_text, "Novo texto", "{sep}");
-            assert!(s.quoted.expect("quoted").starts_with(sep));
+            let forward = sep.to_lowercase().contains("forward");
+            let kept = if forward { s.forwarded } else { s.quoted };
+            assert!(kept.expect("kept").starts_with(sep), "{sep}");
         }
+    }
+
+    #[test]
+    fn forwards_are_kept_apart_from_history() {
+        let mail = "FYI, is this mail from you?\n\n---------- Forwarded message ---------\nFrom: X <x@y.z>\nDate: Mon\nSubject: bank\nTo: me\n\nConfirm your bank details.";
+        let s = split(mail, None);
+        assert_eq!(s.new_text, "FYI, is this mail from you?");
+        assert_eq!(s.quoted, None);
+        assert!(s.forwarded.expect("forwarded").ends_with("bank details."));
+        // Nothing written above: the forwarded message is what to read.
+        let only = &mail[mail.find("----").expect("marker")..];
+        let s = split(only, None);
+        assert_eq!(s.new_text, "Confirm your bank details.");
+        assert!(s.forwarded.is_some_and(|f| f.starts_with("----")));
+    }
+
+    #[test]
+    fn embedded_message_with_nothing_above_is_the_text() {
+        for head in [
+            "-------- Original Message --------\nSubject: rec\nDate: 2026-03-03\nFrom: Ana <a@b.c>\nTo: s@x.y\n",
+            "From: Ana <a@b.c>\nSent: Monday\nTo: s@x.y\nSubject: rec\n",
+            "Am 03.03.2026 um 14:23 schrieb Ana\n<a@b.c>:\n",
+        ] {
+            let s = split(&format!("{head}\nWhy were my recordings rejected?"), None);
+            assert_eq!(s.new_text, "Why were my recordings rejected?", "{head}");
+            assert!(s.quoted.is_some_and(|q| q.contains("Ana")), "{head}");
+        }
+        // An HTML client's own quote marker at the top stays quoted.
+        assert_eq!(split("Von: X\nalt", Some(0)).new_text, "");
+    }
+
+    #[test]
+    fn ukrainian_russian_and_dated_attributions() {
+        for attr in [
+            "пн, 2 бер. 2026 р. о 11:05 Ana <a@b.c> пише:",
+            "Ana пише:\n> Старе",
+            "03.03.2026 14:23, Ana пишет:\n> Старе",
+            "Ana писал(а):\n> Старе",
+            "Ana <a@b.c> schrieb am Do., 5. März 2026, 09:12:",
+            "2016-03-03 14:23 GMT+01:00 Ana <a@b.c>:",
+            "2016-03-03 14:23 GMT+01:00 Ana:\n> Старе",
+        ] {
+            let tail = if attr.contains('\n') {
+                ""
+            } else {
+                "\nСтаре"
+            };
+            let mail = format!("Нове.\n\n{attr}{tail}\n");
+            assert_eq!(new_text(&mail), "Нове.", "{attr}");
+        }
+        let prose = "2026-03-03 14:23 was the last time it worked:\nsince then nothing.";
+        assert_eq!(new_text(prose), prose);
+    }
+
+    #[test]
+    fn mobile_paragraph_ends_the_reply() {
+        let mail = "Sure, done.\n\nSent from my Wiko RIDGE FAB 4G\n\nCould you upload the files again and tell us when you have finished it?";
+        assert_eq!(
+            new_text(mail),
+            "Sure, done.\n\nSent from my Wiko RIDGE FAB 4G"
+        );
     }
 
     #[test]

@@ -95,8 +95,7 @@ fn email_of(m: &DevMail) -> ParsedEmail {
         body: Body {
             full: m.body.clone(),
             new_text: m.body.clone(),
-            quoted: None,
-            signature: None,
+            ..Body::default()
         },
         ..ParsedEmail::default()
     }

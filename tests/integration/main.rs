@@ -27,3 +27,5 @@ mod parse_corpus;
 mod quarantine;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.
 mod reply;
+/// Reply trimming measured on public fixtures and hand-written cases.
+mod reply_trimming;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 /// The corpus: `$HELPGATE_CORPUS`, else `../shared/corpus` beside the
 /// checkout (CI), else two levels up (a worktree under a `wt/` folder).
-fn corpus() -> Option<PathBuf> {
+pub(crate) fn corpus() -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let candidates = [
         std::env::var_os("HELPGATE_CORPUS").map(PathBuf::from),
@@ -369,7 +369,7 @@ fn bounces_are_recognised() {
     assert!(missed.is_empty(), "missed bounces: {missed:?}");
 }
 
-fn text_mail(body: &[u8]) -> ParsedEmail {
+pub(crate) fn text_mail(body: &[u8]) -> ParsedEmail {
     let mut raw =
         b"From: a@b.c\r\nMessage-ID: <t@b.c>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
             .to_vec();
