@@ -81,8 +81,8 @@ pub fn reclassify(conn: &Connection, r: &Reclassification<'_>) -> StoreResult<Co
         .query_row([r.ticket.0], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?
         .ok_or_else(not_found)?;
-    let (message, old_action) = deciding_message(conn, r.ticket, old_topic.as_deref())?
-        .ok_or(StoreError::NotFound {
+    let (message, old_action) =
+        deciding_message(conn, r.ticket, old_topic.as_deref())?.ok_or(StoreError::NotFound {
             what: "message of ticket",
             id: r.ticket.0,
         })?;
@@ -205,7 +205,11 @@ mod tests {
              VALUES (1, 'p', 'open', 'general', 'pt', 'payment', 'a@b.c', 's', '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z');",
         )
         .unwrap();
-        for (id, topic, action) in [(1, "payment", "auto_reply"), (2, "autoreply", "ignore"), (3, "other", "human")] {
+        for (id, topic, action) in [
+            (1, "payment", "auto_reply"),
+            (2, "autoreply", "ignore"),
+            (3, "other", "human"),
+        ] {
             c.execute(
                 "INSERT INTO messages (id, message_id, content_hash, ticket_id, source, received_at, subject, topic, action, reason, notes, parsed, size, raw)
                  VALUES (?1, ?2, 'h', 1, 'test', '2026-01-01T00:00:00.000Z', 's', ?3, ?4, 'r', '[]', '{}', 1, x'41')",
