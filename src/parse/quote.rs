@@ -122,7 +122,19 @@ fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize) -> Split 
     }
     let new_text = trim_blank_lines(&new_lines);
     let below = &lines[cut..];
-    let from_text_cut = hard_cut.is_some() && hard_cut != hint_line;
+    let mut from_text_cut = hard_cut.is_some() && hard_cut != hint_line;
+    // A client's quote block with nothing above it that starts with a
+    // forward marker (Gmail puts forwards in its quote block) is a forward.
+    let forward_first = || {
+        next_nonblank(below, 0).is_some_and(|l| {
+            let l = l.trim();
+            is_forward_line(l) || separator_kind(l) == Some(Cut::Forward)
+        })
+    };
+    if new_text.is_empty() && !from_text_cut && hard_cut.is_some() && forward_first() {
+        kind = Cut::Forward;
+        from_text_cut = true;
+    }
     // Nothing written above a cut the text itself shows: the mail *is* an
     // embedded or forwarded message (pasted, or passed on without a word),
     // and what it says is the text to read, never an empty one.
@@ -665,8 +677,15 @@ mod tests {
             assert_eq!(s.new_text, "Why were my recordings rejected?", "{head}");
             assert!(s.quoted.is_some_and(|q| q.contains("Ana")), "{head}");
         }
-        // An HTML client's own quote marker at the top stays quoted.
+        // An HTML client's own quote marker at the top stays quoted,
+        // unless what it marks is a forward.
         assert_eq!(split("Von: X\nalt", Some(0)).new_text, "");
+        let fwd = split(
+            "---------- Forwarded message ---------\nFrom: X <x@y.z>\nSubject: s\n\nHello",
+            Some(0),
+        );
+        assert_eq!(fwd.new_text, "Hello");
+        assert!(fwd.forwarded.is_some() && fwd.quoted.is_none());
     }
 
     #[test]

@@ -229,3 +229,25 @@ fn reply_trimming_hand_written_cases() {
     );
     assert!(pct >= 95.0, "exact {pct:.1} %");
 }
+
+/// `tickets show --json`: a forward keeps the forwarder's words as new text
+/// and the forwarded message whole in `forwarded`, not in `quoted`.
+#[test]
+fn forwarded_message_is_shown_apart_from_quoted_history() {
+    use crate::common::{json_lines, path_str, Env};
+    let env = Env::new();
+    let mail = env.mail(
+        "fwd.eml",
+        "From: Ana <ana@example.net>\nTo: support@helpgate.example\nSubject: Fwd: bank details\nMessage-ID: <fwd-1@example.net>\n\nIs this mail really from you?\n\n---------- Forwarded message ---------\nFrom: Payments <pay@examp1e.com>\nDate: Tue, Mar 3, 2026 at 2:23 PM\nSubject: bank details\nTo: ana@example.net\n\nConfirm your bank details here.\n",
+    );
+    env.ok(&["ingest", path_str(&mail)]);
+    let show = json_lines(&env.ok(&["tickets", "show", "1", "--json"]));
+    let m = &show[0]["thread"][0];
+    assert_eq!(m["new_text"], "Is this mail really from you?");
+    assert_eq!(m["quoted"], serde_json::Value::Null);
+    let fwd = m["forwarded"].as_str().expect("forwarded");
+    assert!(fwd.starts_with("---------- Forwarded message"), "{fwd}");
+    assert!(fwd.ends_with("Confirm your bank details here."), "{fwd}");
+    let text = env.ok(&["tickets", "show", "1"]);
+    assert!(text.contains("[forwarded message: 7 lines]"), "{text}");
+}
