@@ -437,7 +437,11 @@ fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
     if !(verb_end || verb_mid || address_only || date_led) || !(colon || opener && has_at) {
         return None;
     }
-    let strong = has_at || quoted_follows || has_time(&lower) && (opener || start < j);
+    // "Am 03.03.2016 schrieb Ana:" has neither address nor time, but a
+    // full date after its opener; "Am Montag schrieb ich ...:" has none.
+    let strong = has_at
+        || quoted_follows
+        || (has_time(&lower) || has_full_date(&lower)) && (opener || start < j);
     strong.then_some(start)
 }
 
@@ -501,6 +505,14 @@ fn starts_with_date(s: &str) -> bool {
         .filter(|b| matches!(b, b'-' | b'.' | b'/'))
         .count();
     digits >= 4 && seps == 2 && digits + seps == word.len() && word.as_bytes()[0].is_ascii_digit()
+}
+
+/// A date with a year: "03.03.2016", "3/3/16", "2016-03-03", "3. März 2016".
+fn has_full_date(s: &str) -> bool {
+    s.split(|c: char| c.is_whitespace() || c == ',').any(|w| {
+        starts_with_date(w)
+            || w.len() == 4 && w.starts_with("20") && w.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// A clock time like 10:00, 4:19 or 17.50.
@@ -708,6 +720,17 @@ mod tests {
             assert_eq!(new_text(&mail), "Нове.", "{attr}");
         }
         let prose = "2026-03-03 14:23 was the last time it worked:\nsince then nothing.";
+        assert_eq!(new_text(prose), prose);
+        // A full date stands in for the time and the address.
+        assert_eq!(
+            new_text("Danke.\n\nAm 03.03.2016 schrieb Ana:\nHallo"),
+            "Danke."
+        );
+        assert_eq!(
+            new_text("Danke.\n\nLe 3 mars 2016, Ana a écrit :\nSalut"),
+            "Danke."
+        );
+        let prose = "Am Montag schrieb ich an den Support:\nmeine Aufnahmen fehlen.";
         assert_eq!(new_text(prose), prose);
     }
 
