@@ -178,6 +178,7 @@ pub fn parse(raw: &[u8]) -> ParsedEmail {
     message::parse(raw)
 }
 
+mod attribution;
 mod charset;
 mod dsn;
 mod encoded_word;
