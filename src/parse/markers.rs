@@ -75,6 +75,8 @@ pub(super) const WROTE_AFTER_NAME: &[&str] = &[
     " написав ",
     " написал ",
     " написала ",
+    // "Ana <a@b> ezt írta (időpont: 2016. márc. 3., Cs, 14:23):" (Gmail, Hungarian).
+    " ezt írta ",
 ];
 
 /// First words of attributions (after lower-casing).

@@ -564,6 +564,7 @@ mod tests {
             "Ana писал(а):\n> Старе",
             "Ana <a@b.c> schrieb am Do., 5. März 2026, 09:12:",
             "2016-03-03 14:23 GMT+01:00 Ana <a@b.c>:",
+            "Ana <a@b.c> ezt írta (időpont: 2016. márc. 3., Cs, 14:23):",
             "2016-03-03 14:23 GMT+01:00 Ana:\n> Старе",
         ] {
             let tail = if attr.contains('\n') {
