@@ -497,6 +497,7 @@ fn body_json(email: &ParsedEmail) -> String {
         new_text: &email.body.new_text,
         quoted: email.body.quoted.as_deref(),
         signature: email.body.signature.as_deref(),
+        forwarded: email.body.forwarded.as_deref(),
         html_only: email.html_only,
         attachments: &email.attachments,
         to: email.to.iter().map(|a| a.email.as_str()).collect(),

@@ -6,7 +6,7 @@
 use crate::rules::normalize::normalize;
 
 /// Words that end an attribution line ("... wrote:") once normalized.
-const WROTE: [&str; 16] = [
+const WROTE: &[&str] = &[
     "wrote",
     "escreveu",
     "schrieb",
@@ -23,6 +23,11 @@ const WROTE: [&str; 16] = [
     "skrev",
     "napisal",
     "geschreven",
+    "пише",
+    "пишет",
+    "писал",
+    "написав",
+    "написал",
 ];
 
 const FROM: [&str; 12] = [
@@ -97,6 +102,7 @@ const DEVICE_WORDS: &[&str] = &[
     "갤럭시",
     "κινητό",
     "puhelimesta",
+    "mobilgerät",
 ];
 /// ... together with one of these ("sent", in the 13 languages).
 const SENT_WORDS: &[&str] = &[
@@ -118,6 +124,9 @@ const SENT_WORDS: &[&str] = &[
     "从我的",
     "來自",
     "보냄",
+    "αποστολή",
+    "надіслано",
+    "отправлено",
 ];
 /// A signature line is at most this long.
 const SIGNATURE_LINE_CHARS: usize = 60;
@@ -204,6 +213,8 @@ mod tests {
             "Le lun. 3 juin 2024 à 10:00, Support a écrit :",
             "2024年6月3日 10:00 Support <support@x.example> 写道：",
             "Στις Δευ 3 Ιουν 2024, η Support έγραψε:",
+            "пн, 2 бер. 2026 р. о 11:05 Support <support@x.example> пише:",
+            "03.03.2026 14:23, Support пишет:",
         ] {
             let text = format!("minha resposta\n\n{attribution}\n> old text\nold");
             assert_eq!(strip(&text), "minha resposta\n\n", "{attribution}");
@@ -226,6 +237,9 @@ mod tests {
         let mut t = "Wann kommt das Geld?\n\nVon meinem iPhone gesendet".to_string();
         drop_mobile_signature(&mut t);
         assert_eq!(t.trim(), "Wann kommt das Geld?");
+        let mut t = "Коли будуть гроші?\nНадіслано з iPhone".to_string();
+        drop_mobile_signature(&mut t);
+        assert_eq!(t.trim(), "Коли будуть гроші?");
         let mut t = "My iPhone app does not upload".to_string();
         drop_mobile_signature(&mut t);
         assert_eq!(t, "My iPhone app does not upload");

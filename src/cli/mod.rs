@@ -1,6 +1,7 @@
 //! Command-line interface: clap definitions and dispatch. `anyhow` lives
 //! here and in main.rs only.
 
+mod corrections;
 mod ingest;
 pub(crate) mod outbox;
 mod quarantine;
@@ -81,6 +82,9 @@ pub(crate) enum Command {
     /// Check rule files, dry-run mail through them, diff decisions between rule sets.
     #[command(subcommand)]
     Rules(rules::RulesCmd),
+    /// Specialists' corrections: list them, export them as a labelled set.
+    #[command(subcommand)]
+    Corrections(corrections::CorrectionsCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,6 +180,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json } => status::run(cli, *json),
         Command::Quarantine(cmd) => quarantine::run(cli, cmd),
         Command::Rules(cmd) => rules::run(cli, cmd),
+        Command::Corrections(cmd) => corrections::run(cli, cmd),
     }
 }
 

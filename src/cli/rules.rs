@@ -31,8 +31,12 @@ pub(crate) enum RulesCmd {
     /// Dry-run mail through parse, guard, classify and decide; nothing is stored.
     Test {
         /// .eml files, Maildirs, folders of .eml files, or - for stdin.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "corrections")]
         mail: Vec<String>,
+        /// Replay every specialist's correction kept in the store instead;
+        /// each regression names the patterns (file:line) that decided it.
+        #[arg(long, conflicts_with = "mail")]
+        corrections: bool,
         /// Rule directory (default: the config's rules_dir, else the built-in rules).
         #[arg(long)]
         rules: Option<PathBuf>,
@@ -40,7 +44,8 @@ pub(crate) enum RulesCmd {
         #[arg(long)]
         json: bool,
     },
-    /// Replay stored messages (or a Maildir) through old and new rules; list changed decisions.
+    /// Replay stored messages (or a Maildir) through old and new rules; list changed decisions
+    /// and, from the store, the specialists' corrections that the new rules break or fix.
     Diff {
         /// The new rule directory.
         #[arg(long)]
@@ -63,7 +68,15 @@ pub(crate) fn run(cli: &Cli, cmd: &RulesCmd) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     match cmd {
         RulesCmd::Check { dir } => check(&config, dir.as_deref()),
-        RulesCmd::Test { mail, rules, json } => {
+        RulesCmd::Test {
+            corrections: true,
+            rules,
+            json,
+            ..
+        } => super::corrections::test(cli, &load_rules(&config, rules.as_deref())?, *json),
+        RulesCmd::Test {
+            mail, rules, json, ..
+        } => {
             let rules = load_rules(&config, rules.as_deref())?;
             let templates = super::outbox::templates(&config)?;
             test(&rules, &templates, mail, *json)
@@ -131,15 +144,20 @@ fn check(config: &Config, dir: Option<&Path>) -> anyhow::Result<ExitCode> {
 }
 
 /// Everything one dry run found out about a message.
-struct Run {
+pub(crate) struct Run {
     email: ParsedEmail,
     verdict: Verdict,
-    class: Classification,
-    decision: Decision,
+    pub(crate) class: Classification,
+    pub(crate) decision: Decision,
     project: String,
 }
 
-fn dry_run(rules: &RuleSet, raw: &[u8], mailbox: Option<&str>, ctx: Option<TicketContext>) -> Run {
+pub(crate) fn dry_run(
+    rules: &RuleSet,
+    raw: &[u8],
+    mailbox: Option<&str>,
+    ctx: Option<TicketContext>,
+) -> Run {
     let email = parse::parse(raw);
     let verdict = guard::check(&email, rules);
     let mut class = classify::classify(&email, rules);
@@ -498,6 +516,16 @@ fn diff(
         None => from_store(config)?,
     };
     let mut out = std::io::stdout().lock();
+    let corrections = match maildir {
+        Some(_) => None,
+        None => Some(super::corrections::diff(
+            &open_store(config)?,
+            old,
+            new,
+            as_json,
+            &mut out,
+        )?),
+    };
     let (mut a, mut b) = (Replayer::new(old), Replayer::new(new));
     let mut changed = 0usize;
     for r in &replays {
@@ -524,20 +552,30 @@ fn diff(
             )?;
         }
     }
+    let broken = corrections.as_ref().map_or(0, |c| c.regressions);
     if as_json {
-        writeln!(
-            out,
-            "{}",
-            json!({ "replayed": replays.len(), "changed": changed })
-        )?;
+        let mut v = json!({ "replayed": replays.len(), "changed": changed });
+        if let Some(c) = &corrections {
+            v["corrections"] = json!(c.replayed);
+            v["correction_regressions"] = json!(c.regressions);
+            v["corrections_fixed"] = json!(c.fixed);
+        }
+        writeln!(out, "{v}")?;
     } else {
         writeln!(
             out,
             "{} messages replayed, {changed} decisions changed",
             replays.len()
         )?;
+        if let Some(c) = &corrections {
+            writeln!(
+                out,
+                "{} corrections replayed: {} broken by the new rules, {} fixed",
+                c.replayed, c.regressions, c.fixed
+            )?;
+        }
     }
-    Ok(if fail_on_change && changed > 0 {
+    Ok(if fail_on_change && (changed > 0 || broken > 0) {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

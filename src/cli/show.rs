@@ -152,6 +152,7 @@ fn detail_json(m: &MessageDetail) -> serde_json::Value {
     v["new_text"] = json!(m.body.new_text);
     v["quoted"] = json!(m.body.quoted);
     v["signature"] = json!(m.body.signature);
+    v["forwarded"] = json!(m.body.forwarded);
     v["html_only"] = json!(m.body.html_only);
     v["attachments"] = json!(m.body.attachments);
     v
@@ -202,6 +203,9 @@ fn print_ticket(
                 "  [quoted history: {} lines folded]",
                 q.lines().count()
             )?;
+        }
+        if let Some(f) = &m.body.forwarded {
+            writeln!(out, "  [forwarded message: {} lines]", f.lines().count())?;
         }
         if let Some(sig) = &m.body.signature {
             writeln!(out, "  [signature: {}]", one_line(sig, 60))?;

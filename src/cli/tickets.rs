@@ -6,6 +6,7 @@ use anyhow::{bail, Context};
 use clap::Subcommand;
 use helpgate::clock::Clock;
 use helpgate::reply::{queue_specialist_reply, SpecialistBody};
+use helpgate::store::corrections::{self, Reclassification};
 use helpgate::store::{events, tickets, ts};
 use helpgate::ticket::{TicketId, TicketState};
 use std::path::PathBuf;
@@ -183,22 +184,16 @@ pub(crate) fn run(cli: &Cli, cmd: &TicketAction) -> anyhow::Result<ExitCode> {
             if topic.is_none() && language.is_none() {
                 bail!("give --topic and/or --language");
             }
-            let detail = format!(
-                "topic {} -> {}, language {} -> {}",
-                t.topic.as_deref().unwrap_or("-"),
-                topic.as_deref().or(t.topic.as_deref()).unwrap_or("-"),
-                t.language.as_deref().unwrap_or("-"),
-                language.as_deref().or(t.language.as_deref()).unwrap_or("-"),
-            );
-            store.transaction(|tx| -> anyhow::Result<()> {
-                tx.execute(
-                    "UPDATE tickets SET topic = COALESCE(?2, topic), language = COALESCE(?3, language), updated_at = ?4 WHERE id = ?1",
-                    rusqlite::params![id, topic, language, ts(now)],
-                )?;
-                events::add(tx, TicketId(*id), now, &who(actor), "reclassify", &detail)?;
-                Ok(())
-            })?;
-            println!("[#{id}] {detail}");
+            let correction = Reclassification {
+                ticket: t.id,
+                topic: topic.as_deref(),
+                language: language.as_deref(),
+                action: None,
+                actor: &who(actor),
+                at: now,
+            };
+            let c = store.transaction(|tx| corrections::reclassify(tx, &correction))?;
+            println!("[#{id}] {}", c.detail());
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -40,6 +40,20 @@ pub(super) const WROTE_AT_END: &[&str] = &[
     "쓴 글",
     "님이 쓴 글",
     "şunları yazdı",
+    // Ukrainian and Russian: "... пише:", "... пишет:", "... писал(а):".
+    "пише",
+    "пишет",
+    "писав",
+    "писала",
+    "писал",
+    "писал(а)",
+    "написав",
+    "написала",
+    "написав(ла)",
+    "написал(а)",
+    "napsal",
+    "napsal(a)",
+    "kirjutas",
 ];
 
 /// Verbs in the middle of an attribution, followed by the writer's name
@@ -48,7 +62,22 @@ pub(super) const WROTE_BEFORE_NAME: &[&str] = &[" schrieb ", " schreef ", " skre
 
 /// Verbs in the middle of an attribution, after the writer's name
 /// ("Ana <a@b> kirjoitti 3.6.2024 kello 10.00:").
-pub(super) const WROTE_AFTER_NAME: &[&str] = &[" kirjoitti ", " escribió el ", " a écrit le "];
+pub(super) const WROTE_AFTER_NAME: &[&str] = &[
+    " kirjoitti ",
+    " escribió el ",
+    " a écrit le ",
+    // "Ana <a@b> schrieb am Do., 3. März 2016 um 14:23:" (Gmail, German).
+    " schrieb am ",
+    " schreef op ",
+    " skrev den ",
+    " пише ",
+    " пишет ",
+    " написав ",
+    " написал ",
+    " написала ",
+    // "Ana <a@b> ezt írta (időpont: 2016. márc. 3., Cs, 14:23):" (Gmail, Hungarian).
+    " ezt írta ",
+];
 
 /// First words of attributions (after lower-casing).
 pub(super) const ATTRIBUTION_OPENERS: &[&str] = &[
@@ -106,6 +135,20 @@ pub(super) const SEPARATOR_PHRASES: &[&str] = &[
     "원본 메세지",
     "thư gốc",
     "tin nhắn gốc",
+    "originalmeddelelse",
+    "oprindelig meddelelse",
+    "oprindelig besked",
+    "opprinnelig melding",
+    "ursprungligt meddelande",
+    "wiadomość oryginalna",
+    "исходное сообщение",
+    "оригінальне повідомлення",
+    "вихідне повідомлення",
+];
+
+/// Phrases of the same kind of separator that start a forwarded message:
+/// what follows is kept as forwarded, not as quoted history.
+pub(super) const FORWARD_PHRASES: &[&str] = &[
     "forwarded message",
     "forwarded",
     "weitergeleitete nachricht",
@@ -127,16 +170,13 @@ pub(super) const SEPARATOR_PHRASES: &[&str] = &[
     "tin nhắn đã chuyển tiếp",
     "thư đã chuyển tiếp",
     "thư chuyển tiếp",
-    "originalmeddelelse",
-    "oprindelig meddelelse",
-    "oprindelig besked",
-    "opprinnelig melding",
     "videresendt melding",
-    "ursprungligt meddelande",
     "vidarebefordrat meddelande",
-    "wiadomość oryginalna",
-    "исходное сообщение",
     "пересылаемое сообщение",
+    "переслане повідомлення",
+    "пересланное сообщение",
+    "videresendt meddelelse",
+    "wiadomość przekazana",
 ];
 
 /// Whole lines (trailing ':' removed) that start a forwarded message.
@@ -354,6 +394,23 @@ pub(super) const MOBILE_PHRASES: &[&str] = &[
     "skickat från min",
     "wysłane z mojego",
     "отправлено с моего",
+    "отправлено с ",
+    "отправлено из ",
+    "надіслано з ",
+    "надіслано із ",
+    "надіслано від ",
+    "αποστολή από",
+    "gesendet von ",
+    "gesendet vom ",
+    "envoyé avec ",
+    "inviato con ",
+    "enviado con ",
+    "enviado com ",
+    "verzonden met ",
+    "von meinem mobilgerät",
+    "odesláno z ",
+    "sendt fra ",
+    "skickat från ",
 ];
 
 /// Device words: with one of [`SENT_WORDS`] on a short last line, a signature.
@@ -381,6 +438,11 @@ pub(super) const DEVICE_WORDS: &[&str] = &[
     "手機",
     "휴대폰",
     "모바일",
+    "mobil",
+    "мобильн",
+    "мобільн",
+    "телефон",
+    "κινητ",
 ];
 
 pub(super) const SENT_WORDS: &[&str] = &[
@@ -399,4 +461,9 @@ pub(super) const SENT_WORDS: &[&str] = &[
     "보냄",
     "보냈습니다",
     "von meinem",
+    "αποστολή",
+    "отправлено",
+    "надіслано",
+    "发送",
+    "發送",
 ];

@@ -294,6 +294,7 @@ fn split_body(full: String, hint: Option<usize>) -> Body {
         new_text,
         quoted: q.quoted,
         signature,
+        forwarded: q.forwarded,
     }
 }
 

@@ -102,6 +102,11 @@ pub struct Body {
     pub quoted: Option<String>,
     /// The signature or "Sent from my iPhone" line, when any.
     pub signature: Option<String>,
+    /// A forwarded message (marker line, its headers and text), kept as
+    /// such: it is not this conversation's history. When the mail says
+    /// nothing else, `new_text` is the forwarded message's text.
+    #[serde(default)]
+    pub forwarded: Option<String>,
 }
 
 /// A parsed message, owned, with everything later stages need.
@@ -173,6 +178,7 @@ pub fn parse(raw: &[u8]) -> ParsedEmail {
     message::parse(raw)
 }
 
+mod attribution;
 mod charset;
 mod dsn;
 mod encoded_word;

@@ -9,13 +9,16 @@
 //!   *not* followed by `>` lines, or a client's HTML quote marker is a hard
 //!   cut: everything below it is history, since nothing marks it line by line.
 //!
-//! Attribution lines must end with a "wrote" verb and show they are one (an
-//! address, a time, or `>` lines right after), so a participant writing "as
-//! I wrote on Monday:" keeps their text.
+//! A forward marker ("---------- Forwarded message ---------") cuts too,
+//! but what is below it is kept as `forwarded`, not as quoted history: it
+//! is another conversation passed on. When nothing was written above a cut
+//! the text shows, the mail *is* the embedded or forwarded message, and its
+//! own text (below its header lines) is the new text, never an empty one.
+//! Which lines are attributions: `attribution`.
 
+use super::attribution::attribution_start;
 use super::markers::{
-    ATTRIBUTION_OPENERS, FORWARD_LINES, FROM_LABELS, OTHER_LABELS, SEPARATOR_PHRASES,
-    WROTE_AFTER_NAME, WROTE_AT_END, WROTE_BEFORE_NAME,
+    FORWARD_LINES, FORWARD_PHRASES, FROM_LABELS, OTHER_LABELS, SEPARATOR_PHRASES,
 };
 
 /// The result of splitting.
@@ -23,19 +26,40 @@ use super::markers::{
 pub(super) struct Split {
     pub(super) new_text: String,
     pub(super) quoted: Option<String>,
+    /// A forwarded message, from its marker line down, kept whole.
+    pub(super) forwarded: Option<String>,
+}
+
+/// What a hard cut found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cut {
+    /// History of this conversation: quoted.
+    Quote,
+    /// Another message passed on ("---------- Forwarded message ---------").
+    Forward,
 }
 
 /// Split `full`. `hint` is a byte offset where a client marked the start of
 /// quoted history (from HTML), if any.
 pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
-    let lines: Vec<&str> = full.lines().collect();
-    let mut hard_cut = hint.map(|h| {
+    let hint_line = hint.map(|h| {
         let mut h = h.min(full.len());
         while !full.is_char_boundary(h) {
             h -= 1;
         }
         full[..h].lines().count()
     });
+    split_lines(&full.lines().collect::<Vec<_>>(), hint_line, 0)
+}
+
+/// How many embedded messages deep [`split_lines`] looks for text; each
+/// level scans only the lines below the previous one, so the cost stays
+/// linear in practice.
+const MAX_EMBEDDED_DEPTH: usize = 2;
+
+fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize) -> Split {
+    let mut hard_cut = hint_line;
+    let mut kind = Cut::Quote;
     let mut quoted_line = vec![false; lines.len()];
     let mut i = 0;
     while i < lines.len() && hard_cut.is_none_or(|c| i < c) {
@@ -45,16 +69,29 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
             i += 1;
             continue;
         }
-        if is_separator(line) || is_forward_line(line) {
+        if let Some(k) = separator_kind(line) {
             hard_cut = Some(i);
+            kind = k;
             break;
         }
-        if let Some(start) = header_block_start(&lines, i) {
+        if is_forward_line(line) {
+            hard_cut = Some(i);
+            kind = Cut::Forward;
+            break;
+        }
+        if is_mobile_paragraph(lines, i) {
+            // "Sent from my iPhone" as a paragraph of its own between the
+            // reply and history that has no header (crisp email_15): the
+            // phone wrote its line at the end of what was typed.
+            hard_cut = Some(i + 1);
+            break;
+        }
+        if let Some(start) = header_block_start(lines, i) {
             hard_cut = Some(start);
             break;
         }
-        if let Some(start) = attribution_start(&lines, i) {
-            if next_nonblank(&lines, i + 1).is_some_and(|l| is_quoted(l.trim())) {
+        if let Some(start) = attribution_start(lines, i) {
+            if next_nonblank(lines, i + 1).is_some_and(|l| is_quoted(l.trim())) {
                 for q in quoted_line.iter_mut().take(i + 1).skip(start) {
                     *q = true;
                 }
@@ -72,29 +109,119 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
         while p > 0 && lines[p - 1].trim().is_empty() {
             p -= 1;
         }
-        if p > 0 {
-            let rule = lines[p - 1].trim();
-            if rule.len() >= 4 && rule.chars().all(|c| matches!(c, '_' | '-' | '=')) {
-                cut = p - 1;
-            }
+        if p > 0 && is_rule(lines[p - 1].trim()) {
+            cut = p - 1;
         }
     }
-    mark_wrapped_quote_lines(&lines, &mut quoted_line, cut);
+    mark_wrapped_quote_lines(lines, &mut quoted_line, cut);
     let mut new_lines = Vec::new();
     let mut quoted = Vec::new();
-    for (n, line) in lines.iter().enumerate() {
-        if n >= cut || quoted_line[n] {
+    for (n, line) in lines.iter().enumerate().take(cut) {
+        if quoted_line[n] {
             quoted.push(*line);
         } else {
             new_lines.push(line.trim_end());
         }
     }
     let new_text = trim_blank_lines(&new_lines);
-    let quoted = trim_blank_lines(&quoted);
+    let below = &lines[cut..];
+    let mut from_text_cut = hard_cut.is_some() && hard_cut != hint_line;
+    // A client's quote block with nothing above it that starts with a
+    // forward marker (Gmail puts forwards in its quote block) is a forward.
+    let forward_first = || {
+        next_nonblank(below, 0).is_some_and(|l| {
+            let l = l.trim();
+            is_forward_line(l) || separator_kind(l) == Some(Cut::Forward)
+        })
+    };
+    if new_text.is_empty() && !from_text_cut && hard_cut.is_some() && forward_first() {
+        kind = Cut::Forward;
+        from_text_cut = true;
+    }
+    // Nothing written above a cut the text itself shows: the mail *is* an
+    // embedded or forwarded message (pasted, or passed on without a word),
+    // and what it says is the text to read, never an empty one.
+    let embedded = (new_text.is_empty() && from_text_cut && depth < MAX_EMBEDDED_DEPTH)
+        .then(|| {
+            let skip = header_lines_end(below);
+            let inner = split_lines(&below[skip..], None, depth + 1);
+            (skip, inner)
+        })
+        .filter(|(_, inner)| !inner.new_text.is_empty());
+    let mut forwarded = None;
+    let new_text = match embedded {
+        Some((skip, inner)) => {
+            let head = trim_blank_lines(&below[..skip]);
+            match kind {
+                Cut::Forward => forwarded = Some(trim_blank_lines(below)),
+                Cut::Quote => {
+                    quoted.push(&head);
+                    if let Some(q) = &inner.quoted {
+                        quoted.push(q);
+                    }
+                    return finish(inner.new_text, &quoted, inner.forwarded);
+                }
+            }
+            inner.new_text
+        }
+        None => {
+            match kind {
+                Cut::Forward if !below.is_empty() => forwarded = Some(trim_blank_lines(below)),
+                _ => quoted.extend_from_slice(below),
+            }
+            new_text
+        }
+    };
+    finish(new_text, &quoted, forwarded)
+}
+
+fn finish(new_text: String, quoted: &[&str], forwarded: Option<String>) -> Split {
+    let quoted = trim_blank_lines(quoted);
     Split {
         new_text,
         quoted: (!quoted.is_empty()).then_some(quoted),
+        forwarded: forwarded.filter(|f| !f.is_empty()),
     }
+}
+
+/// The end of an embedded message's head: its marker line, then header
+/// lines ("From: ...", "Date: ...") and wrapped attribution lines, up to
+/// the first line of its text.
+fn header_lines_end(lines: &[&str]) -> usize {
+    let is_header = |l: &str| {
+        label(l).is_some_and(|lb| is_label_in(&lb, FROM_LABELS) || is_label_in(&lb, OTHER_LABELS))
+    };
+    let mut i = 1.min(lines.len());
+    let first = lines.first().map_or("", |l| l.trim());
+    // An attribution wrapped over two or three lines ends with its colon.
+    if !first.starts_with(['-', '_', '—']) && !is_header(first) {
+        if let Some(end) = lines
+            .iter()
+            .take(3)
+            .position(|l| l.trim_end().ends_with([':', '：']))
+        {
+            i = end + 1;
+        }
+    }
+    let mut in_headers = false;
+    while i < lines.len() && i < 24 {
+        let raw = lines[i];
+        let l = raw.trim();
+        let continuation = in_headers && raw.starts_with([' ', '\t']) && !l.is_empty();
+        if is_header(l) || continuation {
+            in_headers = true;
+        } else if l.is_empty() || is_rule(l) {
+            in_headers = false;
+        } else {
+            break;
+        }
+        i += 1;
+    }
+    i
+}
+
+fn is_rule(line: &str) -> bool {
+    line.len() >= 4 && line.chars().all(|c| matches!(c, '_' | '-' | '=' | '—'))
 }
 
 /// Clients re-wrap long quoted lines and the continuation loses its `>`:
@@ -118,13 +245,13 @@ fn mark_wrapped_quote_lines(lines: &[&str], quoted: &mut [bool], cut: usize) {
     }
 }
 
-fn is_quoted(line: &str) -> bool {
+pub(super) fn is_quoted(line: &str) -> bool {
     // ">:" is the end of an attribution wrapped after its address.
     line.starts_with('>') && line != ">:"
         || line.starts_with('|') && line.len() > 1 && line[1..].starts_with([' ', '>'])
 }
 
-fn next_nonblank<'a>(lines: &[&'a str], from: usize) -> Option<&'a str> {
+pub(super) fn next_nonblank<'a>(lines: &[&'a str], from: usize) -> Option<&'a str> {
     lines
         .iter()
         .skip(from)
@@ -156,10 +283,11 @@ fn trim_blank_lines(lines: &[&str]) -> String {
     out
 }
 
-/// "-----Original Message-----", "------------------ 原始邮件 ------------------".
-fn is_separator(line: &str) -> bool {
+/// "-----Original Message-----", "------------------ 原始邮件 ------------------"
+/// (quoted history) or "---------- Forwarded message ---------" (a forward).
+fn separator_kind(line: &str) -> Option<Cut> {
     if !(line.starts_with("--") || line.starts_with("—") || line.starts_with("__")) {
-        return false;
+        return None;
     }
     let inner = line
         .trim_matches(|c: char| {
@@ -169,7 +297,13 @@ fn is_separator(line: &str) -> bool {
         .trim()
         .to_lowercase();
     let inner = fold_dotted_i(inner.replace('\u{a0}', " "));
-    !inner.is_empty() && SEPARATOR_PHRASES.contains(&inner.as_str())
+    if SEPARATOR_PHRASES.contains(&inner.as_str()) {
+        Some(Cut::Quote)
+    } else if FORWARD_PHRASES.contains(&inner.as_str()) {
+        Some(Cut::Forward)
+    } else {
+        None
+    }
 }
 
 fn is_forward_line(line: &str) -> bool {
@@ -183,12 +317,6 @@ fn is_forward_line(line: &str) -> bool {
     };
     let l = fold_dotted_i(l.trim().to_lowercase());
     FORWARD_LINES.contains(&l.as_str())
-}
-
-/// Case-insensitive `starts_with` with a lower-case `lower`.
-fn starts_with_fold(s: &str, lower: &str) -> bool {
-    let mut it = s.chars().flat_map(char::to_lowercase);
-    lower.chars().all(|c| it.next() == Some(c))
 }
 
 fn is_label_in(label: &str, list: &[&str]) -> bool {
@@ -243,115 +371,14 @@ fn header_block_start(lines: &[&str], i: usize) -> Option<usize> {
     (from_seen && labels >= 3).then_some(i)
 }
 
-/// When line `j` ends an attribution, the line where it starts.
-fn attribution_start(lines: &[&str], j: usize) -> Option<usize> {
-    let raw = lines[j].trim_end();
-    let colon = raw.ends_with([':', '：']);
-    // Without a colon only "... <a@b> wrote" qualifies: cheap checks first,
-    // this runs for every line.
-    if !colon && !(raw.contains('@') && (raw.ends_with("--") || raw.ends_with(char::is_alphabetic)))
-    {
-        return None;
-    }
-    let line = strip_dashes(lines[j]);
-    if !colon {
-        // "On ... John <j@x> wrote" without colon (also Zoho's
-        // "---- On ... wrote ----"): only with an address, checked below.
-        if !line.contains('@') || !ends_with_verb(&line) {
-            return None;
-        }
-    }
-    // Walk up over wrapped lines of the same attribution.
-    let mut start = j;
-    while start > 0 && j - start < 2 && !opens_attribution(&strip_dashes(lines[start])) {
-        let prev = lines[start - 1].trim();
-        if prev.is_empty()
-            || prev.chars().count() > 200
-            || is_quoted(prev)
-            || prev.ends_with(['.', '!', '?', ':', '。', '！', '？'])
-            || !(prev.contains(|c: char| c.is_ascii_digit())
-                || prev.contains('@')
-                || prev.ends_with('<')
-                || opens_attribution(prev))
-        {
-            break;
-        }
-        start -= 1;
-    }
-    let joined = lines[start..=j]
-        .iter()
-        .map(|l| strip_dashes(l))
-        .collect::<Vec<_>>()
-        .join(" ");
-    if joined.chars().count() > 400 {
-        return None;
-    }
-    let lower = joined.to_lowercase();
-    let body = lower.trim_end_matches([':', '：']).trim_end();
-    let opener = opens_attribution(&lower);
-    let has_at = lower.contains('@');
-    let quoted_follows = next_nonblank(lines, j + 1).is_some_and(|l| is_quoted(l.trim()));
-    let verb_end = WROTE_AT_END.iter().any(|v| body.ends_with(v));
-    let verb_mid = middle_verb(body, has_at) && (opener || has_at || quoted_follows);
-    // "26.06.2014, 14:41, "Ana" <a@b.c>:" (ru, ja and others): no verb, but
-    // an address closing the line, with a time or quoted lines after it.
-    let address_only = colon && body.ends_with('>') && has_at && (has_time(body) || quoted_follows);
-    if !(verb_end || verb_mid || address_only) || !(colon || opener && has_at) {
-        return None;
-    }
-    let strong = has_at || quoted_follows || has_time(&lower) && (opener || start < j);
-    strong.then_some(start)
-}
-
-/// A verb in the middle with a name on the right side of it: "schrieb Ana
-/// <a@b>" yes, "schrieb ich an support@example.com" (a participant) no.
-fn middle_verb(body: &str, has_at: bool) -> bool {
-    let name_like = |s: &str| {
-        let s = s.trim();
-        let words = s.split_whitespace().count();
-        // "Ana <a@b>", "Ana (a@b)", "Ana Silva", or a bare "a@b" (Apple).
-        s.ends_with(['>', ')']) || words == 1 || !s.contains('@') && words <= 4
-    };
-    WROTE_BEFORE_NAME.iter().any(|v| {
-        body.find(v)
-            .is_some_and(|i| name_like(&body[i + v.len()..]))
-    }) || WROTE_AFTER_NAME.iter().any(|v| {
-        body.find(v)
-            .is_some_and(|i| name_like(&body[..i]) && (has_at || !body[..i].contains(',')))
-    })
-}
-
-fn ends_with_verb(s: &str) -> bool {
-    let l = s.to_lowercase();
-    let l = l.trim_end_matches([':', '：']).trim_end();
-    WROTE_AT_END.iter().any(|v| l.ends_with(v))
-}
-
-/// A line without surrounding dashes ("---- On ... wrote ----").
-fn strip_dashes(line: &str) -> String {
-    let t = line.trim();
-    if t.starts_with("--") {
-        t.trim_matches(|c: char| c == '-' || c.is_whitespace())
-            .to_string()
-    } else {
-        t.to_string()
-    }
-}
-
-fn opens_attribution(s: &str) -> bool {
-    let l = s.trim_start();
-    ATTRIBUTION_OPENERS.iter().any(|o| starts_with_fold(l, o))
-}
-
-/// A clock time like 10:00, 4:19 or 17.50.
-fn has_time(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.windows(4).any(|w| {
-        w[0].is_ascii_digit()
-            && matches!(w[1], b':' | b'.')
-            && w[2].is_ascii_digit()
-            && w[3].is_ascii_digit()
-    })
+/// A mobile signature line with blank lines around it and text above.
+fn is_mobile_paragraph(lines: &[&str], i: usize) -> bool {
+    i >= 2
+        && lines[i - 1].trim().is_empty()
+        && lines.get(i + 1).is_some_and(|l| l.trim().is_empty())
+        && lines[..i - 1].iter().any(|l| !l.trim().is_empty())
+        && lines[i].len() <= 60
+        && super::signature::is_mobile_line(lines[i])
 }
 
 #[cfg(test)]
@@ -486,8 +513,90 @@ mod tests {
             let mail = format!("Novo texto\n\n{sep}\nSome old text\nmore");
             let s = split(&mail, None);
             assert_eq!(s.new_text, "Novo texto", "{sep}");
-            assert!(s.quoted.expect("quoted").starts_with(sep));
+            let forward = sep.to_lowercase().contains("forward");
+            let kept = if forward { s.forwarded } else { s.quoted };
+            assert!(kept.expect("kept").starts_with(sep), "{sep}");
         }
+    }
+
+    #[test]
+    fn forwards_are_kept_apart_from_history() {
+        let mail = "FYI, is this mail from you?\n\n---------- Forwarded message ---------\nFrom: X <x@y.z>\nDate: Mon\nSubject: bank\nTo: me\n\nConfirm your bank details.";
+        let s = split(mail, None);
+        assert_eq!(s.new_text, "FYI, is this mail from you?");
+        assert_eq!(s.quoted, None);
+        assert!(s.forwarded.expect("forwarded").ends_with("bank details."));
+        // Nothing written above: the forwarded message is what to read.
+        let only = &mail[mail.find("----").expect("marker")..];
+        let s = split(only, None);
+        assert_eq!(s.new_text, "Confirm your bank details.");
+        assert!(s.forwarded.is_some_and(|f| f.starts_with("----")));
+    }
+
+    #[test]
+    fn embedded_message_with_nothing_above_is_the_text() {
+        for head in [
+            "-------- Original Message --------\nSubject: rec\nDate: 2026-03-03\nFrom: Ana <a@b.c>\nTo: s@x.y\n",
+            "From: Ana <a@b.c>\nSent: Monday\nTo: s@x.y\nSubject: rec\n",
+            "Am 03.03.2026 um 14:23 schrieb Ana\n<a@b.c>:\n",
+        ] {
+            let s = split(&format!("{head}\nWhy were my recordings rejected?"), None);
+            assert_eq!(s.new_text, "Why were my recordings rejected?", "{head}");
+            assert!(s.quoted.is_some_and(|q| q.contains("Ana")), "{head}");
+        }
+        // An HTML client's own quote marker at the top stays quoted,
+        // unless what it marks is a forward.
+        assert_eq!(split("Von: X\nalt", Some(0)).new_text, "");
+        let fwd = split(
+            "---------- Forwarded message ---------\nFrom: X <x@y.z>\nSubject: s\n\nHello",
+            Some(0),
+        );
+        assert_eq!(fwd.new_text, "Hello");
+        assert!(fwd.forwarded.is_some() && fwd.quoted.is_none());
+    }
+
+    #[test]
+    fn ukrainian_russian_and_dated_attributions() {
+        for attr in [
+            "пн, 2 бер. 2026 р. о 11:05 Ana <a@b.c> пише:",
+            "Ana пише:\n> Старе",
+            "03.03.2026 14:23, Ana пишет:\n> Старе",
+            "Ana писал(а):\n> Старе",
+            "Ana <a@b.c> schrieb am Do., 5. März 2026, 09:12:",
+            "2016-03-03 14:23 GMT+01:00 Ana <a@b.c>:",
+            "Ana <a@b.c> ezt írta (időpont: 2016. márc. 3., Cs, 14:23):",
+            "2016-03-03 14:23 GMT+01:00 Ana:\n> Старе",
+        ] {
+            let tail = if attr.contains('\n') {
+                ""
+            } else {
+                "\nСтаре"
+            };
+            let mail = format!("Нове.\n\n{attr}{tail}\n");
+            assert_eq!(new_text(&mail), "Нове.", "{attr}");
+        }
+        let prose = "2026-03-03 14:23 was the last time it worked:\nsince then nothing.";
+        assert_eq!(new_text(prose), prose);
+        // A full date stands in for the time and the address.
+        assert_eq!(
+            new_text("Danke.\n\nAm 03.03.2016 schrieb Ana:\nHallo"),
+            "Danke."
+        );
+        assert_eq!(
+            new_text("Danke.\n\nLe 3 mars 2016, Ana a écrit :\nSalut"),
+            "Danke."
+        );
+        let prose = "Am Montag schrieb ich an den Support:\nmeine Aufnahmen fehlen.";
+        assert_eq!(new_text(prose), prose);
+    }
+
+    #[test]
+    fn mobile_paragraph_ends_the_reply() {
+        let mail = "Sure, done.\n\nSent from my Wiko RIDGE FAB 4G\n\nCould you upload the files again and tell us when you have finished it?";
+        assert_eq!(
+            new_text(mail),
+            "Sure, done.\n\nSent from my Wiko RIDGE FAB 4G"
+        );
     }
 
     #[test]

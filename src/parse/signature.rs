@@ -45,6 +45,8 @@ pub(super) fn split(text: &str) -> (String, Option<String>) {
         let t = l.trim_end();
         (t == "--"
             || l == "-- \u{a0}"
+            // "__" above a mailing list's footer.
+            || (2..=40).contains(&t.len()) && t.bytes().all(|b| b == b'_')
             // "—" and "—————" (Apple, Outlook); ASCII "----" is markdown.
             || !t.is_empty() && t.chars().count() <= 20 && t.chars().all(|c| c == '—' || c == '–'))
             && looks_like_signature(&lines[i + 1..=last])
@@ -79,12 +81,21 @@ fn looks_like_signature(after: &[&str]) -> bool {
             .all(|l| l.chars().count() <= 100 && !l.ends_with(['?', '？']))
 }
 
-fn is_mobile_line(line: &str) -> bool {
+/// "Sent from my iPhone" and its kin in the 13 languages.
+pub(super) fn is_mobile_line(line: &str) -> bool {
     let t = line.trim();
     if t.is_empty() || t.chars().count() > 80 {
         return false;
     }
     let l = t.to_lowercase();
+    // "Sent from TypeApp<http://...>", "Sent from Mailspring": an app name,
+    // not a sentence.
+    if let Some(rest) = l.strip_prefix("sent from ") {
+        let app = rest.split('<').next().unwrap_or("");
+        if app.split_whitespace().count() <= 2 && !l.ends_with('.') && !app.contains(',') {
+            return true;
+        }
+    }
     if MOBILE_PHRASES.iter().any(|p| l.starts_with(p)) {
         // "Sent from my desk, is much easier then my mobile phone." is prose.
         return !l.contains(", ")

@@ -13,6 +13,9 @@ pub struct StoredBody {
     pub new_text: String,
     pub quoted: Option<String>,
     pub signature: Option<String>,
+    /// A forwarded message kept whole (absent in rows stored before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<String>,
     pub html_only: bool,
     pub attachments: Vec<Attachment>,
     pub to: Vec<String>,
@@ -28,6 +31,8 @@ pub struct StoredBodyRef<'a> {
     pub new_text: &'a str,
     pub quoted: Option<&'a str>,
     pub signature: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forwarded: Option<&'a str>,
     pub html_only: bool,
     pub attachments: &'a [Attachment],
     pub to: Vec<&'a str>,
@@ -244,6 +249,7 @@ mod tests {
             new_text: "Olá, \"não\" recebi".into(),
             quoted: Some("> antes".into()),
             signature: None,
+            forwarded: Some("---------- Forwarded message ---------\nOi".into()),
             html_only: true,
             attachments: vec![Attachment {
                 name: Some("a.wav".into()),
@@ -262,6 +268,7 @@ mod tests {
             new_text: &owned.new_text,
             quoted: owned.quoted.as_deref(),
             signature: None,
+            forwarded: owned.forwarded.as_deref(),
             html_only: true,
             attachments: &owned.attachments,
             to: owned.to.iter().map(String::as_str).collect(),

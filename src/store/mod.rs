@@ -6,6 +6,7 @@
 //! created 0600 inside a 0700 state directory: it holds personal data.
 
 mod checkpoint;
+pub mod corrections;
 pub mod events;
 pub mod limits;
 pub mod mailboxes;

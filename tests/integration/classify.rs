@@ -95,8 +95,7 @@ fn email_of(m: &DevMail) -> ParsedEmail {
         body: Body {
             full: m.body.clone(),
             new_text: m.body.clone(),
-            quoted: None,
-            signature: None,
+            ..Body::default()
         },
         ..ParsedEmail::default()
     }
@@ -415,7 +414,7 @@ fn helpgate(args: &[&str], state: &Path) -> (i32, String, String) {
     )
 }
 
-fn copy_rules(to: &Path) {
+pub(crate) fn copy_rules(to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
     for sub in ["", "topics"] {
         std::fs::create_dir_all(to.join(sub)).expect("mkdir");

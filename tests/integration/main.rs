@@ -9,6 +9,8 @@
 mod classify;
 /// Helpers shared by the modules: temp state dirs, running the binary.
 mod common;
+/// Specialists' corrections: kept, replayed against rules, exported.
+mod corrections;
 /// `helpgate run` against real servers: IDLE/polling, restarts, TLS, crash test.
 mod daemon;
 /// Held-out realistic mail set: accuracy report and hard guarantees.
@@ -31,3 +33,5 @@ mod parse_corpus;
 mod quarantine;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.
 mod reply;
+/// Reply trimming measured on public fixtures and hand-written cases.
+mod reply_trimming;
