@@ -4,8 +4,8 @@
 //! modules for why).
 
 use super::{
-    charset, content_hash, dsn, flowed, headers, html, mime, quote, signature, Address, Body,
-    ParseNote, ParsedEmail,
+    charset, content_hash, dsn, flowed, headers, html, mime, prepare, quote, signature, Address,
+    Body, ParseNote, ParsedEmail,
 };
 use chrono::{DateTime, Utc};
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
@@ -80,13 +80,20 @@ pub(super) fn parse(raw: &[u8]) -> ParsedEmail {
         content_type: "text/plain".into(),
         ..ParsedEmail::default()
     };
-    let parsed = if raw.iter().all(|b| b.is_ascii_whitespace()) {
+    let text = prepare::normalize(raw);
+    let masked = prepare::mask_inline_boundaries(&text);
+    let parsed = if text.iter().all(|b| b.is_ascii_whitespace()) {
         None
     } else {
-        PARSER.parse(raw)
+        PARSER.parse(masked.as_deref().unwrap_or(&text))
     };
     match parsed {
-        Some(msg) if !msg.parts.is_empty() => fill(&mut out, &msg),
+        Some(mut msg) if !msg.parts.is_empty() => {
+            // Same length as the masked copy: every offset holds, and our
+            // decoders read the text as sent.
+            msg.raw_message = std::borrow::Cow::Borrowed(&text);
+            fill(&mut out, &msg)
+        }
         _ => {
             out.notes.push(ParseNote::with(
                 "not_mail",
@@ -774,6 +781,46 @@ mod tests {
             b"Hi, my message could not be delivered to your colleague, and the upload failed. Help?",
         );
         assert!(parse(&human).delivery_report.is_none());
+    }
+
+    #[test]
+    fn issue_10_bom_and_bare_cr_mail_have_headers() {
+        let crlf = mail(
+            "From: Ana <ana@x.pt>\nSubject: pagamento\nMessage-ID: <m@x.pt>\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\
+             Content-Type: multipart/mixed; boundary=b\n",
+            b"--b\r\nContent-Type: text/plain\r\n\r\nOla,\r\nnao recebi.\r\n--b--\r\n",
+        );
+        let want = parse(&crlf);
+        assert_eq!(want.body.full, "Ola,\nnao recebi.");
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&crlf);
+        let cr: Vec<u8> = crlf.iter().copied().filter(|&b| b != b'\n').collect();
+        for raw in [bom, cr] {
+            let e = parse(&raw);
+            assert_eq!(e.from, want.from);
+            assert_eq!(e.subject, "pagamento");
+            assert_eq!(e.message_id, "m@x.pt");
+            assert_eq!(e.body.full, want.body.full);
+            assert_eq!(e.content_hash, content_hash(&raw));
+            assert!(e.notes.is_empty(), "{:?}", e.notes);
+        }
+    }
+
+    #[test]
+    fn issue_10_boundary_inside_a_line_does_not_cut_the_text() {
+        let raw = mail(
+            "From: a@b.c\nMessage-ID: <1@b.c>\nContent-Type: multipart/mixed; boundary=\"simple boundary\"\n",
+            b"preamble\r\n--simple boundary\r\nContent-Type: text/plain\r\n\r\n\
+              This should be a text including the --simple boundary string.\r\n  --simple boundary after a blank\r\n\
+              last line\r\n--simple boundary\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n%PDF\r\n--simple boundary--\r\n",
+        );
+        let e = parse(&raw);
+        assert_eq!(
+            e.body.full,
+            "This should be a text including the --simple boundary string.\n  --simple boundary after a blank\nlast line"
+        );
+        assert_eq!(e.attachments.len(), 1);
+        assert_eq!(e.attachments[0].name.as_deref(), Some("a.pdf"));
     }
 
     /// Random mails built from the tokens the decoders care about: parse

@@ -183,6 +183,7 @@ mod markers;
 mod message;
 mod mime;
 mod params;
+mod prepare;
 mod quote;
 mod signature;
 mod transfer;

@@ -540,3 +540,51 @@ fn hand_written_replies_in_many_languages() {
     assert!(cases >= 9, "only {cases} reply fixtures");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Issue 10, point 13: every labelled participant mail, rewritten with
+/// classic Mac line ends (bare CR) or saved with a UTF-8 byte-order mark,
+/// parses as the original does.
+#[test]
+fn issue_10_bare_cr_and_bom_mail_parse_like_the_original() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/labelled-mail/emails");
+    let mut files = Vec::new();
+    files_under(&dir, &mut files);
+    if files.is_empty() {
+        eprintln!("NOTICE: ../shared/labelled-mail not found; test skipped");
+        return;
+    }
+    let mut failures = Vec::new();
+    for f in &files {
+        let raw = std::fs::read(f).expect("readable");
+        let want = parse(&raw);
+        let lf: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
+        let cr: Vec<u8> = lf
+            .iter()
+            .map(|&b| if b == b'\n' { b'\r' } else { b })
+            .collect();
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&raw);
+        for (kind, variant) in [("bare CR", cr), ("BOM", bom)] {
+            let got = parse(&variant);
+            if got.from != want.from
+                || got.subject != want.subject
+                || got.message_id != want.message_id
+                || got.body.new_text.trim() != want.body.new_text.trim()
+            {
+                failures.push(format!(
+                    "{} ({kind}): from {:?}, subject {:?}",
+                    f.display(),
+                    got.from.map(|a| a.email),
+                    got.subject
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "bare CR / BOM: {} mails, {} differ",
+        files.len(),
+        failures.len()
+    );
+    assert!(files.len() > 200);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
