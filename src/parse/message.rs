@@ -190,7 +190,13 @@ fn fill(out: &mut ParsedEmail, msg: &Message<'_>) {
         || out
             .header("from")
             .is_some_and(|f| f.trim().trim_matches(['<', '>']).trim().is_empty());
-    out.delivery_report = dsn::detect(msg, null_sender, from, &out.subject, &out.body.full);
+    let env = dsn::Envelope {
+        null_sender,
+        from,
+        subject: &out.subject,
+        headers: &out.headers,
+    };
+    out.delivery_report = dsn::detect(msg, &env, &out.body.full);
 }
 
 /// The body as text, and where HTML marked the quoted history.
@@ -821,6 +827,42 @@ mod tests {
         );
         assert_eq!(e.attachments.len(), 1);
         assert_eq!(e.attachments[0].name.as_deref(), Some("a.pdf"));
+    }
+
+    #[test]
+    fn issue_10_bounce_names_the_recipient_not_the_sender_or_a_list() {
+        // A qmail bounce whose recipient list is empty: the first address
+        // after it was our own (Return-Path of the copy), then a list's.
+        let qmail = mail(
+            "From: MAILER-DAEMON@mx.example.org\nTo: support@helpgate.test\nSubject: failure notice\n",
+            b"Hi. This is the qmail-send program at mx.example.org.\r\n\
+              I'm afraid I wasn't able to deliver your message to the following addresses.\r\n\
+              This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n\
+              --- Below this line is a copy of the message.\r\n\r\n\
+              Return-Path: <support@helpgate.test>\r\nList-Post: <mailto:volunteers@lists.example.org>\r\n\
+              Received: from helpgate.test by mx.example.org for <ana@example.org>; Mon, 3 Jun 2024\r\n\
+              To: ana@example.org\r\nMessage-ID: <reply-4@helpgate.test>\r\n",
+        );
+        let r = parse(&qmail).delivery_report.expect("qmail bounce");
+        assert_eq!(r.final_recipient.as_deref(), Some("ana@example.org"));
+        // AOL names only the local part; Exim names the failed address in
+        // a header.
+        let aol = mail(
+            "From: Mail Delivery Subsystem <MAILER-DAEMON@aol.com>\nTo: <support@helpgate.test>\nSubject: Mail Delivery Problem\n",
+            b"Sorry support@helpgate.test. Your mail to the following recipients could not be delivered because they are not accepting mail with attachments or embedded images:\r\n\tana123\r\n",
+        );
+        let r = parse(&aol).delivery_report.expect("aol bounce");
+        assert_eq!(r.final_recipient.as_deref(), Some("ana123@aol.com"));
+        let exim = mail(
+            "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: support@helpgate.test\n\
+             X-Failed-Recipients: joao@example.pt\nSubject: Mail delivery failed: returning message to sender\n",
+            b"This message was created automatically by mail delivery software.\r\n\r\n\
+              A message that you sent could not be delivered to one or more of its recipients.\r\n\r\n\
+              ------ This is a copy of the message, including all the headers. ------\r\n\
+              From: support@helpgate.test\r\nTo: list@lists.example.org\r\n",
+        );
+        let r = parse(&exim).delivery_report.expect("exim bounce");
+        assert_eq!(r.final_recipient.as_deref(), Some("joao@example.pt"));
     }
 
     /// Random mails built from the tokens the decoders care about: parse

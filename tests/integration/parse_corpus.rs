@@ -588,3 +588,32 @@ fn issue_10_bare_cr_and_bom_mail_parse_like_the_original() {
     assert!(files.len() > 200);
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Issue 10, point 18: the address a bounce names as failed, for every
+/// bounce of the corpus (tests/fixtures/parse/bounce_recipients.tsv).
+#[test]
+fn issue_10_bounces_name_the_failed_recipient() {
+    let Some(dir) = corpus() else { return };
+    let table = include_str!("../fixtures/parse/bounce_recipients.tsv");
+    let (mut cases, mut wrong) = (0, Vec::new());
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let Some((path, want)) = line.split_once('\t') else {
+            continue;
+        };
+        let e = parse(&std::fs::read(dir.join(path)).expect("corpus bounce"));
+        let got = e
+            .delivery_report
+            .and_then(|r| r.final_recipient)
+            .map_or("-".to_string(), |a| a.to_lowercase());
+        cases += 1;
+        if got != want {
+            wrong.push(format!("{path}: got {got}, want {want}"));
+        }
+    }
+    eprintln!(
+        "bounces: {cases}, wrong or missing address: {}",
+        wrong.len()
+    );
+    assert!(cases > 120, "only {cases} bounces");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
