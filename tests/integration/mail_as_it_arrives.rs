@@ -77,3 +77,38 @@ fn issue_10_bounce_shows_address_status_and_ticket() {
     let show = json_lines(&env.ok(&["tickets", "show", "1", "--json"]));
     assert_eq!(show[0]["thread"][1]["bounce"]["address"], "ana@example.com");
 }
+
+/// Point 15: an mbox archive is read message by message (it was one
+/// message before: 1 of 37 stored, exit 0).
+#[test]
+fn issue_10_mbox_archive_is_ingested_message_by_message() {
+    let env = Env::new();
+    let mut archive = String::new();
+    for i in 1..=37 {
+        archive.push_str(&format!(
+            "From ana{i}@example.com Mon Nov 23 09:{:02}:00 2026\n\
+             From: Ana {i} <ana{i}@example.com>\nTo: support@helpgate.example\n\
+             Subject: Question {i}\nMessage-ID: <q{i}@example.com>\n\
+             Date: Mon, 23 Nov 2026 09:{:02}:00 +0000\nContent-Length: 3\n\n\
+             How do I record sentence {i}?\n>From the instructions I could not tell.\n\n",
+            i % 60,
+            i % 60
+        ));
+    }
+    let path = env.dir.path().join("old-desk.mbox");
+    std::fs::write(&path, &archive).unwrap();
+    let out = env.ok(&["ingest", "--json", path_str(&path)]);
+    let summary = &json_lines(&out)[0];
+    assert_eq!(summary["messages"], 37, "{out}");
+    assert_eq!(summary["failed"], 0, "{out}");
+    let msgs = env.messages();
+    assert_eq!(msgs.len(), 37);
+    assert_eq!(msgs[36]["subject"], "Question 37");
+    // The stored message is the mail without the separator, unescaped.
+    let raw = env.ok(&["messages", "raw", &msgs[4]["id"].to_string()]);
+    assert!(raw.starts_with("From: Ana 5 <ana5@example.com>\n"), "{raw}");
+    assert!(
+        raw.ends_with("sentence 5?\nFrom the instructions I could not tell.\n"),
+        "{raw:?}"
+    );
+}
