@@ -219,12 +219,14 @@ fn body_text(
         };
         // An empty text/plain beside real HTML (Apple Mail does this) does
         // not count as the text version.
-        if !joined.trim().is_empty() || layout.html.is_empty() {
+        if !joined.trim().is_empty() || layout.html.is_empty() && layout.tnef_text.is_none() {
             return (joined, None);
         }
     }
     if layout.html.is_empty() {
-        return (String::new(), None);
+        // Outlook's rich text travels only inside winmail.dat.
+        let tnef = layout.tnef_text.as_deref().unwrap_or("");
+        return (tnef.replace("\r\n", "\n").trim().to_string(), None);
     }
     out.html_only = true;
     out.notes.push(ParseNote::new("html_only"));
