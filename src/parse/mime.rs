@@ -23,7 +23,7 @@ pub(super) struct Layout {
     /// message or headers).
     pub(super) report_parts: Vec<usize>,
     pub(super) notes: Vec<ParseNote>,
-    /// Body text found inside winmail.dat (plain, or HTML converted), for
+    /// Body text found inside winmail.dat (plain, HTML or RTF converted), for
     /// a mail that has no other.
     pub(super) tnef_text: Option<String>,
 }
@@ -297,7 +297,8 @@ fn expand_tnef(msg: &Message<'_>, part: &MessagePart<'_>, ctype: &str, out: &mut
     if out.tnef_text.is_none() {
         out.tnef_text = tnef
             .body
-            .or_else(|| tnef.html.map(|h| super::html::to_text(&h).text));
+            .or_else(|| tnef.html.map(|h| super::html::to_text(&h).text))
+            .or_else(|| tnef.rtf.and_then(super::rtf::compressed_to_text));
     }
 }
 

@@ -185,6 +185,7 @@ mod mime;
 mod params;
 mod prepare;
 mod quote;
+mod rtf;
 mod signature;
 mod tnef;
 mod transfer;

@@ -5,7 +5,7 @@
 //! Our own reader, because the one Rust crate (`tnef` 0.1.1, 2019) is
 //! unmaintained and indexes its input without bounds checks, and `ytnef`
 //! binds a C library that is not on the target systems. It reads only what
-//! we show (file names, contents, MIME tags, the plain or HTML body), every
+//! we show (file names, contents, MIME tags, the plain, HTML or RTF body), every
 //! read is bounds-checked, and it stops at the first thing it does not
 //! understand, keeping what it found: never panics, never allocates more
 //! than the input's size.
@@ -26,6 +26,7 @@ const LEVEL_MESSAGE: u8 = 1;
 
 // MAPI property ids.
 const PR_BODY: u16 = 0x1000;
+const PR_RTF_COMPRESSED: u16 = 0x1009;
 const PR_BODY_HTML: u16 = 0x1013;
 const PR_DISPLAY_NAME: u16 = 0x3001;
 const PR_ATTACH_DATA: u16 = 0x3701;
@@ -64,8 +65,10 @@ pub(super) struct Tnef<'a> {
     pub(super) files: Vec<TnefFile<'a>>,
     /// The plain-text body, when the stream carries one.
     pub(super) body: Option<String>,
-    /// The HTML body, when the stream carries one and no plain text.
+    /// The HTML body, when the stream carries one.
     pub(super) html: Option<String>,
+    /// The compressed RTF body ([MS-OXRTFCP]), when the stream carries one.
+    pub(super) rtf: Option<&'a [u8]>,
 }
 
 /// Read a TNEF stream; `None` when it does not start like one.
@@ -137,6 +140,7 @@ pub(super) fn read(bytes: &[u8]) -> Option<Tnef<'_>> {
                         }
                         (PR_BODY_HTML, Value::Text(t)) => out.html = Some(t),
                         (PR_BODY_HTML, Value::Bytes(b)) => out.html = Some(string8(b)),
+                        (PR_RTF_COMPRESSED, Value::Bytes(b)) => out.rtf = Some(b),
                         _ => {}
                     }
                 }

@@ -684,11 +684,13 @@ fn issue_10_winmail_dat_files_are_named() {
         }
         assert_eq!(e.attachments[0].name.as_deref(), Some("winmail.dat"));
     }
-    // Outlook sends rich text only inside winmail.dat: its plain (or
-    // HTML) body is the mail's text.
+    // Outlook sends rich text only inside winmail.dat: its plain, HTML or
+    // compressed RTF body is the mail's text.
     for (stem, text) in [
         ("triples", "Sample description"),
         ("body", "THE BILL OF RIGHTS"),
+        ("rtf", "aafgag'alga'kgk"),
+        ("long-filename", "I've attached a temp. license"),
     ] {
         let blob = std::fs::read(dir.join(format!("{stem}.tnef"))).expect("tnef");
         let mut raw = b"From: a@b.c\r\nMessage-ID: <t@b.c>\r\n\
