@@ -12,7 +12,6 @@
 //!   are masked in a same-length copy that only mail-parser reads; our own
 //!   decoders read the unmasked text at the same offsets.
 
-use aho_corasick::AhoCorasick;
 use regex::bytes::Regex;
 use std::borrow::Cow;
 use std::sync::LazyLock;
@@ -80,7 +79,6 @@ pub(super) fn mask_inline_boundaries(text: &[u8]) -> Option<Vec<u8>> {
     if boundaries.is_empty() {
         return None;
     }
-    let ac = AhoCorasick::new(&boundaries).ok()?;
     let starts_line = |at: usize| at == 0 || text[at - 1] == b'\n';
     let line_start = |at: usize| {
         text[..at]
@@ -89,8 +87,15 @@ pub(super) fn mask_inline_boundaries(text: &[u8]) -> Option<Vec<u8>> {
             .map_or(0, |i| i + 1)
     };
     let mut masked: Option<Vec<u8>> = None;
-    for m in ac.find_overlapping_iter(text) {
-        let at = m.start();
+    // Every "--" that begins a boundary string: one pass over the bytes
+    // (building a multi-pattern searcher for each mail cost more).
+    let hits = text
+        .windows(2)
+        .enumerate()
+        .filter(|(_, w)| *w == b"--")
+        .map(|(at, _)| at)
+        .filter(|&at| boundaries.iter().any(|d| text[at..].starts_with(d)));
+    for at in hits {
         if starts_line(at) || params.iter().any(|r| r.contains(&at)) {
             continue;
         }
