@@ -152,7 +152,11 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
     if email.delivery_report.is_some() {
         return Some(Verdict::machine("bounce", "a delivery status notification"));
     }
-    let local = from.as_deref().map(|f| f.split('@').next().unwrap_or(""));
+    if let Some(v) = by_structure(email) {
+        return Some(v);
+    }
+    let sender = sender_local(email);
+    let local = sender.as_deref();
     if let Some(l) = local.filter(|l| rules.machine.bounce_senders.iter().any(|s| s == l)) {
         return Some(Verdict::machine(
             "bounce",
@@ -227,6 +231,45 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
         }
     }
     None
+}
+
+/// Reports that are machine mail whatever their top-level type: an abuse
+/// complaint (ARF, RFC 5965) sent as multipart/mixed instead of
+/// multipart/report, and Exim's bounce header.
+fn by_structure(email: &ParsedEmail) -> Option<Verdict> {
+    if email
+        .attachments
+        .iter()
+        .any(|a| a.content_type == "message/feedback-report")
+    {
+        return Some(Verdict::machine(
+            "bounce",
+            "an abuse complaint (ARF feedback report, message/feedback-report)",
+        ));
+    }
+    if email.header("x-failed-recipients").is_some() {
+        return Some(Verdict::machine(
+            "bounce",
+            "X-Failed-Recipients: a mail system's bounce",
+        ));
+    }
+    None
+}
+
+/// The sender's local part, lower case: from the parsed From address, or,
+/// when there is none, from the header as written (`From: MAILER-DAEMON`
+/// names no domain, and no address is parsed from it).
+fn sender_local(email: &ParsedEmail) -> Option<String> {
+    if let Some(a) = &email.from {
+        return Some(a.email.split('@').next().unwrap_or("").to_ascii_lowercase());
+    }
+    let raw = email.header("from")?;
+    let inner = match (raw.find('<'), raw.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &raw[open + 1..close],
+        _ => raw.split(['(', '"']).next().unwrap_or(raw),
+    };
+    let word = inner.trim().split('@').next().unwrap_or("").trim();
+    (!word.is_empty() && !word.contains(char::is_whitespace)).then(|| word.to_ascii_lowercase())
 }
 
 fn subject_hit(email: &ParsedEmail, rules: &RuleSet, target: Target) -> bool {
@@ -558,6 +601,83 @@ mod tests {
             &RuleSet::builtin(),
             trust,
         )
+    }
+
+    /// Issue 10, point 17: machine mail that came as a person's before.
+    #[test]
+    fn issue_10_reports_loop_alerts_and_vendor_bounces_are_machine_mail() {
+        let r = RuleSet::builtin();
+        let parsed = |headers: &str, body: &str| {
+            crate::parse::parse(
+                format!("{headers}\nMessage-ID: <m@x.example>\n\n{body}")
+                    .replace('\n', "\r\n")
+                    .as_bytes(),
+            )
+        };
+        for (what, mail) in [
+            (
+                "ARF complaint as multipart/mixed",
+                parsed(
+                    "From: abuse@isp.example\nSubject: Complaint about message from 192.0.2.1\n\
+                     Content-Type: multipart/mixed; boundary=a",
+                    "--a\nContent-Type: text/plain\n\nThis is an email abuse report for an email message.\n\
+                     --a\nContent-Type: message/feedback-report\n\nFeedback-Type: abuse\nUser-Agent: SomeGenerator/1.0\nVersion: 1\n\
+                     --a\nContent-Type: message/rfc822\n\nFrom: support@helpgate.example\nSubject: Re: payment\n\nhello\n--a--",
+                ),
+            ),
+            (
+                "bare MAILER-DAEMON",
+                parsed(
+                    "From: MAILER-DAEMON\nSubject: Notice",
+                    "The message you sent could not be delivered\nto the recipient ana@example.org.",
+                ),
+            ),
+            (
+                "a list's loop alert",
+                parsed(
+                    "From: volunteers-admin@lists.example\nSubject: Loop Alert: dup'ed message-id",
+                    "A message seems to have looped back to the list.",
+                ),
+            ),
+            (
+                "Apache James",
+                parsed(
+                    "From: james@mail.james.example\nSubject: [BOUNCE]",
+                    "Hi. This is the James mail server at james.example.\nThe message could not be handled.",
+                ),
+            ),
+            (
+                "Verizon",
+                parsed(
+                    "From: sysadmin@vzwpix.example\nSubject: Re: payment",
+                    "Error: No valid recipients for this MM",
+                ),
+            ),
+            (
+                "Exim X-Failed-Recipients",
+                parsed(
+                    "From: ops@mx.example\nX-Failed-Recipients: ana@example.org\nSubject: Re: payment",
+                    "See below.",
+                ),
+            ),
+            (
+                "Spanish out-of-office without headers",
+                parsed(
+                    "From: r.ortega@faro.example\nSubject: RE: Re: [#4935] Pago de octubre",
+                    "Gracias por su mensaje.\n\nMe encuentro fuera de la oficina hasta el lunes 23 de noviembre, \
+                     sin acceso al correo electronico. Para asuntos urgentes, comuniquese con contabilidad.",
+                ),
+            ),
+        ] {
+            let v = check(&mail, &r);
+            assert!(v.is_machine(), "{what}: {v:?}");
+        }
+        // A person who writes about a bounced mail is still a person.
+        let person = parsed(
+            "From: ana@example.org\nSubject: my mail bounced",
+            "My message to my team could not be delivered, and I got an error message below. Help?",
+        );
+        assert_eq!(check(&person, &r), Verdict::Human);
     }
 
     #[test]

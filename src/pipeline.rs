@@ -440,6 +440,9 @@ impl Pipeline {
         if let Some(id) = reply.outbox {
             crate::store::outbox::set_cause(conn, id, message)?;
         }
+        if let Some(facts) = crate::reply::bounce::facts(conn, email, ticket)? {
+            messages::set_bounce(conn, message, &facts)?;
+        }
         let action = decision.action;
         Ok(match (ticket, existing.is_some()) {
             (Some(ticket), true) => Outcome::FollowUp {

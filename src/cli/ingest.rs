@@ -303,6 +303,8 @@ fn read_mail(item: &Item, opened: files::Opened) -> Result<Vec<u8>, ReadError> {
 /// and whose header block has no NUL bytes is mail enough to store.
 fn looks_like_mail(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(8192)];
+    // Windows editors save a byte-order mark before the first header.
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     let start = head
         .iter()
         .position(|b| !b.is_ascii_whitespace())
@@ -355,5 +357,8 @@ mod tests {
         // A NUL anywhere in the header block, not only in its first line.
         assert!(!looks_like_mail(b"From: a@b\r\nX-Junk: \0\r\n\r\nhi"));
         assert!(looks_like_mail(b"From: a@b\r\n\r\nbinary \0 body"));
+        // issue 10: a byte-order mark, and classic Mac line ends.
+        assert!(looks_like_mail(b"\xEF\xBB\xBFFrom: a@b\r\n\r\nhi"));
+        assert!(looks_like_mail(b"From: a@b\rSubject: x\r\rhi"));
     }
 }

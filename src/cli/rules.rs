@@ -426,7 +426,7 @@ fn from_maildir(arg: &str) -> anyhow::Result<Vec<Replay>> {
             files::Item::File(p) => p
                 .file_name()
                 .map_or_else(|| item.source(), |n| n.to_string_lossy().into_owned()),
-            files::Item::Stdin => item.source(),
+            files::Item::Mbox(_) | files::Item::Stdin => item.source(),
         };
         out.push(Replay {
             id,

@@ -24,6 +24,11 @@ fn message_json(m: &MessageSummary) -> serde_json::Value {
         "action": m.action,
         "reason": m.reason,
         "notes": m.notes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "bounce": m.bounce.as_ref().map(|b| json!({
+            "address": b.address,
+            "status": b.status,
+            "ticket": b.ticket,
+        })),
     })
 }
 
@@ -190,6 +195,15 @@ fn print_ticket(
         )?;
         writeln!(out, "Subject: {}", s.subject)?;
         writeln!(out, "Decision: {} ({})", s.action, s.reason)?;
+        if let Some(b) = &s.bounce {
+            writeln!(
+                out,
+                "Bounce: {} could not be delivered to, status {}, ticket {}",
+                b.address.as_deref().unwrap_or("(address not given)"),
+                b.status.as_deref().unwrap_or("-"),
+                b.ticket.map(TicketId::token).unwrap_or_else(|| "-".into())
+            )?;
+        }
         for n in &s.notes {
             writeln!(out, "Note: {n}")?;
         }

@@ -4,6 +4,7 @@
 
 pub mod files;
 pub mod imap;
+pub mod mbox;
 
 /// One message as received, before parsing.
 #[derive(Debug, Clone)]

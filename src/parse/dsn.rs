@@ -129,20 +129,26 @@ const NULL_SENDER_PHRASES: &[&str] = &[
     "over quota",
 ];
 
+/// What of the bounce itself tells whose address failed.
+pub(super) struct Envelope<'a> {
+    /// The mail came from the null sender (`<>`).
+    pub(super) null_sender: bool,
+    pub(super) from: Option<&'a str>,
+    pub(super) subject: &'a str,
+    /// The bounce's own header fields (lower-case names).
+    pub(super) headers: &'a [(String, String)],
+}
+
 /// A report for `msg`, when it is one.
-pub(super) fn detect(
-    msg: &Message<'_>,
-    null_sender: bool,
-    from: Option<&str>,
-    subject: &str,
-    body: &str,
-) -> Option<DeliveryReport> {
+pub(super) fn detect(msg: &Message<'_>, env: &Envelope<'_>, body: &str) -> Option<DeliveryReport> {
     let mut report = DeliveryReport::default();
     let mut standard = false;
     for part in &msg.parts {
         let ct = mime_type(part, "");
         match ct.as_str() {
-            "message/delivery-status" | "message/global-delivery-status" => {
+            // Also the non-standard "message/xdelivery-status" some
+            // gateways send beside (or instead of) the real one.
+            t if t.starts_with("message/") && t.ends_with("delivery-status") => {
                 standard = true;
                 let text = String::from_utf8_lossy(part.contents());
                 fill_from_status(&mut report, &text);
@@ -178,11 +184,11 @@ pub(super) fn detect(
             report.status = STATUS.captures(body).map(|c| c[1].to_string());
         }
         if report.final_recipient.is_none() {
-            report.final_recipient = first_recipient(body);
+            report.final_recipient = Recipients::new(env, body).find(body);
         }
         return Some(report);
     }
-    heuristic(null_sender, from, subject, body, report.original_message_id)
+    heuristic(env, body, report.original_message_id)
 }
 
 fn fill_from_status(report: &mut DeliveryReport, text: &str) {
@@ -220,13 +226,8 @@ fn fill_from_status(report: &mut DeliveryReport, text: &str) {
     }
 }
 
-fn heuristic(
-    null_sender: bool,
-    from: Option<&str>,
-    subject: &str,
-    body: &str,
-    original: Option<String>,
-) -> Option<DeliveryReport> {
+fn heuristic(env: &Envelope<'_>, body: &str, original: Option<String>) -> Option<DeliveryReport> {
+    let (null_sender, from, subject) = (env.null_sender, env.from, env.subject);
     let daemon = from.is_none_or(|f| {
         let local = f.split('@').next().unwrap_or("").to_ascii_lowercase();
         DAEMON_LOCALS.contains(&local.as_str())
@@ -276,7 +277,7 @@ fn heuristic(
     Some(DeliveryReport {
         action: Some(if delayed { "delayed" } else { "failed" }.into()),
         status,
-        final_recipient: first_recipient(recipients).or_else(|| first_recipient(after)),
+        final_recipient: Recipients::new(env, body).find_after(recipients, after),
         original_message_id: original.or_else(|| find_message_id(body)),
         diagnostic: SMTP_LINE
             .find(after)
@@ -284,16 +285,106 @@ fn heuristic(
     })
 }
 
-/// The first address in the text that is not a mail system's own.
-fn first_recipient(text: &str) -> Option<String> {
-    EMAIL
-        .find_iter(text)
-        .map(|m| m.as_str().trim_end_matches('.'))
-        .find(|e| {
-            let local = e.split('@').next().unwrap_or("").to_ascii_lowercase();
-            !DAEMON_LOCALS.contains(&local.as_str())
-        })
-        .map(str::to_string)
+/// Header lines of the returned copy (and of the bounce) whose addresses
+/// are never the failed recipient: the sender, lists, envelope senders.
+static SENDER_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?im)^[ \t>]*(?:=20)?(?:from|sender|reply-to|return-path|errors-to|list-[a-z]+|resent-from|x-original-sender)[ \t]*:.*$|envelope-from[ =]<?[^\s>;]+",
+    )
+    .expect("valid regex")
+});
+/// A `Final-Recipient:` / `Original-Recipient:` line in the text (a report
+/// quoted as text, or a part the walk did not type as delivery-status).
+static RECIPIENT_FIELD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?im)^[ \t]*(?:original|final)-recipient[ \t]*:[ \t]*(?:[a-z0-9-]+[ \t]*;)?[ \t]*(?:rfc822[ \t]*;)?[ \t]*<?([^\s<>;]+@[^\s<>;]+)")
+        .expect("valid regex")
+});
+/// AOL names only the local part ("...could not be delivered because
+/// ...:\n\tmykewlaolacct"); the domain is the reporting system's.
+static BARE_LOCAL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)recipients[^\n]*:[ \t]*\r?\n[ \t]+([a-z0-9._-]{1,64})[ \t]*(?:\r?\n|$)")
+        .expect("valid regex")
+});
+
+/// Which addresses in a bounce can be the failed recipient. Bounces go
+/// back to the sender, quote the sender's headers and often a list's: the
+/// first address in the text is as often the sender's as the recipient's.
+struct Recipients<'a> {
+    env: &'a Envelope<'a>,
+    /// Lower-cased addresses that belong to the sender side.
+    excluded: Vec<String>,
+}
+
+impl<'a> Recipients<'a> {
+    fn new(env: &'a Envelope<'a>, body: &str) -> Self {
+        let mut excluded: Vec<String> = Vec::new();
+        let mut add = |text: &str| {
+            for m in EMAIL.find_iter(text) {
+                excluded.push(m.as_str().trim_end_matches('.').to_ascii_lowercase());
+            }
+        };
+        for (name, value) in env.headers {
+            if matches!(
+                name.as_str(),
+                "to" | "cc" | "delivered-to" | "x-original-to" | "envelope-to" | "return-path"
+            ) {
+                add(value);
+            }
+        }
+        for m in SENDER_LINE.find_iter(body) {
+            add(m.as_str());
+        }
+        Recipients { env, excluded }
+    }
+
+    fn allowed(&self, address: &str) -> bool {
+        let lower = address.to_ascii_lowercase();
+        let local = lower.split('@').next().unwrap_or("");
+        !DAEMON_LOCALS.contains(&local) && !self.excluded.contains(&lower)
+    }
+
+    /// The failed recipient anywhere in `text`.
+    fn find(&self, text: &str) -> Option<String> {
+        self.find_after(text, text)
+    }
+
+    /// The failed recipient: what the bounce names as failed (X-Failed-
+    /// Recipients, a recipient field), else the first allowed address in
+    /// `recipients` (the text after "the following addresses failed"),
+    /// else in `after` (the text after the bounce phrase), else a bare
+    /// local part at the reporting system's domain.
+    fn find_after(&self, recipients: &str, after: &str) -> Option<String> {
+        let named = self
+            .env
+            .headers
+            .iter()
+            .filter(|(n, _)| n == "x-failed-recipients")
+            .flat_map(|(_, v)| EMAIL.find_iter(v).map(|m| m.as_str().to_string()))
+            .chain(
+                RECIPIENT_FIELD
+                    .captures_iter(after)
+                    .map(|c| c[1].trim_end_matches('.').to_string()),
+            )
+            .find(|a| EMAIL.is_match(a));
+        named
+            .or_else(|| self.first_allowed(recipients))
+            .or_else(|| self.first_allowed(after))
+            .or_else(|| self.bare_local(after))
+    }
+
+    fn first_allowed(&self, text: &str) -> Option<String> {
+        EMAIL
+            .find_iter(text)
+            .map(|m| m.as_str().trim_end_matches('.'))
+            .find(|e| self.allowed(e))
+            .map(str::to_string)
+    }
+
+    fn bare_local(&self, text: &str) -> Option<String> {
+        let domain = self.env.from?.rsplit_once('@')?.1;
+        let local = BARE_LOCAL.captures(text)?.get(1)?.as_str();
+        Some(format!("{local}@{}", domain.to_ascii_lowercase()))
+    }
 }
 
 fn find_message_id(text: &str) -> Option<String> {

@@ -4,8 +4,8 @@
 //! modules for why).
 
 use super::{
-    charset, content_hash, dsn, flowed, headers, html, mime, quote, signature, Address, Body,
-    ParseNote, ParsedEmail,
+    charset, content_hash, dsn, flowed, headers, html, mime, prepare, quote, signature, Address,
+    Body, ParseNote, ParsedEmail,
 };
 use chrono::{DateTime, Utc};
 use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders};
@@ -80,13 +80,20 @@ pub(super) fn parse(raw: &[u8]) -> ParsedEmail {
         content_type: "text/plain".into(),
         ..ParsedEmail::default()
     };
-    let parsed = if raw.iter().all(|b| b.is_ascii_whitespace()) {
+    let text = prepare::normalize(raw);
+    let masked = prepare::mask_inline_boundaries(&text);
+    let parsed = if text.iter().all(|b| b.is_ascii_whitespace()) {
         None
     } else {
-        PARSER.parse(raw)
+        PARSER.parse(masked.as_deref().unwrap_or(&text))
     };
     match parsed {
-        Some(msg) if !msg.parts.is_empty() => fill(&mut out, &msg),
+        Some(mut msg) if !msg.parts.is_empty() => {
+            // Same length as the masked copy: every offset holds, and our
+            // decoders read the text as sent.
+            msg.raw_message = std::borrow::Cow::Borrowed(&text);
+            fill(&mut out, &msg)
+        }
         _ => {
             out.notes.push(ParseNote::with(
                 "not_mail",
@@ -183,7 +190,13 @@ fn fill(out: &mut ParsedEmail, msg: &Message<'_>) {
         || out
             .header("from")
             .is_some_and(|f| f.trim().trim_matches(['<', '>']).trim().is_empty());
-    out.delivery_report = dsn::detect(msg, null_sender, from, &out.subject, &out.body.full);
+    let env = dsn::Envelope {
+        null_sender,
+        from,
+        subject: &out.subject,
+        headers: &out.headers,
+    };
+    out.delivery_report = dsn::detect(msg, &env, &out.body.full);
 }
 
 /// The body as text, and where HTML marked the quoted history.
@@ -206,12 +219,14 @@ fn body_text(
         };
         // An empty text/plain beside real HTML (Apple Mail does this) does
         // not count as the text version.
-        if !joined.trim().is_empty() || layout.html.is_empty() {
+        if !joined.trim().is_empty() || layout.html.is_empty() && layout.tnef_text.is_none() {
             return (joined, None);
         }
     }
     if layout.html.is_empty() {
-        return (String::new(), None);
+        // Outlook's rich text travels only inside winmail.dat.
+        let tnef = layout.tnef_text.as_deref().unwrap_or("");
+        return (tnef.replace("\r\n", "\n").trim().to_string(), None);
     }
     out.html_only = true;
     out.notes.push(ParseNote::new("html_only"));
@@ -775,6 +790,82 @@ mod tests {
             b"Hi, my message could not be delivered to your colleague, and the upload failed. Help?",
         );
         assert!(parse(&human).delivery_report.is_none());
+    }
+
+    #[test]
+    fn issue_10_bom_and_bare_cr_mail_have_headers() {
+        let crlf = mail(
+            "From: Ana <ana@x.pt>\nSubject: pagamento\nMessage-ID: <m@x.pt>\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\
+             Content-Type: multipart/mixed; boundary=b\n",
+            b"--b\r\nContent-Type: text/plain\r\n\r\nOla,\r\nnao recebi.\r\n--b--\r\n",
+        );
+        let want = parse(&crlf);
+        assert_eq!(want.body.full, "Ola,\nnao recebi.");
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&crlf);
+        let cr: Vec<u8> = crlf.iter().copied().filter(|&b| b != b'\n').collect();
+        for raw in [bom, cr] {
+            let e = parse(&raw);
+            assert_eq!(e.from, want.from);
+            assert_eq!(e.subject, "pagamento");
+            assert_eq!(e.message_id, "m@x.pt");
+            assert_eq!(e.body.full, want.body.full);
+            assert_eq!(e.content_hash, content_hash(&raw));
+            assert!(e.notes.is_empty(), "{:?}", e.notes);
+        }
+    }
+
+    #[test]
+    fn issue_10_boundary_inside_a_line_does_not_cut_the_text() {
+        let raw = mail(
+            "From: a@b.c\nMessage-ID: <1@b.c>\nContent-Type: multipart/mixed; boundary=\"simple boundary\"\n",
+            b"preamble\r\n--simple boundary\r\nContent-Type: text/plain\r\n\r\n\
+              This should be a text including the --simple boundary string.\r\n  --simple boundary after a blank\r\n\
+              last line\r\n--simple boundary\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n%PDF\r\n--simple boundary--\r\n",
+        );
+        let e = parse(&raw);
+        assert_eq!(
+            e.body.full,
+            "This should be a text including the --simple boundary string.\n  --simple boundary after a blank\nlast line"
+        );
+        assert_eq!(e.attachments.len(), 1);
+        assert_eq!(e.attachments[0].name.as_deref(), Some("a.pdf"));
+    }
+
+    #[test]
+    fn issue_10_bounce_names_the_recipient_not_the_sender_or_a_list() {
+        // A qmail bounce whose recipient list is empty: the first address
+        // after it was our own (Return-Path of the copy), then a list's.
+        let qmail = mail(
+            "From: MAILER-DAEMON@mx.example.org\nTo: support@helpgate.test\nSubject: failure notice\n",
+            b"Hi. This is the qmail-send program at mx.example.org.\r\n\
+              I'm afraid I wasn't able to deliver your message to the following addresses.\r\n\
+              This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n\
+              --- Below this line is a copy of the message.\r\n\r\n\
+              Return-Path: <support@helpgate.test>\r\nList-Post: <mailto:volunteers@lists.example.org>\r\n\
+              Received: from helpgate.test by mx.example.org for <ana@example.org>; Mon, 3 Jun 2024\r\n\
+              To: ana@example.org\r\nMessage-ID: <reply-4@helpgate.test>\r\n",
+        );
+        let r = parse(&qmail).delivery_report.expect("qmail bounce");
+        assert_eq!(r.final_recipient.as_deref(), Some("ana@example.org"));
+        // AOL names only the local part; Exim names the failed address in
+        // a header.
+        let aol = mail(
+            "From: Mail Delivery Subsystem <MAILER-DAEMON@aol.com>\nTo: <support@helpgate.test>\nSubject: Mail Delivery Problem\n",
+            b"Sorry support@helpgate.test. Your mail to the following recipients could not be delivered because they are not accepting mail with attachments or embedded images:\r\n\tana123\r\n",
+        );
+        let r = parse(&aol).delivery_report.expect("aol bounce");
+        assert_eq!(r.final_recipient.as_deref(), Some("ana123@aol.com"));
+        let exim = mail(
+            "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: support@helpgate.test\n\
+             X-Failed-Recipients: joao@example.pt\nSubject: Mail delivery failed: returning message to sender\n",
+            b"This message was created automatically by mail delivery software.\r\n\r\n\
+              A message that you sent could not be delivered to one or more of its recipients.\r\n\r\n\
+              ------ This is a copy of the message, including all the headers. ------\r\n\
+              From: support@helpgate.test\r\nTo: list@lists.example.org\r\n",
+        );
+        let r = parse(&exim).delivery_report.expect("exim bounce");
+        assert_eq!(r.final_recipient.as_deref(), Some("joao@example.pt"));
     }
 
     /// Random mails built from the tokens the decoders care about: parse

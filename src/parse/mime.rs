@@ -23,6 +23,9 @@ pub(super) struct Layout {
     /// message or headers).
     pub(super) report_parts: Vec<usize>,
     pub(super) notes: Vec<ParseNote>,
+    /// Body text found inside winmail.dat (plain, HTML or RTF converted), for
+    /// a mail that has no other.
+    pub(super) tnef_text: Option<String>,
 }
 
 /// Lower-case `type/subtype` of a part; `default` when none is declared.
@@ -165,6 +168,7 @@ impl Walk {
             }
             PartType::Binary(_) | PartType::InlineBinary(_) | PartType::Message(_) => {
                 self.out.attachments.push(describe(msg, part, &ctype));
+                expand_tnef(msg, part, &ctype, &mut self.out);
             }
         }
     }
@@ -301,6 +305,42 @@ fn describe(msg: &Message<'_>, part: &MessagePart<'_>, ctype: &str) -> Attachmen
         content_type: ctype.to_string(),
         size: size as u64,
         sha256,
+    }
+}
+
+/// The files (and body text) inside a winmail.dat, listed after it.
+fn expand_tnef(msg: &Message<'_>, part: &MessagePart<'_>, ctype: &str, out: &mut Layout) {
+    let named_winmail =
+        || file_name(msg, part).is_some_and(|n| n.trim().eq_ignore_ascii_case("winmail.dat"));
+    if ctype != "application/ms-tnef" && ctype != "application/vnd.ms-tnef" && !named_winmail() {
+        return;
+    }
+    let (PartType::Binary(bytes) | PartType::InlineBinary(bytes)) = &part.body else {
+        return;
+    };
+    let Some(tnef) = super::tnef::read(bytes) else {
+        out.notes.push(ParseNote::with(
+            "tnef_unreadable",
+            "winmail.dat is not a TNEF stream",
+        ));
+        return;
+    };
+    for f in &tnef.files {
+        out.attachments.push(Attachment {
+            name: f.name.clone().map(super::charset::nfc),
+            content_type: f
+                .mime_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+            size: f.data.len() as u64,
+            sha256: hash(f.data),
+        });
+    }
+    if out.tnef_text.is_none() {
+        out.tnef_text = tnef
+            .body
+            .or_else(|| tnef.html.map(|h| super::html::to_text(&h).text))
+            .or_else(|| tnef.rtf.and_then(super::rtf::compressed_to_text));
     }
 }
 

@@ -8,14 +8,14 @@
 //! words, raw 8-bit values), `charset` (labels, fallbacks, NFC), `transfer`
 //! (lenient base64/QP), `mime` (which part is the body, attachments),
 //! `params` (RFC 2231 names), `html` (HTML to text with quote markers),
-//! `flowed` (RFC 3676), `quote` + `signature` (+ `markers`, the words in 13
+//! `flowed` (RFC 3676), `tnef` (winmail.dat), `quote` + `signature` (+ `markers`, the words in 13
 //! languages) for the new text, and `dsn` for bounces. `message` ties them
 //! together.
 //!
 //! Note kinds (stable): `not_mail`, `no_message_id`, `no_from`, `no_date`,
 //! `charset_fallback`, `raw_8bit_header`, `unparsable_header`, `html_only`,
 //! `truncated_base64`, `bad_transfer_encoding`, `body_truncated`,
-//! `mime_too_deep`.
+//! `mime_too_deep`, `tnef_unreadable`.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -189,6 +189,9 @@ mod markers;
 mod message;
 mod mime;
 mod params;
+mod prepare;
 mod quote;
+mod rtf;
 mod signature;
+mod tnef;
 mod transfer;

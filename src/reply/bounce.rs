@@ -3,6 +3,7 @@
 //! hard bounce stops automatic replies to that address for a while.
 
 use crate::parse::ParsedEmail;
+use crate::store::messages::BounceFacts;
 use crate::store::{events, outbox, suppression, StoreResult};
 use crate::thread::{TicketRef, Via};
 use crate::ticket::TicketId;
@@ -117,6 +118,34 @@ pub fn record(
         return Ok(true);
     }
     Ok(false)
+}
+
+/// What a bounce says, for its message row (`messages list`, `tickets
+/// show`): the failed address, the status code, and the ticket it hits:
+/// the one whose reply bounced, else the one it was threaded into.
+pub fn facts(
+    conn: &Connection,
+    email: &ParsedEmail,
+    threaded: Option<TicketId>,
+) -> StoreResult<Option<BounceFacts>> {
+    let Some(report) = &email.delivery_report else {
+        return Ok(None);
+    };
+    let ticket = match our_reply(conn, email)?.and_then(|r| r.ticket) {
+        Some(t) => Some(t),
+        None => threaded,
+    };
+    let address = report.final_recipient.as_deref().and_then(|r| {
+        // "rfc822; <ana@example.org>" and other address types.
+        let bare = r.rsplit(';').next().unwrap_or(r);
+        let bare = bare.trim().trim_matches(['<', '>']).trim();
+        bare.contains('@').then(|| bare.to_string())
+    });
+    Ok(Some(BounceFacts {
+        address,
+        status: report.status.clone().filter(|s| !s.is_empty()),
+        ticket,
+    }))
 }
 
 /// "5.1.1 user unknown" from a report.

@@ -80,6 +80,48 @@ pub struct MessageSummary {
     pub reason: String,
     pub notes: Vec<ParseNote>,
     pub size: i64,
+    /// Present when the message is a bounce with something known about it.
+    pub bounce: Option<BounceFacts>,
+}
+
+/// What a bounce says failed, and which of our tickets it hits.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BounceFacts {
+    /// The address that could not be delivered to.
+    pub address: Option<String>,
+    /// Enhanced status code, e.g. `5.1.1`.
+    pub status: Option<String>,
+    /// The ticket whose reply bounced (or the bounce was threaded into).
+    pub ticket: Option<TicketId>,
+}
+
+impl BounceFacts {
+    fn from_columns(
+        address: Option<String>,
+        status: Option<String>,
+        ticket: Option<i64>,
+    ) -> Option<Self> {
+        let facts = BounceFacts {
+            address,
+            status,
+            ticket: ticket.map(TicketId),
+        };
+        (facts != BounceFacts::default()).then_some(facts)
+    }
+}
+
+/// Record what a bounce says on its message row.
+pub fn set_bounce(conn: &Connection, id: MessageId, facts: &BounceFacts) -> StoreResult<()> {
+    conn.prepare_cached(
+        "UPDATE messages SET bounce_addr = ?2, bounce_status = ?3, bounce_ticket = ?4 WHERE id = ?1",
+    )?
+    .execute(params![
+        id.0,
+        facts.address,
+        facts.status,
+        facts.ticket.map(|t| t.0)
+    ])?;
+    Ok(())
 }
 
 /// A stored message with its body, for `tickets show`.
@@ -172,8 +214,9 @@ pub fn ticket_of(conn: &Connection, message_id: &str) -> StoreResult<Option<Tick
     Ok(ours.flatten().map(TicketId))
 }
 
-const SUMMARY: &str = "SELECT id, message_id, ticket_id, source, received_at, from_addr, subject,
-    language, topic, action, reason, notes, size FROM messages";
+/// The columns [`summary`] reads, in its order.
+const SUMMARY_COLUMNS: &str = "id, message_id, ticket_id, source, received_at, from_addr, subject,
+    language, topic, action, reason, notes, size, bounce_addr, bounce_status, bounce_ticket";
 
 fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
     let received: String = r.get(4)?;
@@ -192,26 +235,28 @@ fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageSummary> {
         reason: r.get(10)?,
         notes: serde_json::from_str(&notes).unwrap_or_default(),
         size: r.get(12)?,
+        bounce: BounceFacts::from_columns(r.get(13)?, r.get(14)?, r.get(15)?),
     })
 }
 
 /// Every stored message in arrival order.
 pub fn list(conn: &Connection) -> StoreResult<Vec<MessageSummary>> {
-    let mut stmt = conn.prepare(&format!("{SUMMARY} ORDER BY id"))?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SUMMARY_COLUMNS} FROM messages ORDER BY id"
+    ))?;
     let rows = stmt.query_map([], summary)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// A ticket's messages in arrival order, with bodies.
 pub fn for_ticket(conn: &Connection, ticket: TicketId) -> StoreResult<Vec<MessageDetail>> {
-    let mut stmt = conn.prepare(
-        "SELECT id, message_id, ticket_id, source, received_at, from_addr, subject,
-         language, topic, action, reason, notes, size, parsed, classification
-         FROM messages WHERE ticket_id = ?1 ORDER BY id",
-    )?;
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {SUMMARY_COLUMNS}, parsed, classification
+         FROM messages WHERE ticket_id = ?1 ORDER BY id"
+    ))?;
     let rows = stmt.query_map([ticket.0], |r| {
-        let parsed: String = r.get(13)?;
-        let class: Option<String> = r.get(14)?;
+        let parsed: String = r.get(16)?;
+        let class: Option<String> = r.get(17)?;
         Ok(MessageDetail {
             summary: summary(r)?,
             body: serde_json::from_str(&parsed).unwrap_or_default(),

@@ -37,7 +37,8 @@ fn demo_maildir_becomes_tickets_with_stable_json() {
             "topic",
             "action",
             "reason",
-            "notes"
+            "notes",
+            "bounce"
         ]
     );
     for m in &msgs {

@@ -25,6 +25,9 @@ mod hostile;
 mod ingest;
 /// Every mail of ../shared/corpus is stored and round-trips byte-exact.
 mod ingest_corpus;
+/// Issue 10, mail as it really arrives: mbox archives, winmail.dat,
+/// bounces shown with their address, status and ticket.
+mod mail_as_it_arrives;
 /// The harness itself works: delivery, restart, UIDVALIDITY reset.
 mod mailstack;
 /// The parser against ../shared/corpus: golden files, reply splitting, bounces.

@@ -40,6 +40,14 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A folder of the corpus and the files under it, sorted.
+fn corpus_folder(sub: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
+    let dir = corpus()?.join(sub);
+    let mut files = Vec::new();
+    files_under(&dir, &mut files);
+    Some((dir, files))
+}
+
 /// Every non-empty line of `part` appears in `whole`, in order.
 fn lines_within(part: &str, whole: &str) -> bool {
     let mut it = whole.lines().map(str::trim_end);
@@ -537,4 +545,186 @@ fn hand_written_replies_in_many_languages() {
     }
     assert!(cases >= 9, "only {cases} reply fixtures");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Issue 10, point 13: every labelled participant mail, rewritten with
+/// classic Mac line ends (bare CR) or saved with a UTF-8 byte-order mark,
+/// parses as the original does.
+#[test]
+fn issue_10_bare_cr_and_bom_mail_parse_like_the_original() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/labelled-mail/emails");
+    let mut files = Vec::new();
+    files_under(&dir, &mut files);
+    if files.is_empty() {
+        eprintln!("NOTICE: ../shared/labelled-mail not found; test skipped");
+        return;
+    }
+    let mut failures = Vec::new();
+    for f in &files {
+        let raw = std::fs::read(f).expect("readable");
+        let want = parse(&raw);
+        let lf: Vec<u8> = raw.iter().copied().filter(|&b| b != b'\r').collect();
+        let cr: Vec<u8> = lf
+            .iter()
+            .map(|&b| if b == b'\n' { b'\r' } else { b })
+            .collect();
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(&raw);
+        for (kind, variant) in [("bare CR", cr), ("BOM", bom)] {
+            let got = parse(&variant);
+            if got.from != want.from
+                || got.subject != want.subject
+                || got.message_id != want.message_id
+                || got.body.new_text.trim() != want.body.new_text.trim()
+            {
+                failures.push(format!(
+                    "{} ({kind}): from {:?}, subject {:?}",
+                    f.display(),
+                    got.from.map(|a| a.email),
+                    got.subject
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "bare CR / BOM: {} mails, {} differ",
+        files.len(),
+        failures.len()
+    );
+    assert!(files.len() > 200);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Issue 10, point 18: the address a bounce names as failed, for every
+/// bounce of the corpus (tests/fixtures/parse/bounce_recipients.tsv).
+#[test]
+fn issue_10_bounces_name_the_failed_recipient() {
+    let Some(dir) = corpus() else { return };
+    let table = include_str!("../fixtures/parse/bounce_recipients.tsv");
+    let (mut cases, mut wrong) = (0, Vec::new());
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let Some((path, want)) = line.split_once('\t') else {
+            continue;
+        };
+        let e = parse(&std::fs::read(dir.join(path)).expect("corpus bounce"));
+        let got = e
+            .delivery_report
+            .and_then(|r| r.final_recipient)
+            .map_or("-".to_string(), |a| a.to_lowercase());
+        cases += 1;
+        if got != want {
+            wrong.push(format!("{path}: got {got}, want {want}"));
+        }
+    }
+    eprintln!(
+        "bounces: {cases}, wrong or missing address: {}",
+        wrong.len()
+    );
+    assert!(cases > 120, "only {cases} bounces");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Issue 10, point 16: the files inside winmail.dat are listed by name,
+/// size and hash. `X.list` is what the `tnef` tool extracts from `X.tnef`
+/// (its `X-body.*` files are the body, not attachments; it writes names
+/// with blanks and brackets as `_`).
+#[test]
+fn issue_10_winmail_dat_files_are_named() {
+    let Some((dir, files)) = corpus_folder("tnef/tests/files/datafiles") else {
+        return;
+    };
+    let tool_name = |n: &str| -> String {
+        n.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || ".-_".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let (mut expected, mut named, mut failures) = (0, 0, Vec::new());
+    for tnef in files
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "tnef"))
+    {
+        let blob = std::fs::read(tnef).expect("tnef readable");
+        let list = std::fs::read_to_string(tnef.with_extension("list")).unwrap_or_default();
+        let stem = tnef
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .to_string();
+        let want: Vec<String> = list
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with(&format!("{stem}-body.")))
+            .map(str::to_string)
+            .collect();
+        let mut raw = b"From: a@b.c\r\nMessage-ID: <t@b.c>\r\nContent-Type: multipart/mixed; boundary=m\r\n\r\n\
+                        --m\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n\
+                        --m\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            .to_vec();
+        raw.extend_from_slice(base64(&blob).as_bytes());
+        raw.extend_from_slice(b"\r\n--m--\r\n");
+        let e = parse(&raw);
+        let got: Vec<String> = e
+            .attachments
+            .iter()
+            .skip(1)
+            .map(|a| tool_name(a.name.as_deref().unwrap_or("Untitled_Attachment")))
+            .collect();
+        expected += want.len();
+        named += want.iter().filter(|w| got.contains(w)).count();
+        if want.iter().any(|w| !got.contains(w)) {
+            failures.push(format!("{stem}: got {got:?}, want {want:?}"));
+        }
+        assert_eq!(e.attachments[0].name.as_deref(), Some("winmail.dat"));
+    }
+    // Outlook sends rich text only inside winmail.dat: its plain, HTML or
+    // compressed RTF body is the mail's text.
+    for (stem, text) in [
+        ("triples", "Sample description"),
+        ("body", "THE BILL OF RIGHTS"),
+        ("rtf", "aafgag'alga'kgk"),
+        ("long-filename", "I've attached a temp. license"),
+    ] {
+        let blob = std::fs::read(dir.join(format!("{stem}.tnef"))).expect("tnef");
+        let mut raw = b"From: a@b.c\r\nMessage-ID: <t@b.c>\r\n\
+                        Content-Type: application/ms-tnef; name=\"winmail.dat\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            .to_vec();
+        raw.extend_from_slice(base64(&blob).as_bytes());
+        let e = parse(&raw);
+        if !e.body.new_text.starts_with(text) {
+            failures.push(format!("{stem}: body {:?}", e.body.new_text));
+        }
+    }
+    eprintln!("winmail.dat: {named} of {expected} inner files named");
+    assert!(expected >= 15, "only {expected} expected files");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, chunk) in bytes.chunks(3).enumerate() {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for j in 0..4 {
+            if j <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * j)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+        if i % 19 == 18 {
+            out.push_str("\r\n");
+        }
+    }
+    out
 }
