@@ -82,6 +82,10 @@ fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize, block_cut
     let mut hard_cut = hint_line;
     let mut kind = Cut::Quote;
     let mut quoted_line = vec![false; lines.len()];
+    let first_text = lines
+        .iter()
+        .position(|l| !l.trim().is_empty())
+        .unwrap_or(lines.len());
     let mut i = 0;
     while i < lines.len() && hard_cut.is_none_or(|c| i < c) {
         let line = lines[i].trim();
@@ -100,7 +104,7 @@ fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize, block_cut
             kind = Cut::Forward;
             break;
         }
-        if is_mobile_paragraph(lines, i) {
+        if is_mobile_paragraph(lines, i, first_text) {
             // "Sent from my iPhone" as a paragraph of its own between the
             // reply and history that has no header (crisp email_15): the
             // phone wrote its line at the end of what was typed.
@@ -394,11 +398,11 @@ fn header_block_start(lines: &[&str], i: usize) -> Option<usize> {
 }
 
 /// A mobile signature line with blank lines around it and text above.
-fn is_mobile_paragraph(lines: &[&str], i: usize) -> bool {
-    i >= 2
+/// `first_text` is the first non-blank line of `lines`.
+fn is_mobile_paragraph(lines: &[&str], i: usize, first_text: usize) -> bool {
+    first_text + 2 <= i
         && lines[i - 1].trim().is_empty()
         && lines.get(i + 1).is_some_and(|l| l.trim().is_empty())
-        && lines[..i - 1].iter().any(|l| !l.trim().is_empty())
         && lines[i].len() <= 60
         && super::signature::is_mobile_line(lines[i])
 }
