@@ -179,6 +179,29 @@ pub(super) const FORWARD_PHRASES: &[&str] = &[
     "wiadomość przekazana",
 ];
 
+/// Subject prefixes (before the colon) of a forwarded mail.
+pub(super) const FORWARD_SUBJECT_PREFIXES: &[&str] = &[
+    "fw",
+    "fwd",
+    "wg",
+    "tr",
+    "rv",
+    "enc",
+    "i",
+    "inoltro",
+    "doorst",
+    "vl",
+    "ilt",
+    "i̇lt",
+    "πρθ",
+    "转发",
+    "轉寄",
+    "전달",
+    "pd",
+    "пересл",
+    "fw2",
+];
+
 /// Whole lines (trailing ':' removed) that start a forwarded message.
 pub(super) const FORWARD_LINES: &[&str] = &[
     "begin forwarded message",

@@ -181,7 +181,7 @@ fn fill(out: &mut ParsedEmail, msg: &Message<'_>) {
     }
 
     let (full, hint) = body_text(out, msg, &layout);
-    out.body = split_body(full, hint);
+    out.body = split_body(full, hint, &out.subject);
     out.attachments = layout.attachments;
     let from = out.from.as_ref().map(|a| a.email.as_str());
     let null_sender = out
@@ -301,8 +301,8 @@ fn decode_parts(out: &mut ParsedEmail, msg: &Message<'_>, ids: &[usize]) -> Vec<
     pieces
 }
 
-fn split_body(full: String, hint: Option<usize>) -> Body {
-    let q = quote::split(&full, hint);
+fn split_body(full: String, hint: Option<usize>, subject: &str) -> Body {
+    let q = quote::split(&full, hint, subject);
     let (new_text, signature) = signature::split(&q.new_text);
     Body {
         full,

@@ -18,7 +18,8 @@
 
 use super::attribution::attribution_start;
 use super::markers::{
-    FORWARD_LINES, FORWARD_PHRASES, FROM_LABELS, OTHER_LABELS, SEPARATOR_PHRASES,
+    FORWARD_LINES, FORWARD_PHRASES, FORWARD_SUBJECT_PREFIXES, FROM_LABELS, OTHER_LABELS,
+    SEPARATOR_PHRASES,
 };
 
 /// The result of splitting.
@@ -40,8 +41,10 @@ enum Cut {
 }
 
 /// Split `full`. `hint` is a byte offset where a client marked the start of
-/// quoted history (from HTML), if any.
-pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
+/// quoted history (from HTML), if any. `subject` tells a forward ("Fwd:",
+/// "WG:", "TR:" ...) whose client marks the forwarded message like quoted
+/// history (Outlook: a header block or "-----Original Message-----").
+pub(super) fn split(full: &str, hint: Option<usize>, subject: &str) -> Split {
     let hint_line = hint.map(|h| {
         let mut h = h.min(full.len());
         while !full.is_char_boundary(h) {
@@ -49,7 +52,23 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
         }
         full[..h].lines().count()
     });
-    split_lines(&full.lines().collect::<Vec<_>>(), hint_line, 0)
+    let first_cut = if is_forward_subject(subject) {
+        Cut::Forward
+    } else {
+        Cut::Quote
+    };
+    split_lines(&full.lines().collect::<Vec<_>>(), hint_line, 0, first_cut)
+}
+
+/// "Fwd: ...", "WG: ...", "TR : ..." and the forward prefixes of the 13
+/// languages' clients; "Re: Fwd: ..." is a reply, not a forward.
+fn is_forward_subject(subject: &str) -> bool {
+    let s = subject.trim_start();
+    let Some(end) = s.find([':', '：']).filter(|&e| e <= 12) else {
+        return false;
+    };
+    let prefix: String = s[..end].trim().to_lowercase();
+    FORWARD_SUBJECT_PREFIXES.contains(&prefix.as_str())
 }
 
 /// How many embedded messages deep [`split_lines`] looks for text; each
@@ -57,10 +76,16 @@ pub(super) fn split(full: &str, hint: Option<usize>) -> Split {
 /// linear in practice.
 const MAX_EMBEDDED_DEPTH: usize = 2;
 
-fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize) -> Split {
+/// `block_cut` is what a header block or an "Original Message" line cuts
+/// off: history, or in a forward the forwarded message.
+fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize, block_cut: Cut) -> Split {
     let mut hard_cut = hint_line;
     let mut kind = Cut::Quote;
     let mut quoted_line = vec![false; lines.len()];
+    let first_text = lines
+        .iter()
+        .position(|l| !l.trim().is_empty())
+        .unwrap_or(lines.len());
     let mut i = 0;
     while i < lines.len() && hard_cut.is_none_or(|c| i < c) {
         let line = lines[i].trim();
@@ -71,7 +96,7 @@ fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize) -> Split 
         }
         if let Some(k) = separator_kind(line) {
             hard_cut = Some(i);
-            kind = k;
+            kind = if k == Cut::Quote { block_cut } else { k };
             break;
         }
         if is_forward_line(line) {
@@ -79,7 +104,7 @@ fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize) -> Split 
             kind = Cut::Forward;
             break;
         }
-        if is_mobile_paragraph(lines, i) {
+        if is_mobile_paragraph(lines, i, first_text) {
             // "Sent from my iPhone" as a paragraph of its own between the
             // reply and history that has no header (crisp email_15): the
             // phone wrote its line at the end of what was typed.
@@ -88,6 +113,7 @@ fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize) -> Split 
         }
         if let Some(start) = header_block_start(lines, i) {
             hard_cut = Some(start);
+            kind = block_cut;
             break;
         }
         if let Some(start) = attribution_start(lines, i) {
@@ -144,7 +170,7 @@ fn split_lines(lines: &[&str], hint_line: Option<usize>, depth: usize) -> Split 
     let embedded = (new_text.is_empty() && from_text_cut && depth < MAX_EMBEDDED_DEPTH)
         .then(|| {
             let skip = header_lines_end(below);
-            let inner = split_lines(&below[skip..], None, depth + 1);
+            let inner = split_lines(&below[skip..], None, depth + 1, Cut::Quote);
             (skip, inner)
         })
         .filter(|(_, inner)| !inner.new_text.is_empty());
@@ -372,11 +398,11 @@ fn header_block_start(lines: &[&str], i: usize) -> Option<usize> {
 }
 
 /// A mobile signature line with blank lines around it and text above.
-fn is_mobile_paragraph(lines: &[&str], i: usize) -> bool {
-    i >= 2
+/// `first_text` is the first non-blank line of `lines`.
+fn is_mobile_paragraph(lines: &[&str], i: usize, first_text: usize) -> bool {
+    first_text + 2 <= i
         && lines[i - 1].trim().is_empty()
         && lines.get(i + 1).is_some_and(|l| l.trim().is_empty())
-        && lines[..i - 1].iter().any(|l| !l.trim().is_empty())
         && lines[i].len() <= 60
         && super::signature::is_mobile_line(lines[i])
 }
@@ -386,7 +412,7 @@ mod tests {
     use super::*;
 
     fn new_text(s: &str) -> String {
-        split(s, None).new_text
+        split(s, None, "").new_text
     }
 
     #[test]
@@ -407,7 +433,7 @@ mod tests {
             "ma 3. kesäk. 2024 klo 10.00 Ana (a@b.com) kirjoitti:",
         ] {
             let mail = format!("Minha resposta.\n\n{attr}\n\n> Pergunta antiga\n> linha 2\n");
-            let s = split(&mail, None);
+            let s = split(&mail, None, "");
             assert_eq!(s.new_text, "Minha resposta.", "attribution {attr:?}");
             assert!(
                 s.quoted.as_deref().is_some_and(|q| q.contains(attr)),
@@ -511,7 +537,7 @@ mod tests {
             "Begin forwarded message:",
         ] {
             let mail = format!("Novo texto\n\n{sep}\nSome old text\nmore");
-            let s = split(&mail, None);
+            let s = split(&mail, None, "");
             assert_eq!(s.new_text, "Novo texto", "{sep}");
             let forward = sep.to_lowercase().contains("forward");
             let kept = if forward { s.forwarded } else { s.quoted };
@@ -522,15 +548,37 @@ mod tests {
     #[test]
     fn forwards_are_kept_apart_from_history() {
         let mail = "FYI, is this mail from you?\n\n---------- Forwarded message ---------\nFrom: X <x@y.z>\nDate: Mon\nSubject: bank\nTo: me\n\nConfirm your bank details.";
-        let s = split(mail, None);
+        let s = split(mail, None, "");
         assert_eq!(s.new_text, "FYI, is this mail from you?");
         assert_eq!(s.quoted, None);
         assert!(s.forwarded.expect("forwarded").ends_with("bank details."));
         // Nothing written above: the forwarded message is what to read.
         let only = &mail[mail.find("----").expect("marker")..];
-        let s = split(only, None);
+        let s = split(only, None, "");
         assert_eq!(s.new_text, "Confirm your bank details.");
         assert!(s.forwarded.is_some_and(|f| f.starts_with("----")));
+    }
+
+    #[test]
+    fn outlook_forwards_are_known_by_their_subject() {
+        let mail = "Please check this.\n\n________________________________\nFrom: Bank <b@x.y>\nSent: Monday\nTo: Ana\nSubject: payment\n\nNothing arrived.";
+        for subject in [
+            "FW: payment",
+            "Fwd: payment",
+            "WG: Zahlung",
+            "TR : paiement",
+            "RV: pago",
+        ] {
+            let s = split(mail, None, subject);
+            assert_eq!(s.new_text, "Please check this.", "{subject}");
+            assert!(s.quoted.is_none(), "{subject}");
+            assert!(
+                s.forwarded.is_some_and(|f| f.ends_with("Nothing arrived.")),
+                "{subject}"
+            );
+        }
+        let s = split(mail, None, "RE: FW: payment");
+        assert!(s.forwarded.is_none() && s.quoted.is_some());
     }
 
     #[test]
@@ -540,16 +588,17 @@ mod tests {
             "From: Ana <a@b.c>\nSent: Monday\nTo: s@x.y\nSubject: rec\n",
             "Am 03.03.2026 um 14:23 schrieb Ana\n<a@b.c>:\n",
         ] {
-            let s = split(&format!("{head}\nWhy were my recordings rejected?"), None);
+            let s = split(&format!("{head}\nWhy were my recordings rejected?"), None, "");
             assert_eq!(s.new_text, "Why were my recordings rejected?", "{head}");
             assert!(s.quoted.is_some_and(|q| q.contains("Ana")), "{head}");
         }
         // An HTML client's own quote marker at the top stays quoted,
         // unless what it marks is a forward.
-        assert_eq!(split("Von: X\nalt", Some(0)).new_text, "");
+        assert_eq!(split("Von: X\nalt", Some(0), "").new_text, "");
         let fwd = split(
             "---------- Forwarded message ---------\nFrom: X <x@y.z>\nSubject: s\n\nHello",
             Some(0),
+            "",
         );
         assert_eq!(fwd.new_text, "Hello");
         assert!(fwd.forwarded.is_some() && fwd.quoted.is_none());
@@ -622,7 +671,7 @@ mod tests {
             "KİMDEN: Ana <a@b.com>\nGÖNDERİLDİ: 3 Haziran 2024\nKİME: Destek\nKONU: Ödeme",
         ] {
             let mail = format!("Minha resposta\n\n{block}\n\nTexto antigo");
-            let s = split(&mail, None);
+            let s = split(&mail, None, "");
             assert_eq!(s.new_text, "Minha resposta", "{block}");
             assert!(s.quoted.expect("quoted").contains("Texto antigo"));
         }
@@ -648,7 +697,7 @@ mod tests {
     #[test]
     fn inline_replies_keep_unquoted_lines() {
         let mail = "On Dec 15, 2024, at 2:00 PM, Jane <jane@example.com> wrote:\n> Option A?\n\nA is great.\n\n> Option B?\n\nB has drawbacks.";
-        let s = split(mail, None);
+        let s = split(mail, None, "");
         assert_eq!(s.new_text, "A is great.\n\nB has drawbacks.");
         assert!(s.quoted.expect("quoted").contains("> Option B?"));
     }
@@ -664,7 +713,7 @@ mod tests {
     #[test]
     fn html_hint_cuts() {
         let text = "Danke\nVon: X\nalt";
-        let s = split(text, Some(6));
+        let s = split(text, Some(6), "");
         assert_eq!(s.new_text, "Danke");
         assert_eq!(s.quoted.as_deref(), Some("Von: X\nalt"));
     }
