@@ -157,44 +157,64 @@ pub fn expand(arg: &str) -> Result<Vec<Item>, FilesError> {
         return Ok(vec![Item::Stdin]);
     }
     let path = Path::new(arg);
-    let read_error = |source| FilesError::Read {
+    let meta = std::fs::metadata(path).map_err(|source| FilesError::Read {
         path: path.to_path_buf(),
         source,
-    };
-    let meta = std::fs::metadata(path).map_err(read_error)?;
+    })?;
     if !meta.is_dir() {
-        if super::mbox::looks_like_mbox(path) {
-            let ranges = super::mbox::split(path).map_err(read_error)?;
-            // One message behind a `From ` line is kept as the file it is
-            // (byte-exact, as before); an archive is split.
-            if ranges.len() > 1 {
-                return Ok(ranges
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, range)| {
-                        Item::Mbox(MboxMessage {
-                            path: path.to_path_buf(),
-                            number: i + 1,
-                            range,
-                        })
-                    })
-                    .collect());
-            }
-        }
-        return Ok(vec![Item::File(path.to_path_buf())]);
+        return file_items(path);
     }
     if is_maildir(path) {
         let mut items = sorted_files(&path.join("new"))?;
         items.extend(sorted_files(&path.join("cur"))?);
         return Ok(items);
     }
-    let items = sorted_files(path)?;
+    let mut items = Vec::new();
+    // Archives kept beside .eml files are read as archives; other files are
+    // not opened here (listing a large folder stays a directory read).
+    for item in sorted_files(path)? {
+        match item {
+            Item::File(p) if is_mbox_name(&p) => items.extend(file_items(&p)?),
+            other => items.push(other),
+        }
+    }
     if items.is_empty() {
         return Err(FilesError::NotMailDir {
             path: path.to_path_buf(),
         });
     }
     Ok(items)
+}
+
+fn is_mbox_name(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("mbox") || e.eq_ignore_ascii_case("mbx"))
+}
+
+/// A file's messages: those of an mbox archive, else the file itself.
+fn file_items(path: &Path) -> Result<Vec<Item>, FilesError> {
+    if super::mbox::looks_like_mbox(path) {
+        let ranges = super::mbox::split(path).map_err(|source| FilesError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        // One message behind a `From ` line is kept as the file it is
+        // (byte-exact, as before); an archive is split.
+        if ranges.len() > 1 {
+            return Ok(ranges
+                .into_iter()
+                .enumerate()
+                .map(|(i, range)| {
+                    Item::Mbox(MboxMessage {
+                        path: path.to_path_buf(),
+                        number: i + 1,
+                        range,
+                    })
+                })
+                .collect());
+        }
+    }
+    Ok(vec![Item::File(path.to_path_buf())])
 }
 
 pub fn is_maildir(path: &Path) -> bool {
@@ -276,6 +296,24 @@ mod tests {
             })
             .collect();
         assert_eq!(names, ["new/1", "new/2", "cur/1"]);
+    }
+
+    #[test]
+    fn archives_in_a_folder_are_split_and_other_files_are_not_opened() {
+        let d = tempfile::tempdir().unwrap();
+        let two = "From a@x Mon Nov 23 09:12:00 2026\nFrom: a@x\n\none\n\n\
+                   From b@x Mon Nov 23 09:13:00 2026\nFrom: b@x\n\ntwo\n";
+        std::fs::write(d.path().join("a.eml"), "From: c@x\n\nthree\n").unwrap();
+        std::fs::write(d.path().join("old.MBOX"), two).unwrap();
+        // Named .eml: read as one message, whatever it holds.
+        std::fs::write(d.path().join("z.eml"), two).unwrap();
+        let items = expand(d.path().to_str().unwrap()).unwrap();
+        let sources: Vec<String> = items
+            .iter()
+            .map(|i| i.source().rsplit('/').next().unwrap().to_string())
+            .collect();
+        assert_eq!(sources, ["a.eml", "old.MBOX#1", "old.MBOX#2", "z.eml"]);
+        assert_eq!(items[2].read().unwrap(), b"From: b@x\n\ntwo\n");
     }
 
     #[test]
