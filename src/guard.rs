@@ -3,8 +3,10 @@
 //! null and daemon senders, vendor auto-reply headers, our own addresses and
 //! Message-IDs), then from out-of-office and bounce phrases in the 13
 //! languages (rules/machine.toml) for the senders that set no header.
-//! Upstream verdicts count: a spam flag makes mail machine mail; an
-//! SPF/DKIM/DMARC failure makes a person untrusted (never auto-answered).
+//! Upstream verdicts count: a spam flag makes mail machine mail; a person
+//! our own receiving server did not verify (its Authentication-Results
+//! under `[trust] authserv_id`) is untrusted and never
+//! auto-answered.
 
 use crate::config::trust::{Trust, Unauthenticated};
 use crate::parse::ParsedEmail;

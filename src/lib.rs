@@ -8,7 +8,8 @@
 //!   hands on a [`intake::RawMessage`] that owns the bytes.
 //! - [`parse`]: bytes -> [`parse::ParsedEmail`]; never fails, records
 //!   [`parse::ParseNote`]s; the only module that sees mail-parser types.
-//! - [`guard`]: machine or human? -> [`guard::Verdict`] (pure).
+//! - [`guard`]: machine or human, and verified by our own server
+//!   ([`auth_results`], `[trust]`)? -> [`guard::Verdict`] (pure).
 //! - [`thread`]: which ticket does this message belong to? -> [`thread::TicketRef`].
 //! - [`classify`]: language and topic -> [`classify::Classification`] (pure).
 //! - [`decide`]: verdict + classification + ticket context -> [`decide::Decision`] (pure).
