@@ -19,6 +19,8 @@ mod harness;
 mod ingest;
 /// Every mail of ../shared/corpus is stored and round-trips byte-exact.
 mod ingest_corpus;
+/// A labelled set outside the repo (HELPGATE_LABELLED): dev/eval scores.
+mod labelled_eval;
 /// The harness itself works: delivery, restart, UIDVALIDITY reset.
 mod mailstack;
 /// The parser against ../shared/corpus: golden files, reply splitting, bounces.
