@@ -11,6 +11,7 @@
 
 mod language;
 pub mod quote;
+pub mod spam;
 mod topic;
 
 pub use language::whatlang_code;
@@ -100,6 +101,11 @@ pub struct Classification {
     /// pipeline does not pay for strings nobody reads.
     #[serde(skip)]
     pub hits: Vec<(u32, bool)>,
+    /// The best sensitive topic with any evidence at all, however weak: an
+    /// automatic answer needs none.
+    pub sensitive_hint: Option<Candidate>,
+    /// Spam and scam evidence (rules/spam.toml).
+    pub spam: spam::Assessment,
 }
 
 impl Classification {
@@ -149,6 +155,7 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
         rules, email, subject, &new_text, &subj_hits, &body_hits, &mut out,
     );
     topic::score(rules, &subj_hits, &body_hits, &mut out);
+    out.spam = spam::assess(email, rules, &[&subj_norm, &body_norm]);
     out.hits = subj_hits
         .iter()
         .map(|&i| (i, true))

@@ -1,7 +1,7 @@
 //! Topic scores from pattern hits: each distinct pattern counts once per
 //! field (subject, body), times the topic's field weight. A sensitive topic
-//! that comes close to the best wins: privacy, appeals and abuse must
-//! reach the restricted queue even when the mail also mentions payment.
+//! with strong evidence wins over any other: privacy, appeals and abuse must
+//! reach the restricted queue even when the mail is mostly about payment.
 //! Words from a third language count half: a false friend (Turkish `para`
 //! in a Portuguese mail) should not decide; English counts fully, since
 //! participants mix in English tech words.
@@ -83,9 +83,18 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
     // topic needs to take over from a stronger one.
     let strong = th.auto_reply_min_score.max(th.min_score);
     let best_id = &rules.topics[best].id;
+    out.sensitive_hint = ranked
+        .iter()
+        .find(|(t, _)| is_sensitive(*t))
+        .map(|&(t, s)| Candidate {
+            topic: rules.topics[t].id.clone(),
+            score: round(s),
+        });
+    // A sensitive signal anywhere in the new text wins, however much else
+    // the mail is about: a self-harm hint in a rejection complaint is what
+    // a person must read first.
     let sensitive = ranked.iter().find(|(t, s)| {
         *s >= strong
-            && *s * th.min_ratio * 2.0 >= best_score
             && is_sensitive(*t)
             && (*t == best || !rules.topics[*t].yields_to.contains(best_id))
     });
@@ -106,6 +115,13 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
     }
     out.topic_score = round(score);
     if score < th.min_score {
+        out.topic = Some("other".to_string());
+        out.topic_uncertain = true;
+        return;
+    }
+    // One weak hint of a sensitive topic ("data", "delete") is not that
+    // topic: a person reads it (no automatic answer either, see decide).
+    if is_sensitive(chosen) && score < strong {
         out.topic = Some("other".to_string());
         out.topic_uncertain = true;
         return;

@@ -141,8 +141,8 @@ struct Run {
 
 fn dry_run(rules: &RuleSet, raw: &[u8], mailbox: Option<&str>, ctx: Option<TicketContext>) -> Run {
     let email = parse::parse(raw);
-    let verdict = guard::check(&email, rules);
     let mut class = classify::classify(&email, rules);
+    let verdict = classify::spam::screen(guard::check(&email, rules), &class.spam, rules);
     let ctx = ctx.unwrap_or_else(|| TicketContext {
         project: rules.project_for(&email, mailbox).id.clone(),
         ..TicketContext::default()
@@ -150,6 +150,8 @@ fn dry_run(rules: &RuleSet, raw: &[u8], mailbox: Option<&str>, ctx: Option<Ticke
     classify::refine(&mut class, &ctx, rules);
     if let Verdict::Machine { kind, .. } = &verdict {
         class.topic = Some(kind.clone());
+        class.language = None;
+        class.language_source = None;
     }
     let decision = decide::decide(&verdict, &class, &ctx, rules);
     Run {

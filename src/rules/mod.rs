@@ -103,6 +103,21 @@ pub struct MachineRules {
     pub matcher: Matcher,
 }
 
+/// Content spam rules (rules/spam.toml); empty when the file is absent.
+#[derive(Debug, Default)]
+pub struct SpamRules {
+    pub threshold: f64,
+    pub doubt: f64,
+    pub html_only: f64,
+    pub fake_reply: f64,
+    pub reply_to_elsewhere: f64,
+    pub lookalike_domain: f64,
+    pub risky_attachment: f64,
+    /// Lower case, without the dot.
+    pub risky_extensions: Vec<String>,
+    pub matcher: Matcher,
+}
+
 /// A compiled rule set. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -122,6 +137,7 @@ pub struct RuleSet {
     /// Topic patterns and language hints, scanned once per message.
     pub text: Matcher,
     pub machine: MachineRules,
+    pub spam: SpamRules,
     /// The files the set was compiled from, for summaries.
     pub files: Vec<String>,
 }
