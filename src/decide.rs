@@ -64,8 +64,9 @@ impl Decision {
             .trim_end_matches('.');
         let why = why.strip_prefix("no automatic reply: ").unwrap_or(why);
         let template = self.template.take().unwrap_or_else(|| "automatic".into());
-        self.reason =
-            format!("{head}: the {template} template would answer, but {why}: held back, a person answers.");
+        self.reason = format!(
+            "{head}: the {template} template would answer, but {why}: held back, a person answers."
+        );
         self.action = Action::Human;
         self.queue = self.queue.take().or_else(|| Some(queue.to_string()));
     }
@@ -152,10 +153,12 @@ fn decide_refined(
     match verdict {
         Verdict::Machine { kind, reason } if !spam_in_thread(verdict, ctx) => {
             return Decision {
-            action: Action::Ignore,
-            queue: None,
-            template: None,
-            reason: format!("Machine mail ({kind}): {reason}; recorded, never answered or queued."),
+                action: Action::Ignore,
+                queue: None,
+                template: None,
+                reason: format!(
+                    "Machine mail ({kind}): {reason}; recorded, never answered or queued."
+                ),
             };
         }
         _ => {}
@@ -183,10 +186,11 @@ fn decide_refined(
     // request in a payment conversation is escalated even when the quoted
     // subject keeps the old topic ahead.
     let followup_sensitive = if ctx.follow_up && !sensitive_topic {
-        class
-            .candidates
-            .iter()
-            .find(|c| c.score >= strong && rules.is_sensitive_topic(&ctx.project, &c.topic))
+        class.candidates.iter().find(|c| {
+            c.score >= strong
+                && rules.is_sensitive_topic(&ctx.project, &c.topic)
+                && !yields(rules, &c.topic, ctx.ticket_topic.as_deref())
+        })
     } else {
         None
     };
@@ -250,7 +254,9 @@ fn decide_refined(
         Action::AutoReply => {
             if let Some(why) = no_positive_evidence(class, rules) {
                 return human(
-                    format!("Topic {topic} would get an automatic answer, but {why}: a person decides."),
+                    format!(
+                        "Topic {topic} would get an automatic answer, but {why}: a person decides."
+                    ),
                     route_queue,
                 );
             }
@@ -311,6 +317,17 @@ fn decide_refined(
             human(format!("{what}: a person answers."), route_queue)
         }
     }
+}
+
+/// `topic` does not take over from `other` (rules: `yields_to`): an
+/// "Einspruch" in a rejection-dispute thread disputes, it appeals nothing.
+fn yields(rules: &RuleSet, topic: &str, other: Option<&str>) -> bool {
+    let Some(other) = other else { return false };
+    rules
+        .topics
+        .iter()
+        .find(|t| t.id == topic)
+        .is_some_and(|t| t.yields_to.iter().any(|y| y == other))
 }
 
 /// Content spam that threads into an existing conversation is a
@@ -427,18 +444,41 @@ mod tests {
     #[test]
     fn oversize_mail_goes_to_a_person_and_an_appeal_to_the_restricted_queue() {
         let r = RuleSet::builtin();
-        let d = oversize(&Verdict::Human, &class("appeal", 5.0), &ctx(), &r, 3 << 20, 512 * 1024);
+        let d = oversize(
+            &Verdict::Human,
+            &class("appeal", 5.0),
+            &ctx(),
+            &r,
+            3 << 20,
+            512 * 1024,
+        );
         assert_eq!(
             (d.action, d.queue.as_deref()),
             (Action::Escalate, Some("sensitive"))
         );
-        assert!(d.reason.starts_with("Message is 3.0 MB, over the 512 KB limit"), "{}", d.reason);
-        let d = oversize(&Verdict::Human, &class("payment", 5.0), &ctx(), &r, 900, 800);
+        assert!(
+            d.reason
+                .starts_with("Message is 3.0 MB, over the 512 KB limit"),
+            "{}",
+            d.reason
+        );
+        let d = oversize(
+            &Verdict::Human,
+            &class("payment", 5.0),
+            &ctx(),
+            &r,
+            900,
+            800,
+        );
         assert_eq!(
             (d.action, d.queue.as_deref(), d.template),
             (Action::Human, Some("general"), None)
         );
-        assert!(d.reason.contains("900 bytes, over the 800 bytes limit"), "{}", d.reason);
+        assert!(
+            d.reason.contains("900 bytes, over the 800 bytes limit"),
+            "{}",
+            d.reason
+        );
     }
 
     #[test]
@@ -446,11 +486,15 @@ mod tests {
         let r = RuleSet::builtin();
         let mut d = decide(&Verdict::Human, &class("payment", 5.0), &ctx(), &r);
         assert_eq!(d.action, Action::AutoReply);
-        d.hold_back("no automatic reply: 3 replies to this address in the last hour", "general");
+        d.hold_back(
+            "no automatic reply: 3 replies to this address in the last hour",
+            "general",
+        );
         assert_eq!((d.action, d.template.as_deref()), (Action::Human, None));
         assert!(!d.reason.contains("answered with"), "{}", d.reason);
         assert!(
-            d.reason.contains("the payment template would answer, but 3 replies"),
+            d.reason
+                .contains("the payment template would answer, but 3 replies"),
             "{}",
             d.reason
         );
@@ -466,7 +510,11 @@ mod tests {
         });
         let d = decide(&Verdict::Human, &c, &ctx(), &r);
         assert_eq!(d.action, Action::Human);
-        assert!(d.reason.contains("sensitive cue (privacy 1)"), "{}", d.reason);
+        assert!(
+            d.reason.contains("sensitive cue (privacy 1)"),
+            "{}",
+            d.reason
+        );
         let mut c = class("payment", 5.0);
         c.spam.score = 2.0;
         c.spam.signals.push("Reply-To in another domain".into());

@@ -154,7 +154,8 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     language::detect(
         rules, email, subject, &new_text, &subj_hits, &body_hits, &mut out,
     );
-    topic::score(rules, &subj_hits, &body_hits, &mut out);
+    let short = one_liner || new_text.trim().is_empty();
+    topic::score(rules, &subj_hits, &body_hits, short, &mut out);
     out.spam = spam::assess(email, rules, &[&subj_norm, &body_norm]);
     out.hits = subj_hits
         .iter()

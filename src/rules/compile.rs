@@ -54,7 +54,8 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleErro
             extra.sort();
             for p in extra {
                 let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if p.extension().is_some_and(|e| e == "toml") && !REQUIRED.contains(&name)
+                if p.extension().is_some_and(|e| e == "toml")
+                    && !REQUIRED.contains(&name)
                     && !OPTIONAL.contains(&name)
                 {
                     errors.push(RuleError {
@@ -130,8 +131,8 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
     let routing: Option<RoutingFile> = c.parse(rp, rt);
     let projects: Option<ProjectsFile> = c.parse(pp, pt);
     let machine: Option<MachineFile> = c.parse(mp, mt);
-    let spam: Option<(&String, &String, SpamFile)> = find("spam.toml")
-        .and_then(|(p, t)| c.parse(p, t).map(|f| (p, t, f)));
+    let spam: Option<(&String, &String, SpamFile)> =
+        find("spam.toml").and_then(|(p, t)| c.parse(p, t).map(|f| (p, t, f)));
     let topic_files: Vec<(&String, &String, Option<TopicsFile>)> = sources
         .iter()
         .filter(|(p, _)| is_topic(p))
