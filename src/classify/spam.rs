@@ -4,7 +4,7 @@
 //! gives away (HTML only, a "Re:" that answers nothing, Reply-To in another
 //! domain, a sender domain that imitates ours, an archive attached).
 //!
-//! Two levels: at the rule set's `threshold`, with at least one content
+//! Two levels: at the rule set's `threshold`, with at least one strong
 //! cue, the mail is spam (recorded, never answered, never queued: see
 //! [`screen`]); from `doubt` on it only loses its automatic answer. No
 //! signal alone makes spam: a participant with an HTML mailer and a zip of
@@ -22,6 +22,9 @@ pub struct Assessment {
     pub score: f64,
     /// The part of `score` that came from wording (negative cues included).
     pub content: f64,
+    /// A `strong` cue matched: wording no participant uses with us. Spam
+    /// needs one; weak cues and structure alone only withhold an answer.
+    pub strong_cue: bool,
     /// What counted, for the reason and for admins: `"cue: bitcoin"`,
     /// `"html only"`, ...
     pub signals: Vec<String>,
@@ -30,7 +33,10 @@ pub struct Assessment {
 impl Assessment {
     /// Spam: recorded, never answered or queued.
     pub fn is_spam(&self, rules: &RuleSet) -> bool {
-        rules.spam.threshold > 0.0 && self.content >= 1.0 && self.score >= rules.spam.threshold
+        rules.spam.threshold > 0.0
+            && self.strong_cue
+            && self.content >= 1.0
+            && self.score >= rules.spam.threshold
     }
 
     /// Enough to withhold an automatic answer.
@@ -64,6 +70,7 @@ pub fn assess(email: &ParsedEmail, rules: &RuleSet, texts: &[&str]) -> Assessmen
         let p = &s.matcher.patterns[i as usize];
         if p.target == Target::Spam {
             out.content += p.weight;
+            out.strong_cue |= p.weight >= 2.0;
             out.add(p.weight, format!("cue \"{}\" ({})", p.text, p.origin));
         }
     }
@@ -238,7 +245,7 @@ mod tests {
         let mut m = mail(
             "billing@vendor.example",
             "Invoice 2291",
-            "Please see the invoice attached, payment due today.",
+            "Please find attached invoice 2291 for services rendered. Payment is due within 7 days.",
         );
         m.attachments.push(Attachment {
             name: Some("Invoice_2291.zip".into()),
@@ -246,7 +253,14 @@ mod tests {
             size: 900,
             sha256: String::new(),
         });
-        assert!(check(&m).1, "{:?}", check(&m).2);
+        assert!(check(&m).0, "{:?}", check(&m).2);
+        let mut m = mail(
+            "noreply.files@share-docs.example",
+            "Maria Lopes shared \"recordings_batch3.zip\" with you",
+            "Maria Lopes has shared a file with you. Sign in to view the recordings before the link expires.",
+        );
+        m.html_only = true;
+        assert!(check(&m).0, "{:?}", check(&m).2);
     }
 
     #[test]
@@ -263,6 +277,13 @@ mod tests {
             size: 9000,
             sha256: String::new(),
         });
+        assert!(!check(&m).0, "{:?}", check(&m).2);
+        let mut m = mail(
+            "chen@inbox.example",
+            "Re: upload failed",
+            "The upload page failed, so I sent you files via WeTransfer, click here: the link expires in 7 days. Did you get them?",
+        );
+        m.html_only = true;
         assert!(!check(&m).0, "{:?}", check(&m).2);
         let m = mail(
             "bo@inbox.example",
