@@ -242,6 +242,7 @@ fn test(
                     "guard": run.verdict,
                     "decision": run.decision,
                     "reply": reply_json(&run, reply.as_ref()),
+                    "spam": run.class.spam,
                 });
                 writeln!(out, "{v}")?;
             } else {
@@ -341,6 +342,16 @@ fn print_run(
             m.pattern,
             m.languages.join(","),
             m.origin
+        )?;
+    }
+    if !c.spam.signals.is_empty() {
+        writeln!(
+            out,
+            "spam:      score {} (spam at {}, no automatic answer from {}): {}",
+            c.spam.score,
+            rules.spam.threshold,
+            rules.spam.doubt,
+            c.spam.signals.join(", ")
         )?;
     }
     let guard = match &run.verdict {

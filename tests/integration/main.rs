@@ -29,3 +29,5 @@ mod parse_corpus;
 mod quarantine;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.
 mod reply;
+/// Content spam: recorded, never answered or queued; oversize appeals.
+mod spam;
