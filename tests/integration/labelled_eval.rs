@@ -25,7 +25,7 @@
 //! `HELPGATE_LABELLED_STRICT=1` also asserts the goals (topic >= 95 %,
 //! action >= 97 %, sensitive recall 100 %) on every part.
 
-use crate::common::{path_str, Env};
+use crate::common::{path_str, Env, Tally};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -153,29 +153,6 @@ fn root<'a>(labels: &'a HashMap<&str, &Label>, file: &'a str) -> &'a str {
         }
     }
     cur
-}
-
-#[derive(Default, Clone, Copy)]
-struct Tally {
-    hit: usize,
-    n: usize,
-}
-
-impl Tally {
-    fn add(&mut self, ok: bool) {
-        self.n += 1;
-        self.hit += usize::from(ok);
-    }
-    fn pct(self) -> f64 {
-        if self.n == 0 {
-            100.0
-        } else {
-            100.0 * self.hit as f64 / self.n as f64
-        }
-    }
-    fn show(self) -> String {
-        format!("{:5.1} % ({}/{})", self.pct(), self.hit, self.n)
-    }
 }
 
 /// Scores of one part of the set.
