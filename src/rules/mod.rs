@@ -221,14 +221,15 @@ impl RuleSet {
     pub fn summary(&self) -> String {
         let participant = self.topics.len();
         format!(
-            "{} files: {} projects, {} languages, {} topics x {} languages, {} topic/language patterns, {} machine-mail patterns",
+            "{} files: {} projects, {} languages, {} topics x {} languages, {} topic/language patterns, {} machine-mail patterns, {} spam patterns",
             self.files.len(),
             self.projects.len(),
             self.languages.len(),
             participant,
             self.languages.len(),
             self.text.len(),
-            self.machine.matcher.len()
+            self.machine.matcher.len(),
+            self.spam.matcher.len()
         )
     }
 }
