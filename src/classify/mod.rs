@@ -341,6 +341,10 @@ mod tests {
         let t = |s: &str, b: &str| classify(&mail(s, b), &r).topic.unwrap_or_default();
         let rec = "I'd like to appeal the decision, 15 of my recordings were declined for noise.";
         assert_eq!(t("appeal", rec), "rejection_dispute");
+        // An appeal that also speaks of the account is about the account,
+        // however many rejection words come with it.
+        let blocked = "I appeal: my account is blocked. 20 of my recordings were rejected unfairly, please re-check the rejected recordings.";
+        assert_eq!(t("appeal", blocked), "appeal");
         let acc = "My account was suspended, I'd like to appeal the decision and be reinstated.";
         assert_eq!(t("appeal", acc), "appeal");
         assert_eq!(

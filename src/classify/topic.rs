@@ -141,6 +141,11 @@ pub(super) fn score(
             && rules.topics[chosen]
                 .yields_to
                 .contains(&rules.topics[*t].id)
+            && !ranked.iter().any(|(u, _)| {
+                rules.topics[chosen]
+                    .yields_unless
+                    .contains(&rules.topics[*u].id)
+            })
     });
     if let Some(&(t, s)) = yielded {
         (chosen, score) = (t, s);

@@ -418,6 +418,7 @@ impl Compiler {
                 subject_weight: t.subject_weight,
                 body_weight: t.body_weight,
                 yields_to: t.yields_to.clone(),
+                yields_unless: t.yields_unless.clone(),
             });
             for (code, pats) in &t.lang {
                 let lang = if code == "any" {

@@ -192,6 +192,10 @@ pub(crate) struct TopicDef {
     /// rejection dispute, not an account appeal).
     #[serde(default)]
     pub(crate) yields_to: Vec<String>,
+    /// ... except when one of these topics has evidence too (an appeal
+    /// that also speaks of the account is about a blocked account).
+    #[serde(default)]
+    pub(crate) yields_unless: Vec<String>,
     /// language -> patterns.
     #[serde(default)]
     pub(crate) lang: BTreeMap<String, Spanned<LangPatterns>>,

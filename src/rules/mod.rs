@@ -72,6 +72,8 @@ pub struct Topic {
     pub body_weight: f64,
     /// Topic ids a sensitive topic does not take over from.
     pub yields_to: Vec<String>,
+    /// Topics whose evidence cancels `yields_to`.
+    pub yields_unless: Vec<String>,
 }
 
 /// What to do with a topic (rules/routing.toml `[topic.X]`).
