@@ -52,6 +52,26 @@ pub struct Decision {
     pub reason: String,
 }
 
+impl Decision {
+    /// An automatic answer that the loop guard or a limit held back: a
+    /// person answers, and the reason says so once instead of claiming the
+    /// answer and then taking it back.
+    pub fn hold_back(&mut self, why: &str, queue: &str) {
+        let head = self
+            .reason
+            .split_once(": answered with")
+            .map_or(self.reason.as_str(), |(h, _)| h)
+            .trim_end_matches('.');
+        let why = why.strip_prefix("no automatic reply: ").unwrap_or(why);
+        let template = self.template.take().unwrap_or_else(|| "automatic".into());
+        self.reason = format!(
+            "{head}: the {template} template would answer, but {why}: held back, a person answers."
+        );
+        self.action = Action::Human;
+        self.queue = self.queue.take().or_else(|| Some(queue.to_string()));
+    }
+}
+
 /// What the store knows about the conversation a message belongs to.
 #[derive(Debug, Clone, Default)]
 pub struct TicketContext {
@@ -78,19 +98,70 @@ pub fn decide(
     decide_refined(verdict, &refined, ctx, rules)
 }
 
+/// The decision for mail over the size limit, of which only the header
+/// block was read: always a person, in the restricted queue when what the
+/// headers say (an appeal in the subject, a sensitive conversation) would
+/// escalate.
+pub fn oversize(
+    verdict: &Verdict,
+    class: &Classification,
+    ctx: &TicketContext,
+    rules: &RuleSet,
+    size: u64,
+    limit: u64,
+) -> Decision {
+    let what = format!(
+        "Message is {}, over the {} limit: kept raw",
+        size_text(size),
+        size_text(limit)
+    );
+    let d = decide(verdict, class, ctx, rules);
+    if d.action == Action::Escalate {
+        return Decision {
+            reason: format!("{what}; {}", d.reason),
+            ..d
+        };
+    }
+    let queue = d
+        .queue
+        .or_else(|| ctx.ticket_queue.clone())
+        .unwrap_or_else(|| rules.default_queue.clone());
+    Decision {
+        action: Action::Human,
+        queue: Some(queue),
+        template: None,
+        reason: format!("{what} for a person."),
+    }
+}
+
+/// "52.4 MB", "512 KB", "900 bytes": a limit under 1 MB is not "0 MB".
+fn size_text(bytes: u64) -> String {
+    const MB: u64 = 1 << 20;
+    match bytes {
+        b if b >= MB => format!("{:.1} MB", b as f64 / MB as f64),
+        b if b >= 1024 => format!("{} KB", b.div_ceil(1024)),
+        b => format!("{b} bytes"),
+    }
+}
+
 fn decide_refined(
     verdict: &Verdict,
     class: &Classification,
     ctx: &TicketContext,
     rules: &RuleSet,
 ) -> Decision {
-    if let Verdict::Machine { kind, reason } = verdict {
-        return Decision {
-            action: Action::Ignore,
-            queue: None,
-            template: None,
-            reason: format!("Machine mail ({kind}): {reason}; recorded, never answered or queued."),
-        };
+    match verdict {
+        Verdict::Machine { kind, reason } if !spam_in_thread(verdict, ctx) => {
+            return Decision {
+                action: Action::Ignore,
+                queue: None,
+                template: None,
+                reason: format!(
+                    "Machine mail ({kind}): {reason}; recorded, never answered or queued."
+                ),
+            };
+        }
+        _ => {}
     }
     let topic = class.topic.as_deref().unwrap_or("other");
     let route = rules.route(&ctx.project, topic);
@@ -115,10 +186,11 @@ fn decide_refined(
     // request in a payment conversation is escalated even when the quoted
     // subject keeps the old topic ahead.
     let followup_sensitive = if ctx.follow_up && !sensitive_topic {
-        class
-            .candidates
-            .iter()
-            .find(|c| c.score >= strong && rules.is_sensitive_topic(&ctx.project, &c.topic))
+        class.candidates.iter().find(|c| {
+            c.score >= strong
+                && rules.is_sensitive_topic(&ctx.project, &c.topic)
+                && !yields(rules, &c.topic, ctx.ticket_topic.as_deref())
+        })
     } else {
         None
     };
@@ -180,6 +252,14 @@ fn decide_refined(
     };
     match route.action {
         Action::AutoReply => {
+            if let Some(why) = no_positive_evidence(class, rules) {
+                return human(
+                    format!(
+                        "Topic {topic} would get an automatic answer, but {why}: a person decides."
+                    ),
+                    route_queue,
+                );
+            }
             let floor = rules.thresholds.auto_reply_min_score;
             if class.topic_score < floor {
                 return human(
@@ -237,6 +317,42 @@ fn decide_refined(
             human(format!("{what}: a person answers."), route_queue)
         }
     }
+}
+
+/// `topic` does not take over from `other` (rules: `yields_to`): an
+/// "Einspruch" in a rejection-dispute thread disputes, it appeals nothing.
+fn yields(rules: &RuleSet, topic: &str, other: Option<&str>) -> bool {
+    let Some(other) = other else { return false };
+    rules
+        .topics
+        .iter()
+        .find(|t| t.id == topic)
+        .is_some_and(|t| t.yields_to.iter().any(|y| y == other))
+}
+
+/// Content spam that threads into an existing conversation is a
+/// participant's reply quoting something odd, not spam: a person reads it.
+fn spam_in_thread(verdict: &Verdict, ctx: &TicketContext) -> bool {
+    ctx.follow_up
+        && matches!(verdict, Verdict::Machine { kind, reason }
+            if kind == "spam" && reason.starts_with(crate::classify::spam::BY_CONTENT))
+}
+
+/// Why a mail with an answerable topic still gets no automatic answer: an
+/// answer needs positive evidence, so any sensitive cue or a spam doubt
+/// hands it to a person.
+fn no_positive_evidence(class: &Classification, rules: &RuleSet) -> Option<String> {
+    if let Some(h) = &class.sensitive_hint {
+        return Some(format!("it has a sensitive cue ({} {})", h.topic, h.score));
+    }
+    if class.spam.is_doubtful(rules) {
+        return Some(format!(
+            "it looks like spam (score {}: {})",
+            class.spam.score,
+            class.spam.signals.join(", ")
+        ));
+    }
+    None
 }
 
 fn candidates(class: &Classification) -> String {
@@ -323,6 +439,88 @@ mod tests {
         c.candidates[1].score = 1.0;
         let d = decide(&Verdict::Human, &c, &follow, &r);
         assert_eq!(d.action, Action::Human);
+    }
+
+    #[test]
+    fn oversize_mail_goes_to_a_person_and_an_appeal_to_the_restricted_queue() {
+        let r = RuleSet::builtin();
+        let d = oversize(
+            &Verdict::Human,
+            &class("appeal", 5.0),
+            &ctx(),
+            &r,
+            3 << 20,
+            512 * 1024,
+        );
+        assert_eq!(
+            (d.action, d.queue.as_deref()),
+            (Action::Escalate, Some("sensitive"))
+        );
+        assert!(
+            d.reason
+                .starts_with("Message is 3.0 MB, over the 512 KB limit"),
+            "{}",
+            d.reason
+        );
+        let d = oversize(
+            &Verdict::Human,
+            &class("payment", 5.0),
+            &ctx(),
+            &r,
+            900,
+            800,
+        );
+        assert_eq!(
+            (d.action, d.queue.as_deref(), d.template),
+            (Action::Human, Some("general"), None)
+        );
+        assert!(
+            d.reason.contains("900 bytes, over the 800 bytes limit"),
+            "{}",
+            d.reason
+        );
+    }
+
+    #[test]
+    fn a_held_back_answer_says_so_once() {
+        let r = RuleSet::builtin();
+        let mut d = decide(&Verdict::Human, &class("payment", 5.0), &ctx(), &r);
+        assert_eq!(d.action, Action::AutoReply);
+        d.hold_back(
+            "no automatic reply: 3 replies to this address in the last hour",
+            "general",
+        );
+        assert_eq!((d.action, d.template.as_deref()), (Action::Human, None));
+        assert!(!d.reason.contains("answered with"), "{}", d.reason);
+        assert!(
+            d.reason
+                .contains("the payment template would answer, but 3 replies"),
+            "{}",
+            d.reason
+        );
+    }
+
+    #[test]
+    fn an_answer_needs_positive_evidence() {
+        let r = RuleSet::builtin();
+        let mut c = class("payment", 5.0);
+        c.sensitive_hint = Some(Candidate {
+            topic: "privacy".into(),
+            score: 1.0,
+        });
+        let d = decide(&Verdict::Human, &c, &ctx(), &r);
+        assert_eq!(d.action, Action::Human);
+        assert!(
+            d.reason.contains("sensitive cue (privacy 1)"),
+            "{}",
+            d.reason
+        );
+        let mut c = class("payment", 5.0);
+        c.spam.score = 2.0;
+        c.spam.signals.push("Reply-To in another domain".into());
+        let d = decide(&Verdict::Human, &c, &ctx(), &r);
+        assert_eq!(d.action, Action::Human);
+        assert!(d.reason.contains("looks like spam"), "{}", d.reason);
     }
 
     #[test]

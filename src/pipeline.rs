@@ -153,8 +153,12 @@ impl Pipeline {
                 ),
             ));
         }
-        let verdict = guard::check_with(&email, &self.rules, &self.replies.trust);
         let classification = classify::classify(&email, &self.rules);
+        let verdict = classify::spam::screen(
+            guard::check_with(&email, &self.rules, &self.replies.trust),
+            &classification.spam,
+            &self.rules,
+        );
         let body_json = body_json(&email);
         Prepared {
             // Filled in by `prepare`, which owns the bytes.
@@ -322,23 +326,26 @@ impl Pipeline {
             ticket_queue: existing.as_ref().and_then(|t| t.queue.clone()),
         };
         let mut decision = match p.oversize {
-            Some(size) => Decision {
-                action: Action::Human,
-                queue: Some("general".to_string()),
-                template: None,
-                reason: format!(
-                    "message is {} MB, over the {} MB limit: kept raw for a human",
-                    size.div_ceil(1 << 20),
-                    self.max_message_bytes >> 20
-                ),
-            },
+            Some(size) => decide::oversize(
+                &p.verdict,
+                &p.classification,
+                &ctx,
+                &self.rules,
+                size,
+                self.max_message_bytes,
+            ),
             None => decide::decide(&p.verdict, &p.classification, &ctx, &self.rules),
         };
         let now = self.clock.now();
         let mut class = p.classification.clone();
         classify::refine(&mut class, &ctx, &self.rules);
         if let Verdict::Machine { kind, .. } = &p.verdict {
-            class.topic = Some(kind.clone());
+            if decision.action == Action::Ignore {
+                class.topic = Some(kind.clone());
+                // Machine mail has no language of a participant.
+                class.language = None;
+                class.language_source = None;
+            }
         }
         let class = &class;
         let ticket = match (&existing, decision.action) {
@@ -405,10 +412,7 @@ impl Pipeline {
             None => crate::reply::ReplyOutcome::default(),
         };
         if let Some(why) = &reply.held_back {
-            decision.action = Action::Human;
-            decision.queue = decision.queue.take().or(Some("general".to_string()));
-            decision.template = None;
-            decision.reason = format!("{}; {why}", decision.reason);
+            decision.hold_back(why, &self.rules.default_queue);
         }
         // --- end replies
         let details = serde_json::to_string(&Details {

@@ -11,6 +11,7 @@
 
 mod language;
 pub mod quote;
+pub mod spam;
 mod topic;
 
 pub use language::whatlang_code;
@@ -100,6 +101,11 @@ pub struct Classification {
     /// pipeline does not pay for strings nobody reads.
     #[serde(skip)]
     pub hits: Vec<(u32, bool)>,
+    /// The best sensitive topic with any evidence at all, however weak: an
+    /// automatic answer needs none.
+    pub sensitive_hint: Option<Candidate>,
+    /// Spam and scam evidence (rules/spam.toml).
+    pub spam: spam::Assessment,
 }
 
 impl Classification {
@@ -148,7 +154,9 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     language::detect(
         rules, email, subject, &new_text, &subj_hits, &body_hits, &mut out,
     );
-    topic::score(rules, &subj_hits, &body_hits, &mut out);
+    let short = one_liner || new_text.trim().is_empty();
+    topic::score(rules, &subj_hits, &body_hits, short, &mut out);
+    out.spam = spam::assess(email, rules, &[&subj_norm, &body_norm]);
     out.hits = subj_hits
         .iter()
         .map(|&i| (i, true))
@@ -333,6 +341,10 @@ mod tests {
         let t = |s: &str, b: &str| classify(&mail(s, b), &r).topic.unwrap_or_default();
         let rec = "I'd like to appeal the decision, 15 of my recordings were declined for noise.";
         assert_eq!(t("appeal", rec), "rejection_dispute");
+        // An appeal that also speaks of the account is about the account,
+        // however many rejection words come with it.
+        let blocked = "I appeal: my account is blocked. 20 of my recordings were rejected unfairly, please re-check the rejected recordings.";
+        assert_eq!(t("appeal", blocked), "appeal");
         let acc = "My account was suspended, I'd like to appeal the decision and be reinstated.";
         assert_eq!(t("appeal", acc), "appeal");
         assert_eq!(
@@ -418,6 +430,72 @@ mod tests {
             lang(&classify(&mail("", "ok"), &r)),
             ("en", LanguageSource::ProjectDefault)
         );
+    }
+
+    fn decided(subject: &str, body: &str) -> (crate::decide::Action, String) {
+        let r = RuleSet::builtin();
+        let c = classify(&mail(subject, body), &r);
+        let ctx = crate::decide::TicketContext {
+            project: r.projects[r.default_project].id.clone(),
+            ..Default::default()
+        };
+        let d = crate::decide::decide(&crate::guard::Verdict::Human, &c, &ctx, &r);
+        (d.action, c.topic.unwrap_or_default())
+    }
+
+    #[test]
+    fn mild_sensitive_wording_escalates_in_every_language() {
+        use crate::decide::Action;
+        for body in [
+            "Another participant keeps sending me messages on the forum and it's getting scary.",
+            "My batch was rejected again. Honestly I feel like giving up on everything lately.",
+            "Please remove everything you have stored about me, I'm done with this project.",
+            "Bitte löschen Sie alle meine Aufnahmen und mein Konto.",
+            "Ein Prüfer hat mir private Nachrichten geschickt, das ist mir unangenehm.",
+            "Ik wil dat jullie al mijn gegevens wissen.",
+            "Iemand doet zich voor als medewerker en vraagt om mijn wachtwoord.",
+            "Mon compte a été suspendu sans raison, je conteste cette décision.",
+            "Je n'ai plus la force de continuer, tout me semble inutile.",
+            "Me han cerrado la cuenta y no entiendo por qué.",
+            "Un usuario me está amenazando por mensajes privados.",
+            "Quero que apaguem todos os meus dados, por favor.",
+            "Il mio account è stato chiuso senza motivo.",
+            "Non ce la faccio più, a volte penso di farla finita.",
+            "Haluan, että poistatte kaikki tietoni.",
+            "Joku lähettää minulle uhkaavia viestejä.",
+            "Tüm verilerimin silinmesini istiyorum.",
+            "Biri bana sürekli tehdit mesajları gönderiyor.",
+            "Θέλω να διαγράψετε όλα τα προσωπικά μου δεδομένα.",
+            "제 계정이 왜 정지되었는지 알고 싶습니다.",
+            "다른 참여자가 저에게 협박 메시지를 보내요.",
+            "Tài khoản của tôi bị đình chỉ mà không rõ lý do.",
+            "Có người liên tục gửi tin nhắn đe dọa tôi.",
+            "请删除我所有的个人信息和录音。",
+            "我最近觉得活着很累，不想再继续了。",
+            // A sensitive signal inside another topic wins.
+            "When will I be paid for October? Also please delete my data afterwards.",
+        ] {
+            let (action, topic) = decided("question", body);
+            assert_eq!(action, Action::Escalate, "{body} -> {topic}");
+        }
+    }
+
+    #[test]
+    fn weak_or_lockout_wording_goes_to_a_person_without_escalation() {
+        use crate::decide::Action;
+        // A login lockout is an account matter.
+        let (a, t) = decided(
+            "en pääse kirjautumaan",
+            "Tilini on lukittu enkä pääse kirjautumaan. Salasanan nollaus ei toimi.",
+        );
+        assert_eq!((a, t.as_str()), (Action::Human, "account"));
+        // One keyword ("Daten"), even in subject and body, is no privacy
+        // request: a person, no restricted queue, no answer.
+        let (a, t) = decided(
+            "Nutzung der Daten",
+            "Ich schreibe eine Masterarbeit. Kann ich einen Teil der Daten bekommen, oder an wen wende ich mich?",
+        );
+        assert_eq!((a, t.as_str()), (Action::Human, "other"));
     }
 
     #[test]

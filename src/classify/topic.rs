@@ -1,13 +1,13 @@
 //! Topic scores from pattern hits: each distinct pattern counts once per
 //! field (subject, body), times the topic's field weight. A sensitive topic
-//! that comes close to the best wins: privacy, appeals and abuse must
-//! reach the restricted queue even when the mail also mentions payment.
+//! with strong evidence wins over any other: privacy, appeals and abuse must
+//! reach the restricted queue even when the mail is mostly about payment.
 //! Words from a third language count half: a false friend (Turkish `para`
 //! in a Portuguese mail) should not decide; English counts fully, since
 //! participants mix in English tech words.
 
 use super::{Candidate, Classification};
-use crate::rules::matcher::{Pattern, Target};
+use crate::rules::matcher::{Pattern, PatternKind, Target};
 use crate::rules::RuleSet;
 
 /// 1 for patterns of the mail's language, of English or of no language;
@@ -35,9 +35,30 @@ pub(super) fn confident_language(rules: &RuleSet, out: &Classification) -> Optio
         .and_then(|l| rules.language_index(l))
 }
 
-pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Classification) {
+/// Keyword weight from which one keyword is clear evidence on its own
+/// (abuse and appeal words: "harassing", "suspended").
+const CLEAR_KEYWORD: f64 = 2.0;
+
+/// A keyword's score in the subject (weight 1 x the default subject
+/// weight): below it, a lone keyword is in the body only.
+const SUBJECT_KEYWORD: f64 = 1.5;
+
+/// `short`: the mail is a one-liner or subject only, so one word is all
+/// the evidence there can be.
+pub(super) fn score(
+    rules: &RuleSet,
+    subj: &[u32],
+    body: &[u32],
+    short: bool,
+    out: &mut Classification,
+) {
     let lang = confident_language(rules, out);
     let mut scores = vec![0.0f64; rules.topics.len()];
+    // Per topic: the first distinct keyword seen, and whether more than one
+    // keyword or any phrase or regex matched. One keyword, even repeated in
+    // subject and body ("Daten", "Daten"), is not a topic.
+    let mut first_keyword: Vec<Option<u32>> = vec![None; rules.topics.len()];
+    let mut more: Vec<bool> = vec![false; rules.topics.len()];
     for (hits, subject) in [(subj, true), (body, false)] {
         for &id in hits {
             let p = &rules.text.patterns[id as usize];
@@ -49,6 +70,17 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
                     topic.body_weight
                 };
                 scores[t] += p.weight * w * language_factor(rules, p, lang);
+                if p.weight > 0.0 {
+                    if p.kind != PatternKind::Keyword || p.weight >= CLEAR_KEYWORD {
+                        more[t] = true;
+                    } else {
+                        match first_keyword[t] {
+                            None => first_keyword[t] = Some(id),
+                            Some(k) if k != id => more[t] = true,
+                            Some(_) => {}
+                        }
+                    }
+                }
             }
         }
     }
@@ -83,9 +115,18 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
     // topic needs to take over from a stronger one.
     let strong = th.auto_reply_min_score.max(th.min_score);
     let best_id = &rules.topics[best].id;
+    out.sensitive_hint = ranked
+        .iter()
+        .find(|(t, _)| is_sensitive(*t))
+        .map(|&(t, s)| Candidate {
+            topic: rules.topics[t].id.clone(),
+            score: round(s),
+        });
+    // A sensitive signal anywhere in the new text wins, however much else
+    // the mail is about: a self-harm hint in a rejection complaint is what
+    // a person must read first.
     let sensitive = ranked.iter().find(|(t, s)| {
         *s >= strong
-            && *s * th.min_ratio * 2.0 >= best_score
             && is_sensitive(*t)
             && (*t == best || !rules.topics[*t].yields_to.contains(best_id))
     });
@@ -100,12 +141,32 @@ pub(super) fn score(rules: &RuleSet, subj: &[u32], body: &[u32], out: &mut Class
             && rules.topics[chosen]
                 .yields_to
                 .contains(&rules.topics[*t].id)
+            && !ranked.iter().any(|(u, _)| {
+                rules.topics[chosen]
+                    .yields_unless
+                    .contains(&rules.topics[*u].id)
+            })
     });
     if let Some(&(t, s)) = yielded {
         (chosen, score) = (t, s);
     }
     out.topic_score = round(score);
     if score < th.min_score {
+        out.topic = Some("other".to_string());
+        out.topic_uncertain = true;
+        return;
+    }
+    // One weak hint of a sensitive topic ("data", "delete"), even repeated
+    // in subject and body, is not that topic; one keyword in the body alone
+    // is no topic at all (outside a one-liner): a person reads it, with no
+    // automatic answer (see decide).
+    let lone_keyword = !short && !more[chosen];
+    let weak = if is_sensitive(chosen) {
+        score < strong || lone_keyword
+    } else {
+        lone_keyword && score < th.min_score.max(SUBJECT_KEYWORD)
+    };
+    if weak {
         out.topic = Some("other".to_string());
         out.topic_uncertain = true;
         return;

@@ -159,8 +159,8 @@ pub(crate) fn dry_run(
     ctx: Option<TicketContext>,
 ) -> Run {
     let email = parse::parse(raw);
-    let verdict = guard::check(&email, rules);
     let mut class = classify::classify(&email, rules);
+    let verdict = classify::spam::screen(guard::check(&email, rules), &class.spam, rules);
     let ctx = ctx.unwrap_or_else(|| TicketContext {
         project: rules.project_for(&email, mailbox).id.clone(),
         ..TicketContext::default()
@@ -168,6 +168,8 @@ pub(crate) fn dry_run(
     classify::refine(&mut class, &ctx, rules);
     if let Verdict::Machine { kind, .. } = &verdict {
         class.topic = Some(kind.clone());
+        class.language = None;
+        class.language_source = None;
     }
     let decision = decide::decide(&verdict, &class, &ctx, rules);
     Run {
@@ -258,6 +260,7 @@ fn test(
                     "guard": run.verdict,
                     "decision": run.decision,
                     "reply": reply_json(&run, reply.as_ref()),
+                    "spam": run.class.spam,
                 });
                 writeln!(out, "{v}")?;
             } else {
@@ -357,6 +360,16 @@ fn print_run(
             m.pattern,
             m.languages.join(","),
             m.origin
+        )?;
+    }
+    if !c.spam.signals.is_empty() {
+        writeln!(
+            out,
+            "spam:      score {} (spam at {}, no automatic answer from {}): {}",
+            c.spam.score,
+            rules.spam.threshold,
+            rules.spam.doubt,
+            c.spam.signals.join(", ")
         )?;
     }
     let guard = match &run.verdict {

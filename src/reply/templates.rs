@@ -529,12 +529,12 @@ mod tests {
     }
 
     #[test]
-    fn builtin_templates_load_and_cover_every_language() {
+    fn builtin_templates_and_acknowledgements_cover_every_language() {
         let t = Templates::builtin();
         for lang in [
             "en", "pt", "de", "nl", "fr", "it", "es", "ko", "vi", "zh", "tr", "el", "fi",
         ] {
-            for topic in AUTO_TOPICS {
+            for topic in AUTO_TOPICS.iter().chain(ACKS) {
                 let tpl = t
                     .get(lang, topic)
                     .unwrap_or_else(|| panic!("{lang}/{topic}"));

@@ -3,11 +3,14 @@
 
 use super::error::RuleError;
 use super::file::{
-    LangPatterns, LanguagesFile, MachineFile, ProjectsFile, RouteDef, RoutingFile, TopicsFile,
+    LangPatterns, LanguagesFile, MachineFile, ProjectsFile, RouteDef, RoutingFile, SpamFile,
+    TopicsFile,
 };
 use super::matcher::{Matcher, Origin, Pattern, PatternKind, Target};
 use super::normalize::normalize;
-use super::{Detection, Language, MachineRules, Project, Route, RuleSet, Thresholds, Topic};
+use super::{
+    Detection, Language, MachineRules, Project, Route, RuleSet, SpamRules, Thresholds, Topic,
+};
 use crate::decide::Action;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -21,6 +24,8 @@ const REQUIRED: [&str; 4] = [
     "projects.toml",
     "machine.toml",
 ];
+/// Rule files that may be absent.
+const OPTIONAL: [&str; 1] = ["spam.toml"];
 
 /// The rule files under `dir`: the four required files and topics/*.toml.
 pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
@@ -38,18 +43,26 @@ pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleErro
     for name in REQUIRED {
         read(&dir.join(name), &mut errors);
     }
+    for name in OPTIONAL {
+        if dir.join(name).exists() {
+            read(&dir.join(name), &mut errors);
+        }
+    }
     match std::fs::read_dir(dir) {
         Ok(entries) => {
             let mut extra: Vec<_> = entries.filter_map(|e| e.ok()).map(|e| e.path()).collect();
             extra.sort();
             for p in extra {
                 let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-                if p.extension().is_some_and(|e| e == "toml") && !REQUIRED.contains(&name) {
+                if p.extension().is_some_and(|e| e == "toml")
+                    && !REQUIRED.contains(&name)
+                    && !OPTIONAL.contains(&name)
+                {
                     errors.push(RuleError {
                         path: p.clone(),
                         line: 0,
                         column: 0,
-                        reason: "unknown rule file: expected languages.toml, routing.toml, projects.toml, machine.toml or topics/*.toml".into(),
+                        reason: "unknown rule file: expected languages.toml, routing.toml, projects.toml, machine.toml, spam.toml or topics/*.toml".into(),
                     });
                 }
             }
@@ -118,6 +131,8 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
     let routing: Option<RoutingFile> = c.parse(rp, rt);
     let projects: Option<ProjectsFile> = c.parse(pp, pt);
     let machine: Option<MachineFile> = c.parse(mp, mt);
+    let spam: Option<(&String, &String, SpamFile)> =
+        find("spam.toml").and_then(|(p, t)| c.parse(p, t).map(|f| (p, t, f)));
     let topic_files: Vec<(&String, &String, Option<TopicsFile>)> = sources
         .iter()
         .filter(|(p, _)| is_topic(p))
@@ -188,6 +203,10 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
         Some(m) => c.machine(mp, mt, m),
         None => MachineRules::default(),
     };
+    let spam_rules = match &spam {
+        Some((p, t, f)) => c.spam(p, t, f),
+        None => SpamRules::default(),
+    };
     let text = match Matcher::build(std::mem::take(&mut c.patterns)) {
         Ok(m) => m,
         Err(e) => {
@@ -224,6 +243,7 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
         thresholds,
         text,
         machine: machine_rules,
+        spam: spam_rules,
         files: sources.iter().map(|(p, _)| p.clone()).collect(),
     })
 }
@@ -398,6 +418,7 @@ impl Compiler {
                 subject_weight: t.subject_weight,
                 body_weight: t.body_weight,
                 yields_to: t.yields_to.clone(),
+                yields_unless: t.yields_unless.clone(),
             });
             for (code, pats) in &t.lang {
                 let lang = if code == "any" {
@@ -691,6 +712,78 @@ impl Compiler {
                 .subject_prefixes
                 .iter()
                 .map(|d| d.to_lowercase())
+                .collect(),
+            matcher,
+        }
+    }
+
+    fn spam(&mut self, path: &str, text: &str, f: &SpamFile) -> SpamRules {
+        let file: Arc<str> = path.into();
+        let saved = std::mem::take(&mut self.patterns);
+        let saved_merged = std::mem::take(&mut self.merged);
+        for (code, cues) in &f.lang {
+            let lang = if code == "any" {
+                None
+            } else if let Some(l) = self.lang(code) {
+                Some(l)
+            } else {
+                let known = self.known_languages();
+                self.err(
+                    path,
+                    text,
+                    cues,
+                    format!("unknown language `{code}` (languages.toml has: {known})"),
+                );
+                continue;
+            };
+            let c = cues.get_ref();
+            for (list, weight) in [(&c.cues, 1.0), (&c.strong, 2.0), (&c.negative, -3.0)] {
+                for p in list {
+                    let kind = if weight < 0.0 {
+                        PatternKind::Negative
+                    } else {
+                        PatternKind::Machine
+                    };
+                    self.literal(path, text, &file, p, kind, Target::Spam, lang, weight);
+                }
+            }
+        }
+        let patterns = std::mem::replace(&mut self.patterns, saved);
+        self.merged = saved_merged;
+        let matcher = Matcher::build(patterns).unwrap_or_else(|e| {
+            self.errors.extend(e.located());
+            self.errors.push(RuleError::at(
+                path,
+                text,
+                0,
+                format!("cannot build spam patterns: {e}"),
+            ));
+            Matcher::default()
+        });
+        if f.threshold <= 0.0 || f.doubt <= 0.0 || f.doubt > f.threshold {
+            self.errors.push(RuleError::at(
+                path,
+                text,
+                0,
+                format!(
+                    "need 0 < doubt <= threshold, found doubt {} and threshold {}",
+                    f.doubt, f.threshold
+                ),
+            ));
+        }
+        let s = &f.signals;
+        SpamRules {
+            threshold: f.threshold,
+            doubt: f.doubt,
+            html_only: s.html_only,
+            fake_reply: s.fake_reply,
+            reply_to_elsewhere: s.reply_to_elsewhere,
+            lookalike_domain: s.lookalike_domain,
+            risky_attachment: s.risky_attachment,
+            risky_extensions: s
+                .risky_extensions
+                .iter()
+                .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
                 .collect(),
             matcher,
         }

@@ -192,6 +192,10 @@ pub(crate) struct TopicDef {
     /// rejection dispute, not an account appeal).
     #[serde(default)]
     pub(crate) yields_to: Vec<String>,
+    /// ... except when one of these topics has evidence too (an appeal
+    /// that also speaks of the account is about a blocked account).
+    #[serde(default)]
+    pub(crate) yields_unless: Vec<String>,
     /// language -> patterns.
     #[serde(default)]
     pub(crate) lang: BTreeMap<String, Spanned<LangPatterns>>,
@@ -236,4 +240,45 @@ fn one() -> f64 {
 
 fn one_and_a_half() -> f64 {
     1.5
+}
+
+/// rules/spam.toml (optional): content spam and scams that no upstream
+/// filter marked.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SpamFile {
+    /// Score at which a mail is spam (recorded, never answered or queued).
+    pub(crate) threshold: f64,
+    /// Score from which a mail gets no automatic answer (a person looks).
+    pub(crate) doubt: f64,
+    pub(crate) signals: SpamSignals,
+    /// language (or `any`) -> cue lists.
+    #[serde(default)]
+    pub(crate) lang: BTreeMap<String, Spanned<SpamCues>>,
+}
+
+/// Weights of what the mail's structure says.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SpamSignals {
+    pub(crate) html_only: f64,
+    pub(crate) fake_reply: f64,
+    pub(crate) reply_to_elsewhere: f64,
+    pub(crate) lookalike_domain: f64,
+    pub(crate) risky_attachment: f64,
+    pub(crate) risky_extensions: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SpamCues {
+    /// Weight 1 each.
+    #[serde(default)]
+    pub(crate) cues: Patterns,
+    /// Weight 2 each: wording no participant uses to us.
+    #[serde(default)]
+    pub(crate) strong: Patterns,
+    /// Subtract 3: a participant asking about a scam they received.
+    #[serde(default)]
+    pub(crate) negative: Patterns,
 }

@@ -52,6 +52,8 @@ pub enum Target {
     AutoreplyBody,
     BounceSubject,
     BounceBody,
+    /// A content cue of spam or a scam (rules/spam.toml).
+    Spam,
 }
 
 /// One compiled pattern.

@@ -72,6 +72,8 @@ pub struct Topic {
     pub body_weight: f64,
     /// Topic ids a sensitive topic does not take over from.
     pub yields_to: Vec<String>,
+    /// Topics whose evidence cancels `yields_to`.
+    pub yields_unless: Vec<String>,
 }
 
 /// What to do with a topic (rules/routing.toml `[topic.X]`).
@@ -103,6 +105,21 @@ pub struct MachineRules {
     pub matcher: Matcher,
 }
 
+/// Content spam rules (rules/spam.toml); empty when the file is absent.
+#[derive(Debug, Default)]
+pub struct SpamRules {
+    pub threshold: f64,
+    pub doubt: f64,
+    pub html_only: f64,
+    pub fake_reply: f64,
+    pub reply_to_elsewhere: f64,
+    pub lookalike_domain: f64,
+    pub risky_attachment: f64,
+    /// Lower case, without the dot.
+    pub risky_extensions: Vec<String>,
+    pub matcher: Matcher,
+}
+
 /// A compiled rule set. Cheap to share behind an `Arc`.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -122,6 +139,7 @@ pub struct RuleSet {
     /// Topic patterns and language hints, scanned once per message.
     pub text: Matcher,
     pub machine: MachineRules,
+    pub spam: SpamRules,
     /// The files the set was compiled from, for summaries.
     pub files: Vec<String>,
 }
@@ -205,14 +223,15 @@ impl RuleSet {
     pub fn summary(&self) -> String {
         let participant = self.topics.len();
         format!(
-            "{} files: {} projects, {} languages, {} topics x {} languages, {} topic/language patterns, {} machine-mail patterns",
+            "{} files: {} projects, {} languages, {} topics x {} languages, {} topic/language patterns, {} machine-mail patterns, {} spam patterns",
             self.files.len(),
             self.projects.len(),
             self.languages.len(),
             participant,
             self.languages.len(),
             self.text.len(),
-            self.machine.matcher.len()
+            self.machine.matcher.len(),
+            self.spam.matcher.len()
         )
     }
 }

@@ -97,3 +97,30 @@ pub fn json_lines(s: &str) -> Vec<serde_json::Value> {
 pub fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// Hits and totals per group, for accuracy tables.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Tally {
+    pub hit: usize,
+    pub n: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, ok: bool) {
+        self.n += 1;
+        self.hit += usize::from(ok);
+    }
+
+    pub fn pct(&self) -> f64 {
+        if self.n == 0 {
+            100.0
+        } else {
+            100.0 * self.hit as f64 / self.n as f64
+        }
+    }
+
+    /// "96.2 % (128/133)".
+    pub fn show(&self) -> String {
+        format!("{:5.1} % ({}/{})", self.pct(), self.hit, self.n)
+    }
+}

@@ -12,7 +12,7 @@
 //! `auto_reply`; follow-ups join their thread. Accuracy is asserted only
 //! against floors measured on main ([`FLOOR`]); [`TARGET`] is what we aim for.
 
-use crate::common::{path_str, Env};
+use crate::common::{path_str, Env, Tally};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -151,27 +151,6 @@ fn primary(lang: Option<&str>) -> String {
         .next()
         .unwrap_or("")
         .to_ascii_lowercase()
-}
-
-/// Hits and totals per group, for the tables.
-#[derive(Default)]
-struct Tally {
-    hit: usize,
-    n: usize,
-}
-
-impl Tally {
-    fn add(&mut self, ok: bool) {
-        self.n += 1;
-        self.hit += usize::from(ok);
-    }
-    fn pct(&self) -> f64 {
-        if self.n == 0 {
-            100.0
-        } else {
-            100.0 * self.hit as f64 / self.n as f64
-        }
-    }
 }
 
 #[test]

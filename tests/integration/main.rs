@@ -25,6 +25,8 @@ mod hostile;
 mod ingest;
 /// Every mail of ../shared/corpus is stored and round-trips byte-exact.
 mod ingest_corpus;
+/// A labelled set outside the repo (HELPGATE_LABELLED): dev/eval scores.
+mod labelled_eval;
 /// Issue 10, mail as it really arrives: mbox archives, winmail.dat,
 /// bounces shown with their address, status and ticket.
 mod mail_as_it_arrives;
@@ -38,3 +40,5 @@ mod quarantine;
 mod reply;
 /// Reply trimming measured on public fixtures and hand-written cases.
 mod reply_trimming;
+/// Content spam: recorded, never answered or queued; oversize appeals.
+mod spam;

@@ -1,0 +1,314 @@
+//! Spam and scams recognized by content, for the mail no upstream filter
+//! marked: wording from rules/spam.toml (offers, investment, prizes,
+//! inheritance, invoices, "verify your mailbox") plus what the structure
+//! gives away (HTML only, a "Re:" that answers nothing, Reply-To in another
+//! domain, a sender domain that imitates ours, an archive attached).
+//!
+//! Two levels: at the rule set's `threshold`, with at least one strong
+//! cue, the mail is spam (recorded, never answered, never queued: see
+//! [`screen`]); from `doubt` on it only loses its automatic answer. No
+//! signal alone makes spam: a participant with an HTML mailer and a zip of
+//! recordings must still reach a person.
+
+use crate::guard::Verdict;
+use crate::parse::ParsedEmail;
+use crate::rules::matcher::Target;
+use crate::rules::RuleSet;
+use serde::Serialize;
+
+/// What the spam rules found in one message.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Assessment {
+    pub score: f64,
+    /// The part of `score` that came from wording (negative cues included).
+    pub content: f64,
+    /// A `strong` cue matched: wording no participant uses with us. Spam
+    /// needs one; weak cues and structure alone only withhold an answer.
+    pub strong_cue: bool,
+    /// What counted, for the reason and for admins: `"cue: bitcoin"`,
+    /// `"html only"`, ...
+    pub signals: Vec<String>,
+}
+
+impl Assessment {
+    /// Spam: recorded, never answered or queued.
+    pub fn is_spam(&self, rules: &RuleSet) -> bool {
+        rules.spam.threshold > 0.0
+            && self.strong_cue
+            && self.content >= 1.0
+            && self.score >= rules.spam.threshold
+    }
+
+    /// Enough to withhold an automatic answer.
+    pub fn is_doubtful(&self, rules: &RuleSet) -> bool {
+        rules.spam.doubt > 0.0 && self.score >= rules.spam.doubt
+    }
+
+    fn add(&mut self, weight: f64, what: String) {
+        if weight != 0.0 {
+            self.score += weight;
+            self.signals.push(what);
+        }
+    }
+}
+
+/// Score a message against the spam rules. `text` is the normalized
+/// subject and new text the topic scan already built.
+pub fn assess(email: &ParsedEmail, rules: &RuleSet, texts: &[&str]) -> Assessment {
+    let s = &rules.spam;
+    let mut out = Assessment::default();
+    if s.threshold <= 0.0 {
+        return out;
+    }
+    let mut hits = Vec::new();
+    for t in texts {
+        s.matcher.find(t, &mut hits);
+    }
+    hits.sort_unstable();
+    hits.dedup();
+    for &i in &hits {
+        let p = &s.matcher.patterns[i as usize];
+        if p.target == Target::Spam {
+            out.content += p.weight;
+            out.strong_cue |= p.weight >= 2.0;
+            out.add(p.weight, format!("cue \"{}\" ({})", p.text, p.origin));
+        }
+    }
+    if email.html_only {
+        out.add(s.html_only, "HTML only".into());
+    }
+    if fake_reply(email) {
+        out.add(
+            s.fake_reply,
+            "\"Re:\" subject that answers nothing (no In-Reply-To, References or ticket token)"
+                .into(),
+        );
+    }
+    let from = email.from.as_ref().map(|a| domain(&a.email));
+    let reply_to = email.reply_to.as_ref().map(|a| domain(&a.email));
+    if let (Some(f), Some(r)) = (from, reply_to) {
+        if !r.is_empty() && base(f) != base(r) {
+            out.add(
+                s.reply_to_elsewhere,
+                format!("Reply-To in another domain ({r}) than From ({f})"),
+            );
+        }
+    }
+    if let Some(ours) = from.and_then(|f| imitated(f, rules)) {
+        out.add(
+            s.lookalike_domain,
+            format!("sender domain {} imitates {ours}", from.unwrap_or("")),
+        );
+    }
+    let risky = email.attachments.iter().find_map(|a| {
+        let name = a.name.as_deref()?.to_ascii_lowercase();
+        let ext = name.rsplit_once('.')?.1.to_string();
+        s.risky_extensions.contains(&ext).then_some(name)
+    });
+    if let Some(name) = risky {
+        out.add(s.risky_attachment, format!("attachment {name}"));
+    }
+    out.score = (out.score * 100.0).round() / 100.0;
+    out
+}
+
+/// How the reason of a content-spam verdict starts.
+pub const BY_CONTENT: &str = "spam by content";
+
+/// Machine mail of kind `spam` when the assessment says so and no earlier
+/// verdict did: upstream verdicts and machine mail keep theirs.
+pub fn screen(verdict: Verdict, spam: &Assessment, rules: &RuleSet) -> Verdict {
+    if verdict.is_machine() || !spam.is_spam(rules) {
+        return verdict;
+    }
+    Verdict::Machine {
+        kind: "spam".to_string(),
+        reason: format!(
+            "{BY_CONTENT} (score {} >= {}: {})",
+            spam.score,
+            rules.spam.threshold,
+            spam.signals.join(", ")
+        ),
+    }
+}
+
+fn fake_reply(email: &ParsedEmail) -> bool {
+    let subject = email.subject.trim_start();
+    let stripped = super::strip_subject_prefixes(subject);
+    stripped.len() != subject.len()
+        && email.in_reply_to.is_empty()
+        && email.references.is_empty()
+        && !subject.contains("[#")
+}
+
+fn domain(address: &str) -> &str {
+    address.rsplit_once('@').map_or("", |(_, d)| d)
+}
+
+/// The last two labels: `mail.foo.example` -> `foo.example`.
+fn base(domain: &str) -> &str {
+    let mut dots = domain.rmatch_indices('.');
+    dots.next();
+    match dots.next() {
+        Some((i, _)) => &domain[i + 1..],
+        None => domain,
+    }
+}
+
+/// The project domain `sender` imitates, if any: not ours and not a
+/// subdomain of ours, but carrying our domain's name as a word
+/// (`projects-example-mail.example` for `projects.example`) or one letter
+/// away from it (`pr0jects.example`).
+fn imitated<'a>(sender: &str, rules: &'a RuleSet) -> Option<&'a str> {
+    let sender = sender.to_ascii_lowercase();
+    let words: Vec<&str> = sender.split(['.', '-']).collect();
+    rules
+        .projects
+        .iter()
+        .flat_map(|p| p.addresses.iter().chain([&p.support_address]))
+        .map(|a| domain(a))
+        .filter(|d| !d.is_empty())
+        .find(|ours| {
+            let ours_l = ours.to_ascii_lowercase();
+            if sender == ours_l || sender.ends_with(&format!(".{ours_l}")) {
+                return false;
+            }
+            let name = ours_l.rsplit_once('.').map_or(ours_l.as_str(), |(n, _)| n);
+            let carries = name
+                .split(['.', '-'])
+                .filter(|w| w.len() >= 4)
+                .all(|w| words.contains(&w))
+                && name.len() >= 4;
+            carries || (ours_l.len() >= 6 && one_edit_apart(&sender, &ours_l))
+        })
+}
+
+fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.len() == long.len() {
+        return short.iter().zip(&long).filter(|(x, y)| x != y).count() == 1;
+    }
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    let prefix = short.iter().zip(&long).take_while(|(x, y)| x == y).count();
+    short[prefix..] == long[prefix + 1..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{Address, Attachment};
+
+    fn mail(from: &str, subject: &str, body: &str) -> ParsedEmail {
+        ParsedEmail {
+            from: Some(Address {
+                name: None,
+                email: from.into(),
+            }),
+            subject: subject.into(),
+            body: crate::parse::Body {
+                full: body.into(),
+                new_text: body.into(),
+                ..crate::parse::Body::default()
+            },
+            ..ParsedEmail::default()
+        }
+    }
+
+    fn check(m: &ParsedEmail) -> (bool, bool, Assessment) {
+        let r = RuleSet::builtin();
+        let c = super::super::classify(m, &r);
+        (c.spam.is_spam(&r), c.spam.is_doubtful(&r), c.spam)
+    }
+
+    #[test]
+    fn scams_are_spam_by_wording_and_structure() {
+        let mut m = mail(
+            "info@gewinn.example",
+            "Verdienen Sie bis zu 4.800 € pro Woche",
+            "Mit unserer KI-Krypto-Plattform: garantierte Rendite. Jetzt starten!",
+        );
+        m.html_only = true;
+        assert!(check(&m).0, "{:?}", check(&m).2);
+        let mut m = mail(
+            "barrister.james@mail.example",
+            "Strictly confidential",
+            "I am a barrister. My late client left an inheritance of 8.5 million USD and you are next of kin.",
+        );
+        m.reply_to = Some(Address {
+            name: None,
+            email: "james.private@other.example".into(),
+        });
+        assert!(check(&m).0, "{:?}", check(&m).2);
+        let mut m = mail(
+            "billing@vendor.example",
+            "Invoice 2291",
+            "Please find attached invoice 2291 for services rendered. Payment is due within 7 days.",
+        );
+        m.attachments.push(Attachment {
+            name: Some("Invoice_2291.zip".into()),
+            content_type: "application/zip".into(),
+            size: 900,
+            sha256: String::new(),
+        });
+        assert!(check(&m).0, "{:?}", check(&m).2);
+        let mut m = mail(
+            "noreply.files@share-docs.example",
+            "Maria Lopes shared \"recordings_batch3.zip\" with you",
+            "Maria Lopes has shared a file with you. Sign in to view the recordings before the link expires.",
+        );
+        m.html_only = true;
+        assert!(check(&m).0, "{:?}", check(&m).2);
+    }
+
+    #[test]
+    fn participants_are_not_spam_even_with_html_zips_and_scam_questions() {
+        let mut m = mail(
+            "ana@inbox.example",
+            "Re: my recordings",
+            "I uploaded a zip with my recordings from home, did you get them? When is the payment?",
+        );
+        m.html_only = true;
+        m.attachments.push(Attachment {
+            name: Some("recordings.zip".into()),
+            content_type: "application/zip".into(),
+            size: 9000,
+            sha256: String::new(),
+        });
+        assert!(!check(&m).0, "{:?}", check(&m).2);
+        let mut m = mail(
+            "chen@inbox.example",
+            "Re: upload failed",
+            "The upload page failed, so I sent you files via WeTransfer, click here: the link expires in 7 days. Did you get them?",
+        );
+        m.html_only = true;
+        assert!(!check(&m).0, "{:?}", check(&m).2);
+        let m = mail(
+            "bo@inbox.example",
+            "Is this from you?",
+            "I got a mail saying verify your account within 24 hours, click here. Is this phishing?",
+        );
+        let (spam, _, a) = check(&m);
+        assert!(!spam, "{a:?}");
+    }
+
+    #[test]
+    fn lookalike_domains_of_our_projects() {
+        let r = RuleSet::builtin();
+        let ours = r
+            .projects
+            .iter()
+            .map(|p| domain(&p.support_address).to_string())
+            .next()
+            .expect("a project");
+        assert!(imitated(&ours, &r).is_none());
+        let name = ours.rsplit_once('.').map_or(ours.as_str(), |(n, _)| n);
+        assert!(imitated(&format!("{name}-mail.example"), &r).is_some());
+        assert!(imitated("inbox.example", &r).is_none());
+        assert!(one_edit_apart("pr0jects.example", "projects.example"));
+        assert!(one_edit_apart("projects.exampl", "projects.example"));
+        assert!(!one_edit_apart("proj.example", "projects.example"));
+    }
+}
