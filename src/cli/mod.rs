@@ -6,9 +6,11 @@ pub(crate) mod outbox;
 mod quarantine;
 mod rules;
 mod run;
+mod serve;
 mod show;
 mod status;
 mod tickets;
+mod users;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -81,6 +83,15 @@ pub(crate) enum Command {
     /// Check rule files, dry-run mail through them, diff decisions between rule sets.
     #[command(subcommand)]
     Rules(rules::RulesCmd),
+    /// The specialists' web console (loopback by default; see [web] and deploy/).
+    Serve {
+        /// Address and port; overrides web.listen.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Console accounts: add, passwd, disable, enable, list.
+    #[command(subcommand)]
+    Users(users::UsersCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,6 +187,8 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json } => status::run(cli, *json),
         Command::Quarantine(cmd) => quarantine::run(cli, cmd),
         Command::Rules(cmd) => rules::run(cli, cmd),
+        Command::Serve { listen } => serve::run(cli, *listen),
+        Command::Users(cmd) => users::run(cli, cmd),
     }
 }
 

@@ -7,6 +7,7 @@ pub mod mailbox;
 pub mod raw;
 pub mod replies;
 pub mod secret;
+pub mod web;
 
 use mailbox::{DaemonConfig, MailboxConfig};
 use raw::RawConfig;
@@ -83,6 +84,8 @@ pub struct Config {
     /// IMAP mailboxes the daemon watches (`helpgate run`).
     pub mailboxes: Vec<MailboxConfig>,
     pub daemon: DaemonConfig,
+    /// `[web]`: the console `run` serves too; `None` when absent.
+    pub web: Option<crate::web::WebSettings>,
 }
 
 impl Config {
@@ -108,6 +111,7 @@ impl Default for Config {
             smtp: None,
             mailboxes: Vec::new(),
             daemon: DaemonConfig::default(),
+            web: None,
         }
     }
 }
@@ -187,7 +191,9 @@ impl Config {
             mailboxes.push(m);
         }
         let daemon = mailbox::daemon_from_raw(raw.daemon)?;
+        let web = raw.web.map(web::from_raw).transpose()?;
         Ok(Config {
+            web,
             reply_limits,
             outbox,
             smtp,

@@ -21,6 +21,8 @@ pub struct RawConfig {
     pub daemon: RawDaemon,
     #[serde(default)]
     pub mailboxes: Vec<RawMailbox>,
+    /// Issue 11: the web console.
+    pub web: Option<super::web::RawWeb>,
 }
 
 #[derive(Debug, Default, Deserialize)]

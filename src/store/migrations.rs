@@ -229,16 +229,19 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 7: reserved for issue 10 (hostile mail); replace this no-op when it needs schema.
     "-- reserved 7",
-
-    // 8: reserved for issue 11 (web console); replace this no-op when it needs schema.
-    "-- reserved 8",
-
+    // 8 (issue 11, web console): the search index holds every message stored
+    // before ingest began to fill it; tickets listed by queue and state sort
+    // by their update time without a sorter.
+    r#"
+    INSERT INTO messages_fts (rowid, subject, new_text)
+        SELECT id, subject, json_extract(parsed, '$.new_text') FROM messages
+        WHERE json_valid(parsed);
+    CREATE INDEX tickets_queue_updated ON tickets(queue, state, updated_at);
+    "#,
     // 9: reserved for issue 12 (SLA, reports, alerts); replace this no-op when it needs schema.
     "-- reserved 9",
-
     // 10: reserved for issue 13 (participants, trackers); replace this no-op when it needs schema.
     "-- reserved 10",
-
     // 11: reserved for issue 14 (classification); replace this no-op when it needs schema.
     "-- reserved 11",
 ];
