@@ -228,7 +228,7 @@ pub fn list(conn: &Connection, hidden: &str, f: &Filter) -> StoreResult<Page> {
     let total: i64 = conn
         .prepare_cached(&format!("SELECT COUNT(*) FROM tickets t WHERE {wh}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-    let per = f.per_page.clamp(1, 500);
+    let per = f.per_page.clamp(1, 1_000_000);
     let sql = format!(
         "SELECT {COLS} FROM tickets t WHERE {wh} ORDER BY {} LIMIT {per} OFFSET {}",
         f.sort.order_by(),
