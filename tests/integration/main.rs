@@ -27,3 +27,5 @@ mod parse_corpus;
 mod quarantine;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.
 mod reply;
+/// The web console: real Chromium via WebDriver, CSRF, expiry, throttling.
+mod web;
