@@ -122,12 +122,9 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
             };
             // The CLI is the operator's tool: no queue is hidden from it.
             let page = desk::list(store.conn(), "[]", &filter)?;
-            for d in page.tickets {
-                let Some(t) = tickets::get(store.conn(), d.id)? else {
-                    continue;
-                };
+            for t in page.tickets.iter().map(|d| &d.ticket) {
                 if *json {
-                    writeln!(out, "{}", ticket_json(&t))?;
+                    writeln!(out, "{}", ticket_json(t))?;
                 } else {
                     writeln!(
                         out,

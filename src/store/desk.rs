@@ -5,6 +5,7 @@
 //! [`crate::access::Viewer::hidden_queues_json`]) and applies it in SQL, so a
 //! restricted ticket is absent from rows and counts alike.
 
+use super::tickets::{self, Ticket};
 use super::{parse_ts, ts, StoreResult};
 use crate::ticket::{TicketId, TicketState};
 use chrono::{DateTime, Utc};
@@ -84,48 +85,31 @@ pub fn overview(conn: &Connection, hidden: &str) -> StoreResult<Overview> {
     })
 }
 
-/// A ticket as the desk lists and shows it.
+/// A ticket as the desk lists and shows it: the stored ticket plus who
+/// it is assigned to and what it was merged into.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeskTicket {
-    pub id: TicketId,
-    pub token: String,
-    pub project: String,
-    pub state: TicketState,
-    pub queue: Option<String>,
-    pub language: Option<String>,
-    pub topic: Option<String>,
-    pub participant: Option<String>,
-    pub subject: String,
-    pub claimed_by: Option<String>,
+    #[serde(flatten)]
+    pub ticket: Ticket,
     pub assigned_to: Option<String>,
     pub merged_into: Option<TicketId>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
-const COLS: &str = "t.id, t.project, t.state, t.queue, t.language, t.topic, t.participant,
-    t.subject, t.claimed_by, t.assigned_to, t.merged_into, t.created_at, t.updated_at";
+impl std::ops::Deref for DeskTicket {
+    type Target = Ticket;
+    fn deref(&self) -> &Ticket {
+        &self.ticket
+    }
+}
+
+/// The ticket columns, then the desk's own (read by [`row`]).
+const COLS: &str = concat!(tickets::ticket_columns!(), ", t.assigned_to, t.merged_into");
 
 fn row(r: &Row<'_>) -> rusqlite::Result<DeskTicket> {
-    let id = TicketId(r.get(0)?);
-    let state: String = r.get(2)?;
-    let created: String = r.get(11)?;
-    let updated: String = r.get(12)?;
     Ok(DeskTicket {
-        id,
-        token: id.token(),
-        project: r.get(1)?,
-        state: TicketState::parse(&state).unwrap_or(TicketState::Open),
-        queue: r.get(3)?,
-        language: r.get(4)?,
-        topic: r.get(5)?,
-        participant: r.get(6)?,
-        subject: r.get(7)?,
-        claimed_by: r.get(8)?,
-        assigned_to: r.get(9)?,
-        merged_into: r.get::<_, Option<i64>>(10)?.map(TicketId),
-        created_at: parse_ts(&created).unwrap_or_default(),
-        updated_at: parse_ts(&updated).unwrap_or_default(),
+        ticket: tickets::from_row(r)?,
+        assigned_to: r.get(12)?,
+        merged_into: r.get::<_, Option<i64>>(13)?.map(TicketId),
     })
 }
 

@@ -172,6 +172,6 @@ pub(super) fn when(t: impl std::borrow::Borrow<chrono::DateTime<chrono::Utc>>) -
     t.borrow().format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-pub(super) fn opt<'a>(s: &'a Option<String>) -> &'a str {
+pub(super) fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("-")
 }

@@ -151,9 +151,8 @@ impl Browser {
                 ]
             }
         });
-        let caps = match caps {
-            serde_json::Value::Object(m) => m,
-            _ => unreachable!(),
+        let serde_json::Value::Object(caps) = caps else {
+            unreachable!("a JSON object literal")
         };
         let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(caps)
@@ -197,6 +196,23 @@ impl Browser {
         assert!(who.text().await.unwrap().starts_with(user));
     }
 
+    async fn go(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    async fn click(&self, id: &str) {
+        let e = self.client.wait().for_element(Locator::Id(id)).await;
+        e.unwrap_or_else(|e| panic!("no #{id}: {e}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn select(&self, id: &str, value: &str) {
+        let e = self.client.find(Locator::Id(id)).await.unwrap();
+        e.select_by_value(value).await.unwrap();
+    }
+
     async fn text(&self, css: &str) -> String {
         self.client
             .find(Locator::Css(css))
@@ -235,12 +251,9 @@ async fn issue_11_restricted_ticket_is_invisible_without_the_queue() {
     assert_eq!(b.text("#total-open").await, "1 open tickets you can see");
     b.screenshot("queue-overview").await;
     // Lists: not even when asked for by queue.
-    b.client
-        .goto(&c.url("/tickets?queue=sensitive"))
-        .await
-        .unwrap();
+    b.go(&c.url("/tickets?queue=sensitive")).await;
     assert_eq!(b.text("#count").await, "0 tickets");
-    b.client.goto(&c.url("/tickets")).await.unwrap();
+    b.go(&c.url("/tickets")).await;
     let list = b.text("#tickets").await;
     assert!(
         list.contains("Question about my account settings"),
@@ -248,21 +261,15 @@ async fn issue_11_restricted_ticket_is_invisible_without_the_queue() {
     );
     assert!(!list.contains("Delete my personal data"), "{list}");
     // Search: a word only the sensitive ticket has.
-    b.client.goto(&c.url("/search?q=xylophonic")).await.unwrap();
+    b.go(&c.url("/search?q=xylophonic")).await;
     assert_eq!(b.text("#count").await, "0 tickets");
     // By URL: the same 404 as a ticket that does not exist.
-    b.client
-        .goto(&c.url(&format!("/tickets/{}", c.sensitive)))
-        .await
-        .unwrap();
+    b.go(&c.url(&format!("/tickets/{}", c.sensitive))).await;
     assert!(b.body().await.contains("404"));
     assert!(!b.body().await.contains("Delete my personal data"));
     // Nor can a form act on it.
     let events_before = c.show(c.sensitive)["events"].as_array().unwrap().len();
-    b.client
-        .goto(&c.url(&format!("/tickets/{}", c.general)))
-        .await
-        .unwrap();
+    b.go(&c.url(&format!("/tickets/{}", c.general))).await;
     let form_action = format!("/tickets/{}/note", c.sensitive);
     b.client
         .execute(
@@ -288,7 +295,7 @@ async fn issue_11_restricted_ticket_is_invisible_without_the_queue() {
     b.client.delete_all_cookies().await.unwrap();
     b.login(&c, "sam").await;
     assert!(b.text("#queues").await.contains("sensitive"));
-    b.client.goto(&c.url("/search?q=xylophonic")).await.unwrap();
+    b.go(&c.url("/search?q=xylophonic")).await;
     assert_eq!(b.text("#count").await, "1 tickets");
     b.client
         .find(Locator::Css("#tickets a"))
@@ -318,29 +325,14 @@ async fn issue_11_claim_conflict_then_template_reply_with_preview_lands_once() {
     c.env.ok(&["tickets", "claim", &id, "--as", "bo"]);
     let b = Browser::start().await;
     b.login(&c, "ana").await;
-    b.client
-        .goto(&c.url(&format!("/tickets/{id}")))
-        .await
-        .unwrap();
+    b.go(&c.url(&format!("/tickets/{id}"))).await;
     assert_eq!(b.text("#claimed-by").await, "bo");
     // A claim on someone else's ticket asks first and changes nothing.
-    b.client
-        .find(Locator::Id("claim"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("claim").await;
     let offer = b.text("#takeover-form").await;
     assert!(offer.contains("claimed by bo"), "{offer}");
     assert_eq!(c.show(c.general)["claimed_by"], "bo");
-    b.client
-        .find(Locator::Id("takeover"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("takeover").await;
     assert_eq!(b.text("#claimed-by").await, "ana");
     let events = c.show(c.general)["events"].as_array().unwrap().clone();
     assert!(
@@ -352,27 +344,9 @@ async fn issue_11_claim_conflict_then_template_reply_with_preview_lands_once() {
     b.screenshot("ticket-view").await;
 
     // Reply from a template: preview, edit, send.
-    b.client
-        .find(Locator::Id("template"))
-        .await
-        .unwrap()
-        .select_by_value("instructions")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Id("lang"))
-        .await
-        .unwrap()
-        .select_by_value("en")
-        .await
-        .unwrap();
-    b.client
-        .find(Locator::Id("preview"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.select("template", "instructions").await;
+    b.select("lang", "en").await;
+    b.click("preview").await;
     let body = b
         .client
         .wait()
@@ -386,13 +360,7 @@ async fn issue_11_claim_conflict_then_template_reply_with_preview_lands_once() {
         .await
         .unwrap();
     b.screenshot("reply-preview").await;
-    b.client
-        .find(Locator::Id("send"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("send").await;
     let flash = b.text("#flash").await;
     assert!(flash.starts_with("Reply queued"), "{flash}");
     // The browser's back button and a second Send: still one reply.
@@ -424,10 +392,7 @@ async fn issue_11_claim_conflict_then_template_reply_with_preview_lands_once() {
     );
     assert_eq!(show["state"], "answered");
     // The ticket page shows our reply with its delivery state.
-    b.client
-        .goto(&c.url(&format!("/tickets/{id}")))
-        .await
-        .unwrap();
+    b.go(&c.url(&format!("/tickets/{id}"))).await;
     let thread = b.text("#thread").await;
     assert!(thread.contains("Our reply"), "{thread}");
     assert!(thread.contains("zebraquartz message means"), "{thread}");
@@ -453,19 +418,13 @@ async fn issue_11_search_finds_a_body_word_and_logout_ends_the_session() {
         .text("#tickets")
         .await
         .contains("Question about my account settings"));
-    b.client
-        .find(Locator::Id("logout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    b.click("logout").await;
     b.client
         .wait()
         .for_element(Locator::Id("login"))
         .await
         .unwrap();
-    b.client.goto(&c.url("/tickets")).await.unwrap();
+    b.go(&c.url("/tickets")).await;
     // Back on the login page, not the list.
     b.client
         .wait()
