@@ -127,6 +127,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/tickets", get(pages::list))
         .route("/search", get(pages::search))
         .route("/tickets/{id}", get(pages::ticket))
+        .route(
+            "/tickets/{id}/messages/{message}/attachments/{sha256}",
+            get(pages::attachment),
+        )
         .route("/tickets/{id}/claim", post(actions::claim))
         .route("/tickets/{id}/assign", post(actions::assign))
         .route("/tickets/{id}/move", post(actions::move_queue))

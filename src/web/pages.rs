@@ -7,7 +7,7 @@ use crate::store::desk::{self, DeskTicket, Filter, Sort};
 use crate::store::{events, messages};
 use crate::ticket::{TicketId, TicketState};
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -247,7 +247,11 @@ pub(super) struct TicketData {
     others: Vec<DeskTicket>,
 }
 
-fn entries(thread: Vec<messages::MessageDetail>, replies: Vec<desk::SentReply>) -> Vec<Entry> {
+fn entries(
+    ticket: TicketId,
+    thread: Vec<messages::MessageDetail>,
+    replies: Vec<desk::SentReply>,
+) -> Vec<Entry> {
     let mut out: Vec<(chrono::DateTime<chrono::Utc>, Entry)> = Vec::new();
     for m in thread {
         let s = m.summary;
@@ -278,13 +282,17 @@ fn entries(thread: Vec<messages::MessageDetail>, replies: Vec<desk::SentReply>) 
                     .body
                     .attachments
                     .iter()
-                    .map(|a| {
-                        format!(
+                    .map(|a| views::AttachmentLink {
+                        label: format!(
                             "{} ({}, {} bytes)",
                             a.name.as_deref().unwrap_or("(unnamed)"),
                             a.content_type,
                             a.size
-                        )
+                        ),
+                        href: format!(
+                            "/tickets/{}/messages/{}/attachments/{}",
+                            ticket.0, s.id, a.sha256
+                        ),
                     })
                     .collect(),
                 facts,
@@ -347,7 +355,7 @@ pub(super) fn ticket_data(
         .collect();
     let others = desk::others_of(tx, d.viewer.hidden_queues_json(), &t, 20)?;
     Ok(TicketData {
-        entries: entries(thread, replies),
+        entries: entries(t.id, thread, replies),
         t,
         events,
         others,
@@ -408,6 +416,73 @@ pub(super) async fn ticket(
         .tx(move |app, tx| ticket_data(app, tx, &d2, id, true))
         .await?;
     Ok(ticket_page(&app, &d, data, None, q.done))
+}
+
+/// An attachment, always as a download of opaque bytes: a participant's
+/// HTML or SVG must never run in the console's origin.
+pub(super) async fn attachment(
+    State(app): State<Arc<App>>,
+    d: Desk,
+    Path((id, message, sha256)): Path<(i64, i64, String)>,
+) -> Result<Response, WebError> {
+    let (name, bytes) = app
+        .tx(move |app, tx| {
+            let t = visible(app, tx, &d, id, true)?;
+            let m = messages::for_ticket(tx, t.id)?
+                .into_iter()
+                .find(|m| m.summary.id.0 == message)
+                .ok_or(WebError::NotFound)?;
+            let a = m
+                .body
+                .attachments
+                .iter()
+                .find(|a| a.sha256 == sha256)
+                .ok_or(WebError::NotFound)?;
+            let raw = messages::raw(tx, m.summary.id)?.ok_or(WebError::NotFound)?;
+            let bytes = crate::parse::attachment(&raw, &sha256).ok_or(WebError::NotFound)?;
+            Ok((a.name.clone().unwrap_or_else(|| "attachment".into()), bytes))
+        })
+        .await?;
+    // Quotes, backslashes and control characters cannot end the header value.
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || c == '"' || c == '\\' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let ascii: String = safe
+        .chars()
+        .map(|c| if c.is_ascii() { c } else { '_' })
+        .collect();
+    let encoded: String = safe
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}");
+    let mut resp = bytes.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(
+        "x-content-type-options",
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&disposition) {
+        h.insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
 }
 
 pub(super) async fn asset(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {

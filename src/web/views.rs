@@ -97,6 +97,12 @@ pub(super) struct ListPage<'a> {
     pub(super) page_no: u32,
 }
 
+/// An attachment as listed, with its download link.
+pub(super) struct AttachmentLink {
+    pub(super) label: String,
+    pub(super) href: String,
+}
+
 /// One entry of a ticket's thread: a participant's message or our reply.
 pub(super) struct Entry {
     pub(super) ours: bool,
@@ -111,7 +117,7 @@ pub(super) struct Entry {
     pub(super) quoted: Option<String>,
     pub(super) quoted_lines: usize,
     pub(super) signature: Option<String>,
-    pub(super) attachments: Vec<String>,
+    pub(super) attachments: Vec<AttachmentLink>,
     /// Incoming: decision and reason; ours: template and delivery state.
     pub(super) facts: String,
     pub(super) classification: Option<String>,

@@ -19,12 +19,22 @@ To: support@helpgate.example
 Subject: Question about my account settings
 Message-ID: <general-1@example.org>
 Date: Mon, 23 Nov 2026 09:00:00 +0000
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary=b1
+
+--b1
 Content-Type: text/plain; charset=utf-8
 
 Hello, I cannot change the display name in my account settings.
 The page says zebraquartz when I press save. What should I do?
 
 Mia
+--b1
+Content-Type: text/html; name=\"error page.html\"
+Content-Disposition: attachment; filename=\"error page.html\"
+
+<html><script>alert(1)</script>zebraquartz</html>
+--b1--
 ";
 
 /// A privacy request: sensitive, routed to the restricted queue.
@@ -610,4 +620,41 @@ fn issue_11_login_is_throttled_after_failures() {
     // Another account from another name still logs in (per-name key), but
     // this client's address has used up its attempts too.
     assert_eq!(login(&c, "bo", "bo-password-1"), Err(429));
+}
+
+#[test]
+fn issue_11_attachments_download_as_opaque_files_never_inline() {
+    let c = Console::start();
+    let session = login(&c, "ana", "ana-password-1").unwrap();
+    let (_, _, page) = http(
+        c.port,
+        "GET",
+        &format!("/tickets/{}", c.general),
+        &session,
+        "",
+    );
+    let i = page.find("/attachments/").expect("an attachment link");
+    let start = page[..i].rfind('"').unwrap() + 1;
+    let href = page[start..].split('"').next().unwrap().to_string();
+    let (status, h, body) = http(c.port, "GET", &href, &session, "");
+    assert_eq!(status, 200);
+    let header = |n: &str| {
+        h.iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(header("content-type"), "application/octet-stream");
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(header("content-disposition").starts_with("attachment; filename=\"error page.html\""));
+    assert_eq!(
+        body.trim_end(),
+        "<html><script>alert(1)</script>zebraquartz</html>"
+    );
+    // Not for someone who cannot see the ticket's queue, nor unauthenticated.
+    let (status, h, _) = http(c.port, "GET", &href, "", "");
+    assert_eq!(status, 303);
+    assert!(h
+        .iter()
+        .any(|(k, v)| k == "location" && v.starts_with("/login")));
 }
