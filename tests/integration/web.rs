@@ -489,6 +489,11 @@ fn http(
     (status, headers, body.to_string())
 }
 
+/// GET as a logged-in user.
+fn get(c: &Console, path: &str, session: &str) -> (u16, Vec<(String, String)>, String) {
+    http(c.port, "GET", path, session, "")
+}
+
 fn cookie_of(headers: &[(String, String)], name: &str) -> Option<String> {
     headers
         .iter()
@@ -559,13 +564,7 @@ fn issue_11_forms_without_the_csrf_token_change_nothing() {
         "user=ana&password=ana-password-1&token=x",
     );
     assert_eq!(status, 403);
-    let (_, _, page) = http(
-        c.port,
-        "GET",
-        &format!("/tickets/{}", c.general),
-        &session,
-        "",
-    );
+    let (_, _, page) = get(&c, &format!("/tickets/{}", c.general), &session);
     let csrf = hidden(&page, "csrf");
     let (status, _, _) = http(
         c.port,
@@ -626,13 +625,7 @@ fn issue_11_login_is_throttled_after_failures() {
 fn issue_11_attachments_download_as_opaque_files_never_inline() {
     let c = Console::start();
     let session = login(&c, "ana", "ana-password-1").unwrap();
-    let (_, _, page) = http(
-        c.port,
-        "GET",
-        &format!("/tickets/{}", c.general),
-        &session,
-        "",
-    );
+    let (_, _, page) = get(&c, &format!("/tickets/{}", c.general), &session);
     let i = page.find("/attachments/").expect("an attachment link");
     let start = page[..i].rfind('"').unwrap() + 1;
     let href = page[start..].split('"').next().unwrap().to_string();
