@@ -417,3 +417,178 @@ pub fn record_view(
     events::add(conn, id, now, actor, "view", &format!("viewed by {actor}"))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tickets::NewTicket;
+    use crate::store::Store;
+
+    fn at() -> DateTime<Utc> {
+        crate::store::parse_ts("2026-11-23T09:00:00Z").unwrap()
+    }
+
+    fn ticket(store: &mut Store, participant: &str, queue: &str, topic: &str) -> TicketId {
+        store
+            .transaction(|tx| {
+                tickets::insert(
+                    tx,
+                    &NewTicket {
+                        project: "default".into(),
+                        state: TicketState::Open,
+                        queue: Some(queue.into()),
+                        language: Some("en".into()),
+                        topic: Some(topic.into()),
+                        participant: Some(participant.into()),
+                        subject: "Hello".into(),
+                        at: at(),
+                    },
+                )
+            })
+            .unwrap()
+    }
+
+    fn kinds(store: &Store, id: TicketId) -> Vec<String> {
+        events::for_ticket(store.conn(), id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    #[test]
+    fn claim_stands_until_taken_over_explicitly() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        let id = ticket(&mut s, "a@example.org", "general", "account");
+        let c = |s: &mut Store, who: &str, force: bool| {
+            s.transaction(|tx| claim(tx, id, who, force, at()))
+        };
+        assert_eq!(c(&mut s, "bo", false).unwrap(), Claimed::Claimed);
+        assert!(
+            matches!(c(&mut s, "ana", false), Err(DeskError::ClaimedBy { by, .. }) if by == "bo")
+        );
+        assert_eq!(c(&mut s, "bo", false).unwrap(), Claimed::AlreadyYours);
+        assert_eq!(
+            c(&mut s, "ana", true).unwrap(),
+            Claimed::TakenOver { from: "bo".into() }
+        );
+        assert_eq!(kinds(&s, id), ["claim", "takeover"]);
+    }
+
+    #[test]
+    fn reclassify_checks_the_rules_and_moves_sensitive_topics() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        let rules = RuleSet::builtin();
+        let id = ticket(&mut s, "a@example.org", "general", "other");
+        let r = |s: &mut Store, topic: Option<&str>, lang: Option<&str>| {
+            s.transaction(|tx| reclassify(tx, &rules, id, topic, lang, "ana", at()))
+        };
+        assert!(matches!(
+            r(&mut s, Some("gossip"), None),
+            Err(DeskError::UnknownTopic { .. })
+        ));
+        assert!(matches!(
+            r(&mut s, None, Some("xx")),
+            Err(DeskError::UnknownLanguage { .. })
+        ));
+        assert!(matches!(
+            r(&mut s, None, None),
+            Err(DeskError::NothingToChange)
+        ));
+        r(&mut s, Some("privacy"), Some("de")).unwrap();
+        let t = tickets::get(s.conn(), id).unwrap().unwrap();
+        assert_eq!(t.queue.as_deref(), Some("sensitive"));
+        assert_eq!(t.topic.as_deref(), Some("privacy"));
+        assert_eq!(t.language.as_deref(), Some("de"));
+        r(&mut s, Some("payment"), None).unwrap();
+        let t = tickets::get(s.conn(), id).unwrap().unwrap();
+        assert_eq!(t.queue.as_deref(), Some("general"));
+        assert!(matches!(
+            s.transaction(|tx| move_queue(tx, &rules, id, "nowhere", "ana", at())),
+            Err(DeskError::UnknownQueue { .. })
+        ));
+    }
+
+    #[test]
+    fn merge_only_within_one_participant() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        let a = ticket(&mut s, "p@example.org", "general", "account");
+        let b = ticket(&mut s, "P@example.org", "general", "payment");
+        let other = ticket(&mut s, "q@example.org", "general", "payment");
+        assert!(matches!(
+            s.transaction(|tx| merge(tx, a, other, "ana", at())),
+            Err(DeskError::MergeParticipants(..))
+        ));
+        assert!(matches!(
+            s.transaction(|tx| merge(tx, a, a, "ana", at())),
+            Err(DeskError::MergeInvalid(_))
+        ));
+        s.transaction(|tx| merge(tx, a, b, "ana", at())).unwrap();
+        let merged = crate::store::desk::ticket(s.conn(), "[]", a)
+            .unwrap()
+            .unwrap();
+        assert_eq!(merged.merged_into, Some(b));
+        assert_eq!(merged.state, TicketState::Closed);
+        // A merged ticket is no merge target.
+        assert!(matches!(
+            s.transaction(|tx| merge(tx, other, a, "ana", at())),
+            Err(DeskError::MergeInvalid(_) | DeskError::MergeParticipants(..))
+        ));
+    }
+
+    #[test]
+    fn reply_is_queued_once_per_key_and_canned_sensitive_needs_confirmation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        let rules = RuleSet::builtin();
+        let templates = Templates::builtin();
+        let id = ticket(&mut s, "p@example.org", "sensitive", "privacy");
+        let mut req = ReplyRequest {
+            body: SpecialistBody::Template {
+                name: "instructions".into(),
+                language: Some("en".into()),
+            },
+            confirm_sensitive: false,
+            once_key: Some("k1".into()),
+        };
+        let send = |s: &mut Store, req: &ReplyRequest| {
+            s.transaction(|tx| reply(tx, &rules, &templates, id, req, "ana", at()))
+        };
+        assert!(matches!(
+            send(&mut s, &req),
+            Err(DeskError::SensitiveNeedsConfirm(_))
+        ));
+        req.confirm_sensitive = true;
+        let first = send(&mut s, &req).unwrap();
+        assert_eq!(send(&mut s, &req).unwrap(), first);
+        let n: i64 = s
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM outbox WHERE ticket_id = ?1",
+                [id.0],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        req.once_key = Some("k2".into());
+        req.body = SpecialistBody::Text("Another answer".into());
+        assert_ne!(send(&mut s, &req).unwrap(), first);
+        // Free text needs no confirmation, but the language must exist.
+        let text = ReplyRequest {
+            body: SpecialistBody::Edited {
+                template: "instructions".into(),
+                language: "xx".into(),
+                text: "Hi".into(),
+            },
+            confirm_sensitive: true,
+            once_key: None,
+        };
+        assert!(matches!(
+            send(&mut s, &text),
+            Err(DeskError::UnknownLanguage { .. })
+        ));
+    }
+}
