@@ -127,6 +127,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/tickets", get(pages::list))
         .route("/search", get(pages::search))
         .route("/tickets/{id}", get(pages::ticket))
+        .route("/tickets/{id}/version", get(pages::version))
         .route(
             "/tickets/{id}/messages/{message}/attachments/{sha256}",
             get(pages::attachment),

@@ -485,6 +485,20 @@ pub(super) async fn attachment(
     Ok(resp)
 }
 
+/// The ticket's last change, for the page's "changed since" notice.
+pub(super) async fn version(
+    State(app): State<Arc<App>>,
+    d: Desk,
+    Path(id): Path<i64>,
+) -> Result<String, WebError> {
+    app.tx(move |app, tx| {
+        Ok(crate::store::ts(
+            visible(app, tx, &d, id, false)?.updated_at,
+        ))
+    })
+    .await
+}
+
 pub(super) async fn asset(State(app): State<Arc<App>>, Path(name): Path<String>) -> Response {
     views::asset(&app.assets, &name)
 }

@@ -9,17 +9,24 @@ use axum::response::{Html, IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 pub(super) const STYLE: &str = include_str!("assets/style.css");
+pub(super) const LIVE: &str = include_str!("assets/live.js");
 
 /// Embedded assets and their hashed names.
 pub(super) struct Assets {
     pub(super) style: String,
+    pub(super) live: String,
+}
+
+fn hashed(stem: &str, ext: &str, content: &str) -> String {
+    let h = hex::encode(Sha256::digest(content.as_bytes()));
+    format!("{stem}-{}.{ext}", &h[..12])
 }
 
 impl Assets {
     pub(super) fn new() -> Assets {
-        let h = hex::encode(Sha256::digest(STYLE.as_bytes()));
         Assets {
-            style: format!("style-{}.css", &h[..12]),
+            style: hashed("style", "css", STYLE),
+            live: hashed("live", "js", LIVE),
         }
     }
 }
@@ -157,21 +164,25 @@ pub(super) struct PreviewPage<'a> {
     pub(super) sensitive: bool,
 }
 
-/// `text/css` for the stylesheet; anything else is not found.
+/// The embedded stylesheet and script under their hashed names; anything
+/// else is not found.
 pub(super) fn asset(assets: &Assets, name: &str) -> Response {
-    if name == assets.style {
-        (
-            StatusCode::OK,
-            [
-                ("content-type", "text/css; charset=utf-8"),
-                ("cache-control", "public, max-age=31536000, immutable"),
-            ],
-            STYLE,
-        )
-            .into_response()
+    let (ctype, body) = if name == assets.style {
+        ("text/css; charset=utf-8", STYLE)
+    } else if name == assets.live {
+        ("text/javascript; charset=utf-8", LIVE)
     } else {
-        super::WebError::NotFound.into_response()
-    }
+        return super::WebError::NotFound.into_response();
+    };
+    (
+        StatusCode::OK,
+        [
+            ("content-type", ctype),
+            ("cache-control", "public, max-age=31536000, immutable"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 pub(super) fn when(t: impl std::borrow::Borrow<chrono::DateTime<chrono::Utc>>) -> String {
@@ -180,4 +191,9 @@ pub(super) fn when(t: impl std::borrow::Borrow<chrono::DateTime<chrono::Utc>>) -
 
 pub(super) fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("-")
+}
+
+/// The exact stored timestamp (what `/tickets/{id}/version` answers).
+pub(super) fn stamp(t: impl std::borrow::Borrow<chrono::DateTime<chrono::Utc>>) -> String {
+    crate::store::ts(*t.borrow())
 }

@@ -428,6 +428,29 @@ async fn issue_11_search_finds_a_body_word_and_logout_ends_the_session() {
         .text("#tickets")
         .await
         .contains("Question about my account settings"));
+    // The ticket page tells about a follow-up that arrives while it is open.
+    b.go(&c.url(&format!("/tickets/{}", c.general))).await;
+    let news = b.client.find(Locator::Id("news")).await.unwrap();
+    assert!(!news.is_displayed().await.unwrap());
+    let follow_up = c.env.mail(
+        "follow-up.eml",
+        &format!(
+            "From: Mia Berg <mia.berg@example.org>\nTo: support@helpgate.example\n\
+             Subject: Re: Question about my account settings [#{}]\n\
+             Message-ID: <general-2@example.org>\nIn-Reply-To: <general-1@example.org>\n\n\
+             It still says zebraquartz.\n",
+            c.general
+        ),
+    );
+    c.env.ok(&["ingest", path_str(&follow_up)]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !news.is_displayed().await.unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no notice of the follow-up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     b.click("logout").await;
     b.client
         .wait()
