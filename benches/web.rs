@@ -271,7 +271,7 @@ fn main() {
         let q = match i % 3 {
             0 => "payment".to_string(),
             1 => format!("w{}", rng.gen_range(0..50_000)),
-            _ => format!("w{} recording", rng.gen_range(0..50_000)),
+            _ => format!("w{}+recording", rng.gen_range(0..50_000)),
         };
         search.push(time(format!("/search?q={q}")).0);
     }
