@@ -74,8 +74,13 @@ impl App {
         settings: WebSettings,
         clock: Clock,
     ) -> Result<App, StoreError> {
+        let store = Store::open_in(state_dir)?;
+        // Statistics for the planner where they are missing or stale (SQLite's
+        // advice for long-lived connections): without them the overview and
+        // the lists may pick a narrower index and sort.
+        store.conn().execute_batch("PRAGMA optimize=0x10002")?;
         Ok(App {
-            store: Mutex::new(Store::open_in(state_dir)?),
+            store: Mutex::new(store),
             rules,
             templates,
             settings,
