@@ -48,3 +48,7 @@ pub mod thread;
 pub mod ticket;
 pub mod transport;
 pub mod work;
+// Issue 11: the specialists' desk (permissions, shared actions, web console).
+pub mod access;
+pub mod desk;
+pub mod web;

@@ -7,9 +7,11 @@ pub(crate) mod outbox;
 mod quarantine;
 mod rules;
 mod run;
+mod serve;
 mod show;
 mod status;
 mod tickets;
+mod users;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -85,6 +87,15 @@ pub(crate) enum Command {
     /// Specialists' corrections: list them, export them as a labelled set.
     #[command(subcommand)]
     Corrections(corrections::CorrectionsCmd),
+    /// The specialists' web console (loopback by default; see [web] and deploy/).
+    Serve {
+        /// Address and port; overrides web.listen.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Console accounts: add, passwd, disable, enable, list.
+    #[command(subcommand)]
+    Users(users::UsersCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,10 +107,28 @@ pub(crate) enum TicketsCmd {
         #[arg(long)]
         queue: Option<String>,
         #[arg(long)]
+        topic: Option<String>,
+        #[arg(long)]
+        language: Option<String>,
+        /// Participant address.
+        #[arg(long)]
+        participant: Option<String>,
+        /// Only tickets nobody claimed or was assigned.
+        #[arg(long)]
+        unassigned: bool,
+        /// id (default), oldest (least recently updated first) or newest.
+        #[arg(long, default_value = "id")]
+        sort: String,
+        /// At most this many tickets.
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
         json: bool,
     },
     /// A ticket with its thread.
     Show {
+        /// 8, #8 or [#8] (the token as printed).
+        #[arg(value_parser = ticket_id)]
         id: i64,
         #[arg(long)]
         json: bool,
@@ -117,6 +146,19 @@ pub(crate) enum MessagesCmd {
     },
     /// The original bytes of a message, exactly as received.
     Raw { id: i64 },
+}
+
+/// A ticket id as typed: `8`, `#8` or the token `[#8]`.
+pub(crate) fn ticket_id(s: &str) -> Result<i64, String> {
+    let n = s
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_start_matches('#');
+    n.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("expected a ticket number like 8 or [#8], found {s:?}"))
 }
 
 /// JSON logs: `--log-json`, or `log.format = "json"` in the config (read
@@ -140,6 +182,18 @@ pub(crate) fn load_config(cli: &Cli) -> anyhow::Result<Config> {
         config.state_dir = dir.clone();
     }
     Ok(config)
+}
+
+/// The store of a state dir that must exist already: read commands say so
+/// instead of creating an empty one and printing nothing.
+pub(crate) fn open_existing_store(config: &Config) -> anyhow::Result<Store> {
+    if !config.state_dir.join("helpgate.db").exists() {
+        anyhow::bail!(
+            "no helpgate state in {}: nothing was ingested there yet (check --state-dir or state_dir in the config)",
+            config.state_dir.display()
+        );
+    }
+    open_store(config)
 }
 
 pub(crate) fn open_store(config: &Config) -> anyhow::Result<Store> {
@@ -181,6 +235,8 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Quarantine(cmd) => quarantine::run(cli, cmd),
         Command::Rules(cmd) => rules::run(cli, cmd),
         Command::Corrections(cmd) => corrections::run(cli, cmd),
+        Command::Serve { listen } => serve::run(cli, *listen),
+        Command::Users(cmd) => users::run(cli, cmd),
     }
 }
 

@@ -40,6 +40,29 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             token.cancel();
             tracing::info!(signal, "shutdown requested");
         });
+        if let Some(web) = config.web.clone() {
+            // The console shares the runtime and stops with the daemon; the
+            // daemon delivers what it queues.
+            let app = helpgate::web::App::new(
+                &config.state_dir,
+                std::sync::Arc::new(super::outbox::load_rules(&config)?),
+                std::sync::Arc::new(super::outbox::templates(&config)?),
+                web.clone(),
+                Clock::system(),
+            )?;
+            let listener = tokio::net::TcpListener::bind(web.listen)
+                .await
+                .with_context(|| format!("web.listen: cannot listen on {}", web.listen))?;
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let served = helpgate::web::serve(std::sync::Arc::new(app), listener, async move {
+                    stop.cancelled().await
+                });
+                if let Err(e) = served.await {
+                    tracing::error!(error = %e, "web console stopped");
+                }
+            });
+        }
         helpgate::daemon::run(config, Clock::system(), shutdown, reload_rx).await?;
         Ok(ExitCode::SUCCESS)
     })

@@ -2,10 +2,10 @@
 //! shapes are an interface documented in the README: change them only by
 //! adding fields.
 
-use super::{load_config, open_store, Cli, MessagesCmd, TicketsCmd};
+use super::{load_config, open_existing_store, Cli, MessagesCmd, TicketsCmd};
 use anyhow::{bail, Context};
 use helpgate::store::messages::{self, MessageDetail, MessageSummary};
-use helpgate::store::{events, tickets};
+use helpgate::store::{desk, events, tickets};
 use helpgate::ticket::{MessageId, TicketId, TicketState};
 use serde_json::json;
 use std::io::Write;
@@ -51,7 +51,7 @@ pub(crate) fn messages(cli: &Cli, cmd: &MessagesCmd) -> anyhow::Result<ExitCode>
     let config = load_config(cli)?;
     // Tokens as subjects carry them: with the site tag when one is set.
     let tag = config.site_tag.as_deref();
-    let store = open_store(&config)?;
+    let store = open_existing_store(&config)?;
     let mut out = std::io::stdout().lock();
     match cmd {
         MessagesCmd::List { json } => {
@@ -88,10 +88,20 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     // Tokens as subjects carry them: with the site tag when one is set.
     let tag = config.site_tag.as_deref();
-    let store = open_store(&config)?;
+    let store = open_existing_store(&config)?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        TicketsCmd::List { state, queue, json } => {
+        TicketsCmd::List {
+            state,
+            queue,
+            topic,
+            language,
+            participant,
+            unassigned,
+            sort,
+            limit,
+            json,
+        } => {
             let state = match state.as_deref() {
                 None => None,
                 Some(s) => match TicketState::parse(s) {
@@ -101,7 +111,29 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
                     }
                 },
             };
-            for mut t in tickets::list(store.conn(), state, queue.as_deref())? {
+            let rules = super::outbox::load_rules(&config)?;
+            if let Some(q) = queue {
+                helpgate::desk::check_queue(&rules, q).context("--queue")?;
+            }
+            if let Some(l) = language {
+                helpgate::desk::check_language(&rules, l).context("--language")?;
+            }
+            let filter = desk::Filter {
+                queue: queue.clone(),
+                state,
+                topic: topic.clone(),
+                language: language.clone(),
+                participant: participant.clone(),
+                unassigned: *unassigned,
+                sort: desk::Sort::parse(sort).with_context(|| {
+                    format!("--sort: expected id, oldest or newest, found {sort:?}")
+                })?,
+                per_page: limit.unwrap_or(u32::MAX),
+                ..desk::Filter::default()
+            };
+            // The CLI is the operator's tool: no queue is hidden from it.
+            let page = desk::list(store.conn(), "[]", &filter)?;
+            for mut t in page.tickets.into_iter().map(|d| d.ticket) {
                 t.token = t.id.token_tagged(tag);
                 if *json {
                     writeln!(out, "{}", ticket_json(&t))?;
@@ -126,6 +158,7 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
             ticket.token = ticket.id.token_tagged(tag);
             let thread = messages::for_ticket(store.conn(), ticket.id)?;
             let history = events::for_ticket(store.conn(), ticket.id)?;
+            let replies = desk::replies(store.conn(), ticket.id)?;
             if *json {
                 let mut v = ticket_json(&ticket);
                 v["subject"] = json!(ticket.subject);
@@ -140,9 +173,11 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
                     })
                     .collect();
                 v["events"] = serde_json::to_value(&history)?;
+                v["replies"] = replies.iter().map(reply_json).collect();
                 writeln!(out, "{v}")?;
             } else {
                 print_ticket(&mut out, &ticket, &thread, &history)?;
+                print_replies(&mut out, &replies)?;
             }
         }
         TicketsCmd::Act(_) => unreachable!("dispatched to cli::tickets"),
@@ -154,6 +189,7 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
 fn detail_json(m: &MessageDetail) -> serde_json::Value {
     let mut v = message_json(&m.summary);
     v["received_at"] = json!(helpgate::store::ts(m.summary.received_at));
+    v["date"] = json!(m.body.date.map(helpgate::store::ts));
     v["new_text"] = json!(m.body.new_text);
     v["quoted"] = json!(m.body.quoted);
     v["signature"] = json!(m.body.signature);
@@ -194,6 +230,9 @@ fn print_ticket(
             helpgate::store::ts(s.received_at)
         )?;
         writeln!(out, "Subject: {}", s.subject)?;
+        if let Some(d) = m.body.date {
+            writeln!(out, "Date: {}", helpgate::store::ts(d))?;
+        }
         writeln!(out, "Decision: {} ({})", s.action, s.reason)?;
         if let Some(b) = &s.bounce {
             writeln!(
@@ -245,6 +284,51 @@ fn print_ticket(
                 e.kind,
                 e.detail
             )?;
+        }
+    }
+    Ok(())
+}
+
+fn reply_text(r: &desk::SentReply) -> String {
+    helpgate::parse::parse(&r.raw).body.full
+}
+
+fn reply_json(r: &desk::SentReply) -> serde_json::Value {
+    json!({
+        "outbox": r.id,
+        "kind": r.kind,
+        "template": r.template,
+        "recipient": r.recipient,
+        "state": r.state,
+        "last_error": r.last_error,
+        "queued_at": helpgate::store::ts(r.created_at),
+        "sent_at": r.sent_at.map(helpgate::store::ts),
+        "text": reply_text(r),
+    })
+}
+
+/// Our replies: what we wrote and where its delivery stands.
+fn print_replies(out: &mut impl Write, replies: &[desk::SentReply]) -> std::io::Result<()> {
+    for r in replies {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "--- our reply (outbox {}, {}{}) to {} queued {}: {}{}",
+            r.id,
+            r.kind,
+            r.template
+                .as_deref()
+                .map(|t| format!(", template {t}"))
+                .unwrap_or_default(),
+            r.recipient,
+            helpgate::store::ts(r.created_at),
+            r.state,
+            r.sent_at
+                .map(|t| format!(" at {}", helpgate::store::ts(t)))
+                .unwrap_or_default()
+        )?;
+        for line in reply_text(r).lines() {
+            writeln!(out, "  {line}")?;
         }
     }
     Ok(())

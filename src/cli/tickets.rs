@@ -5,9 +5,9 @@ use super::{load_config, open_store, Cli};
 use anyhow::{bail, Context};
 use clap::Subcommand;
 use helpgate::clock::Clock;
-use helpgate::reply::{queue_specialist_reply, SpecialistBody};
-use helpgate::store::corrections::{self, Reclassification};
-use helpgate::store::{events, tickets, ts};
+use helpgate::desk;
+use helpgate::reply::SpecialistBody;
+use helpgate::store::tickets;
 use helpgate::ticket::{TicketId, TicketState};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,6 +16,7 @@ use std::process::ExitCode;
 pub(crate) enum TicketAction {
     /// Answer the participant (through the outbox, threaded).
     Reply {
+        #[arg(value_parser = super::ticket_id)]
         id: i64,
         /// A template name, e.g. payment.
         #[arg(
@@ -36,29 +37,37 @@ pub(crate) enum TicketAction {
     },
     /// Add an internal note.
     Note {
+        #[arg(value_parser = super::ticket_id)]
         id: i64,
         text: String,
         #[arg(long = "as")]
         actor: Option<String>,
     },
-    /// Take the ticket.
+    /// Take the ticket. Someone else's claim stands unless --force.
     Claim {
+        #[arg(value_parser = super::ticket_id)]
         id: i64,
         #[arg(long = "as")]
         actor: String,
+        /// Take over a claim someone else holds (recorded in the history).
+        #[arg(long)]
+        force: bool,
     },
     Close {
+        #[arg(value_parser = super::ticket_id)]
         id: i64,
         #[arg(long = "as")]
         actor: Option<String>,
     },
     Reopen {
+        #[arg(value_parser = super::ticket_id)]
         id: i64,
         #[arg(long = "as")]
         actor: Option<String>,
     },
     /// Correct the topic or language (kept as a correction with who and when).
     Reclassify {
+        #[arg(value_parser = super::ticket_id)]
         id: i64,
         #[arg(long)]
         topic: Option<String>,
@@ -114,8 +123,13 @@ pub(crate) fn run(cli: &Cli, cmd: &TicketAction) -> anyhow::Result<ExitCode> {
             let templates = super::outbox::templates(&config)?;
             let rules = super::outbox::load_rules(&config)?;
             let actor = who(actor);
+            let req = helpgate::desk::ReplyRequest {
+                body,
+                confirm_sensitive: true,
+                once_key: None,
+            };
             let outbox = store.transaction(|tx| {
-                queue_specialist_reply(tx, &rules, &templates, TicketId(*id), &body, &actor, now)
+                desk::reply(tx, &rules, &templates, TicketId(*id), &req, &actor, now)
                     .map_err(anyhow::Error::from)
             })?;
             drop(store);
@@ -130,48 +144,25 @@ pub(crate) fn run(cli: &Cli, cmd: &TicketAction) -> anyhow::Result<ExitCode> {
             }
         }
         TicketAction::Note { id, text, actor } => {
-            exists(&store, *id)?;
-            store
-                .transaction(|tx| events::add(tx, TicketId(*id), now, &who(actor), "note", text))?;
+            store.transaction(|tx| desk::note(tx, TicketId(*id), text, &who(actor), now))?;
             println!("note added to [#{id}]");
         }
-        TicketAction::Claim { id, actor } => {
-            exists(&store, *id)?;
-            store.transaction(|tx| -> anyhow::Result<()> {
-                tx.execute(
-                    "UPDATE tickets SET claimed_by = ?2, updated_at = ?3 WHERE id = ?1",
-                    rusqlite::params![id, actor, ts(now)],
-                )?;
-                events::add(
-                    tx,
-                    TicketId(*id),
-                    now,
-                    actor,
-                    "claim",
-                    &format!("claimed by {actor}"),
-                )?;
-                Ok(())
-            })?;
-            println!("[#{id}] claimed by {actor}");
+        TicketAction::Claim { id, actor, force } => {
+            let outcome =
+                store.transaction(|tx| desk::claim(tx, TicketId(*id), actor, *force, now))?;
+            match outcome {
+                desk::Claimed::TakenOver { from } => {
+                    println!("[#{id}] taken over from {from} by {actor}")
+                }
+                _ => println!("[#{id}] claimed by {actor}"),
+            }
         }
         TicketAction::Close { id, actor } | TicketAction::Reopen { id, actor } => {
-            exists(&store, *id)?;
-            let (state, kind) = match cmd {
-                TicketAction::Close { .. } => (TicketState::Closed, "close"),
-                _ => (TicketState::Open, "reopen"),
+            let state = match cmd {
+                TicketAction::Close { .. } => TicketState::Closed,
+                _ => TicketState::Open,
             };
-            store.transaction(|tx| -> anyhow::Result<()> {
-                tickets::set_state(tx, TicketId(*id), state, now)?;
-                events::add(
-                    tx,
-                    TicketId(*id),
-                    now,
-                    &who(actor),
-                    kind,
-                    &format!("state {state}"),
-                )?;
-                Ok(())
-            })?;
+            store.transaction(|tx| desk::set_state(tx, TicketId(*id), state, &who(actor), now))?;
             println!("[#{id}] {state}");
         }
         TicketAction::Reclassify {
@@ -180,20 +171,19 @@ pub(crate) fn run(cli: &Cli, cmd: &TicketAction) -> anyhow::Result<ExitCode> {
             language,
             actor,
         } => {
-            let t = exists(&store, *id)?;
-            if topic.is_none() && language.is_none() {
-                bail!("give --topic and/or --language");
-            }
-            let correction = Reclassification {
-                ticket: t.id,
-                topic: topic.as_deref(),
-                language: language.as_deref(),
-                action: None,
-                actor: &who(actor),
-                at: now,
-            };
-            let c = store.transaction(|tx| corrections::reclassify(tx, &correction))?;
-            println!("[#{id}] {}", c.detail());
+            let rules = super::outbox::load_rules(&config)?;
+            let detail = store.transaction(|tx| {
+                desk::reclassify(
+                    tx,
+                    &rules,
+                    TicketId(*id),
+                    topic.as_deref(),
+                    language.as_deref(),
+                    &who(actor),
+                    now,
+                )
+            })?;
+            println!("[#{id}] {detail}");
         }
     }
     Ok(ExitCode::SUCCESS)

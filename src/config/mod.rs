@@ -8,6 +8,7 @@ pub mod raw;
 pub mod replies;
 pub mod secret;
 pub mod trust;
+pub mod web;
 
 use mailbox::{DaemonConfig, MailboxConfig};
 use raw::RawConfig;
@@ -88,6 +89,8 @@ pub struct Config {
     pub trust: trust::Trust,
     /// `[tickets] tag`: `[tag #N]` in subjects; `None`: `[#N]`.
     pub site_tag: Option<String>,
+    /// `[web]`: the console `run` serves too; `None` when absent.
+    pub web: Option<crate::web::WebSettings>,
 }
 
 impl Config {
@@ -115,6 +118,7 @@ impl Default for Config {
             daemon: DaemonConfig::default(),
             trust: trust::Trust::default(),
             site_tag: None,
+            web: None,
         }
     }
 }
@@ -196,7 +200,9 @@ impl Config {
         let daemon = mailbox::daemon_from_raw(raw.daemon)?;
         let trust = trust::trust(&raw.trust)?;
         let site_tag = trust::site_tag(&raw.tickets)?;
+        let web = raw.web.map(web::from_raw).transpose()?;
         Ok(Config {
+            web,
             trust,
             site_tag,
             reply_limits,

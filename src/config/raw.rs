@@ -25,6 +25,8 @@ pub struct RawConfig {
     pub trust: RawTrust,
     #[serde(default)]
     pub tickets: RawTickets,
+    /// Issue 11: the web console.
+    pub web: Option<super::web::RawWeb>,
 }
 
 #[derive(Debug, Default, Deserialize)]

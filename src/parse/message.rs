@@ -72,6 +72,12 @@ static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
         .ignore_header(H::Received)
 });
 
+/// See [`super::attachment`].
+pub(super) fn attachment(raw: &[u8], sha256: &str) -> Option<Vec<u8>> {
+    let msg = PARSER.parse(raw)?;
+    super::mime::attachment_bytes(&msg, sha256)
+}
+
 pub(super) fn parse(raw: &[u8]) -> ParsedEmail {
     let hash = content_hash(raw);
     let mut out = ParsedEmail {
@@ -663,6 +669,16 @@ mod tests {
         assert_eq!(e.attachments[0].sha256, content_hash(b"Hello"));
         assert_eq!(e.attachments[1].content_type, "application/ms-tnef");
         assert_eq!(e.attachments[2].size, 8);
+        // Each listed attachment is found again in the raw mail by its hash.
+        for a in &e.attachments {
+            let bytes = super::super::attachment(&raw, &a.sha256).unwrap();
+            assert_eq!(bytes.len() as u64, a.size, "{:?}", a.name);
+        }
+        assert_eq!(
+            super::super::attachment(&raw, &e.attachments[0].sha256).unwrap(),
+            b"Hello"
+        );
+        assert!(super::super::attachment(&raw, "00").is_none());
     }
 
     #[test]

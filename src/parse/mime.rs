@@ -285,6 +285,21 @@ fn file_name(msg: &Message<'_>, part: &MessagePart<'_>) -> Option<String> {
     from_raw.or_else(|| parsed.map(str::to_string))
 }
 
+/// The decoded bytes of the part that [`describe`] listed with this
+/// SHA-256: the same decoding, so a stored attachment entry finds its part
+/// again in the raw mail without storing the bytes twice.
+pub(super) fn attachment_bytes(msg: &Message<'_>, sha256: &str) -> Option<Vec<u8>> {
+    msg.parts.iter().find_map(|part| {
+        let bytes = match &part.body {
+            PartType::Binary(b) | PartType::InlineBinary(b) => b.to_vec(),
+            PartType::Message(m) => m.raw_message().to_vec(),
+            PartType::Text(_) | PartType::Html(_) => decode_transfer(msg, part, &mut Vec::new()),
+            PartType::Multipart(_) => return None,
+        };
+        (hash(&bytes) == sha256).then_some(bytes)
+    })
+}
+
 fn describe(msg: &Message<'_>, part: &MessagePart<'_>, ctype: &str) -> Attachment {
     let name = file_name(msg, part).or_else(|| {
         // A forwarded message: name it after its subject.

@@ -178,6 +178,12 @@ pub fn parse(raw: &[u8]) -> ParsedEmail {
     message::parse(raw)
 }
 
+/// The decoded bytes of the attachment listed with this SHA-256 in `raw`'s
+/// [`ParsedEmail::attachments`]; `None` when no part has that hash.
+pub fn attachment(raw: &[u8], sha256: &str) -> Option<Vec<u8>> {
+    message::attachment(raw, sha256)
+}
+
 mod attribution;
 mod charset;
 mod dsn;

@@ -331,6 +331,53 @@ pub enum SpecialistBody {
         name: String,
         language: Option<String>,
     },
+    /// A template's text as the specialist edited it after the preview.
+    Edited {
+        template: String,
+        language: String,
+        text: String,
+    },
+}
+
+fn project_of<'r>(rules: &'r RuleSet, id: &str, fallback: &'r mut Option<Project>) -> &'r Project {
+    match rules.project(id) {
+        Some(p) => p,
+        None => fallback.insert(rules.projects.first().cloned().unwrap_or_default()),
+    }
+}
+
+fn render_template(
+    templates: &Templates,
+    project: &Project,
+    t: &tickets::Ticket,
+    name: &str,
+    language: Option<&str>,
+) -> Result<templates::Rendered, ReplyError> {
+    let token = t.id.token();
+    let vars = Vars {
+        token: &token,
+        participant_name: None,
+        participant_id: None,
+        task_id: None,
+        project,
+    };
+    Ok(templates.render(name, language.or(t.language.as_deref()), &vars)?)
+}
+
+/// The text a specialist's template reply on `ticket` would carry, for the
+/// preview they edit before sending (same rendering as the reply itself).
+pub fn preview_specialist_template(
+    conn: &Connection,
+    rules: &RuleSet,
+    templates: &Templates,
+    ticket: TicketId,
+    name: &str,
+    language: Option<&str>,
+) -> Result<templates::Rendered, ReplyError> {
+    let t = tickets::get(conn, ticket)?.ok_or(ReplyError::NoTicket(ticket.0))?;
+    let mut fallback = None;
+    let project = project_of(rules, &t.project, &mut fallback);
+    render_template(templates, project, &t, name, language)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -364,21 +411,14 @@ pub fn queue_specialist_reply(
         .participant
         .clone()
         .ok_or(ReplyError::NoParticipant(ticket.0))?;
-    let fallback_project;
-    let project = match rules.project(&t.project) {
-        Some(p) => p,
-        None => {
-            fallback_project = rules.projects.first().cloned().unwrap_or_default();
-            &fallback_project
-        }
-    };
+    let mut fallback = None;
+    let project = project_of(rules, &t.project, &mut fallback);
     let thread = messages::for_ticket(conn, ticket)?;
     let ids: Vec<String> = thread
         .iter()
         .map(|m| m.summary.message_id.clone())
         .collect();
     let last = ids.last().cloned();
-    let token = ticket.token();
     let (text, subject, lang, template) = match body {
         SpecialistBody::Text(s) => (
             s.clone(),
@@ -389,18 +429,20 @@ pub fn queue_specialist_reply(
             None,
         ),
         SpecialistBody::Template { name, language } => {
-            let vars = Vars {
-                token: &token,
-                participant_name: None,
-                participant_id: None,
-                task_id: None,
-                project,
-            };
-            let lang = language.as_deref().or(t.language.as_deref());
-            let r = templates.render(name, lang, &vars)?;
+            let r = render_template(templates, project, &t, name, language.as_deref())?;
             let tpl = format!("{}/{}", r.lang, r.name);
             (r.body, r.subject, r.lang, Some(tpl))
         }
+        SpecialistBody::Edited {
+            template,
+            language,
+            text,
+        } => (
+            text.clone(),
+            t.subject.clone(),
+            language.clone(),
+            Some(format!("{language}/{template}")),
+        ),
     };
     let lang = if lang.is_empty() {
         "en".to_string()

@@ -157,7 +157,14 @@ pub fn insert(conn: &Connection, m: &NewMessage<'_>) -> StoreResult<MessageId> {
         m.raw.len() as i64,
         m.raw
     ])?;
-    Ok(MessageId(conn.last_insert_rowid()))
+    let id = conn.last_insert_rowid();
+    // The search index learns the message in the same transaction; the new
+    // text is taken from the stored JSON by SQLite, not parsed twice here.
+    conn.prepare_cached(
+        "INSERT INTO messages_fts (rowid, subject, new_text) VALUES (?1, ?2, json_extract(?3, '$.new_text'))",
+    )?
+    .execute(params![id, m.subject, m.body])?;
+    Ok(MessageId(id))
 }
 
 /// What the store already holds under a Message-ID.

@@ -16,6 +16,9 @@ pub mod outbox;
 pub mod quarantine;
 pub mod suppression;
 pub mod tickets;
+// Issue 11: accounts and sessions, the desk's read queries.
+pub mod desk;
+pub mod users;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction};

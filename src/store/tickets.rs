@@ -99,11 +99,19 @@ pub fn set_state(
     Ok(())
 }
 
-const SELECT: &str = "SELECT t.id, t.project, t.state, t.queue, t.language, t.topic, t.participant,
+/// The columns [`from_row`] reads, in order, as a literal the desk's
+/// queries extend with `concat!`.
+macro_rules! ticket_columns {
+    () => {
+        "t.id, t.project, t.state, t.queue, t.language, t.topic, t.participant,
     t.subject, t.claimed_by, t.created_at, t.updated_at,
-    (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id) FROM tickets t";
+    (SELECT COUNT(*) FROM messages m WHERE m.ticket_id = t.id)"
+    };
+}
+pub(super) use ticket_columns;
+const COLUMNS: &str = ticket_columns!();
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
     let id = TicketId(r.get(0)?);
     let state: String = r.get(2)?;
     let created: String = r.get(9)?;
@@ -127,7 +135,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Ticket> {
 
 pub fn get(conn: &Connection, id: TicketId) -> StoreResult<Option<Ticket>> {
     Ok(conn
-        .prepare_cached(&format!("{SELECT} WHERE t.id = ?1"))?
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM tickets t WHERE t.id = ?1"))?
         .query_row([id.0], from_row)
         .optional()?)
 }
@@ -162,7 +170,7 @@ pub fn list(
     queue: Option<&str>,
 ) -> StoreResult<Vec<Ticket>> {
     let mut stmt = conn.prepare(&format!(
-        "{SELECT} WHERE (?1 IS NULL OR t.state = ?1) AND (?2 IS NULL OR t.queue = ?2) ORDER BY t.id"
+        "SELECT {COLUMNS} FROM tickets t WHERE (?1 IS NULL OR t.state = ?1) AND (?2 IS NULL OR t.queue = ?2) ORDER BY t.id"
     ))?;
     let rows = stmt.query_map(params![state.map(|s| s.as_str()), queue], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)

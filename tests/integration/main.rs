@@ -42,3 +42,5 @@ mod reply;
 mod reply_trimming;
 /// Content spam: recorded, never answered or queued; oversize appeals.
 mod spam;
+/// The web console: real Chromium via WebDriver, CSRF, expiry, throttling.
+mod web;
