@@ -27,6 +27,7 @@
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+pub mod alerts;
 pub mod classify;
 pub mod clock;
 pub mod config;
@@ -34,11 +35,14 @@ pub mod daemon;
 pub mod decide;
 pub mod guard;
 pub mod intake;
+pub mod notify;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;
 pub mod reply;
+pub mod report;
 pub mod rules;
+pub mod sla;
 pub mod store;
 pub mod telemetry;
 pub mod thread;

@@ -1,6 +1,7 @@
 //! Command-line interface: clap definitions and dispatch. `anyhow` lives
 //! here and in main.rs only.
 
+mod desk;
 mod ingest;
 pub(crate) mod outbox;
 mod quarantine;
@@ -81,6 +82,8 @@ pub(crate) enum Command {
     /// Check rule files, dry-run mail through them, diff decisions between rule sets.
     #[command(subcommand)]
     Rules(rules::RulesCmd),
+    /// Volume, outcomes, response times, SLA breaches and suggestions for a period.
+    Report(desk::ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +96,9 @@ pub(crate) enum TicketsCmd {
         queue: Option<String>,
         #[arg(long)]
         json: bool,
+        /// Only tickets whose SLA clock has run out or is about to.
+        #[arg(long, conflicts_with_all = ["state", "queue"])]
+        due: bool,
     },
     /// A ticket with its thread.
     Show {
@@ -167,6 +173,9 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest { paths, json } => ingest::run(cli, paths, *json),
         Command::Tickets(TicketsCmd::Act(a)) => tickets::run(cli, a),
+        Command::Tickets(TicketsCmd::List {
+            due: true, json, ..
+        }) => desk::list_due(cli, *json),
         Command::Tickets(cmd) => show::tickets(cli, cmd),
         Command::Outbox(cmd) => outbox::run(cli, cmd),
         Command::Templates(cmd) => outbox::templates_cmd(cli, cmd),
@@ -176,6 +185,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Status { json } => status::run(cli, *json),
         Command::Quarantine(cmd) => quarantine::run(cli, cmd),
         Command::Rules(cmd) => rules::run(cli, cmd),
+        Command::Report(a) => desk::report(cli, a),
     }
 }
 

@@ -80,7 +80,9 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
     let store = open_store(&config)?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        TicketsCmd::List { state, queue, json } => {
+        TicketsCmd::List {
+            state, queue, json, ..
+        } => {
             let state = match state.as_deref() {
                 None => None,
                 Some(s) => match TicketState::parse(s) {

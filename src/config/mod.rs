@@ -3,10 +3,12 @@
 //! expected and what was found. A missing config file is an error; helpgate
 //! never writes one for the user (`print-config` shows the example).
 
+pub mod alerts;
 pub mod mailbox;
 pub mod raw;
 pub mod replies;
 pub mod secret;
+pub mod sla;
 
 use mailbox::{DaemonConfig, MailboxConfig};
 use raw::RawConfig;
@@ -83,6 +85,12 @@ pub struct Config {
     /// IMAP mailboxes the daemon watches (`helpgate run`).
     pub mailboxes: Vec<MailboxConfig>,
     pub daemon: DaemonConfig,
+    /// `[sla]`: clocks per queue / project / topic.
+    pub sla: crate::sla::SlaConfig,
+    /// `[alerts]`: volume and health alerts.
+    pub alerts: crate::alerts::AlertConfig,
+    /// `[report]`: the weekly report by mail.
+    pub report: crate::report::Schedule,
 }
 
 impl Config {
@@ -108,6 +116,9 @@ impl Default for Config {
             smtp: None,
             mailboxes: Vec::new(),
             daemon: DaemonConfig::default(),
+            sla: crate::sla::SlaConfig::default(),
+            alerts: crate::alerts::AlertConfig::default(),
+            report: crate::report::Schedule::default(),
         }
     }
 }
@@ -187,7 +198,13 @@ impl Config {
             mailboxes.push(m);
         }
         let daemon = mailbox::daemon_from_raw(raw.daemon)?;
+        let sla = sla::from_raw(raw.sla)?;
+        let alerts = alerts::alerts_from_raw(raw.alerts)?;
+        let report = alerts::report_from_raw(raw.report)?;
         Ok(Config {
+            sla,
+            alerts,
+            report,
             reply_limits,
             outbox,
             smtp,

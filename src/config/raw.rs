@@ -21,6 +21,12 @@ pub struct RawConfig {
     pub daemon: RawDaemon,
     #[serde(default)]
     pub mailboxes: Vec<RawMailbox>,
+    #[serde(default)]
+    pub sla: super::sla::RawSla,
+    #[serde(default)]
+    pub alerts: super::alerts::RawAlerts,
+    #[serde(default)]
+    pub report: super::alerts::RawReport,
 }
 
 #[derive(Debug, Default, Deserialize)]
