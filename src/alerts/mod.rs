@@ -119,3 +119,6 @@ fn digest(c: &Changes) -> (String, String) {
     }
     (subject, text)
 }
+
+#[cfg(test)]
+mod tests;

@@ -21,3 +21,6 @@ pub use clock::{ClockState, ClockView, Clocks};
 pub use due::{due, view, DueTicket};
 pub use policy::{Escalation, Policy, SlaConfig};
 pub use sync::sync;
+
+#[cfg(test)]
+mod tests;
