@@ -92,9 +92,11 @@ pub fn breaker(conn: &Connection, now: DateTime<Utc>) -> StoreResult<Option<Cond
         .map(|until| Condition::BreakerTripped { until }))
 }
 
+/// Replies to participants only: a parked alert mail must not raise an
+/// alert that mails again.
 pub fn parked(conn: &Connection) -> StoreResult<Option<Condition>> {
     let n: u32 = conn.query_row(
-        "SELECT COUNT(*) FROM outbox WHERE state = 'parked'",
+        "SELECT COUNT(*) FROM outbox WHERE state = 'parked' AND kind IN ('auto', 'human')",
         [],
         |r| r.get(0),
     )?;

@@ -10,6 +10,7 @@
 //! The store is synchronous SQLite: every use runs on a blocking thread and
 //! the lock is never held across an `.await`.
 
+pub mod desk;
 pub mod intake;
 pub mod metrics;
 pub mod rules;
@@ -126,9 +127,24 @@ pub async fn run(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| DaemonError::Metrics { addr, source })?;
+        let state_dir = config.state_dir.clone();
+        let own = tokio::task::spawn_blocking(move || Store::open_in(&state_dir))
+            .await
+            .expect("opening the store does not panic")?;
+        let endpoint = metrics::Endpoint {
+            metrics: metrics.clone(),
+            store: Arc::new(Mutex::new(own)),
+            clock: shared.clock.clone(),
+            near: config.sla.near_breach,
+        };
         info!(%addr, "metrics listening");
-        tracker.spawn(metrics::serve(listener, metrics.clone(), shutdown.clone()));
+        tracker.spawn(metrics::serve(listener, endpoint, shutdown.clone()));
     }
+    tracker.spawn(desk::run(
+        shared.clone(),
+        Arc::new(config.clone()),
+        shutdown.clone(),
+    ));
     for (mb, opening) in config.mailboxes.iter().zip(opening) {
         intake_tracker.spawn(intake::run(
             shared.clone(),
@@ -147,6 +163,10 @@ pub async fn run(
             error!(error = %crate::pipeline::error_chain(&e), "outbox worker stopped");
         }
     });
+    metrics
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tracker.spawn(desk::watchdog(shared.clone(), shutdown.clone()));
     info!(mailboxes = config.mailboxes.len(), "helpgate running");
 
     loop {
