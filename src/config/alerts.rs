@@ -115,3 +115,28 @@ pub fn report_from_raw(raw: RawReport) -> Result<Schedule, ConfigError> {
         project: raw.project,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{Config, EXAMPLE};
+    use std::path::Path;
+
+    /// The commented `[sla]`, `[alerts]` and `[report]` blocks of the
+    /// example config, uncommented, load as they read.
+    #[test]
+    fn the_example_blocks_are_valid() {
+        let start = EXAMPLE.find("# [sla]").expect("the example has an [sla] block");
+        let text: String = EXAMPLE[start..]
+            .lines()
+            .filter_map(|l| l.strip_prefix("# "))
+            .filter(|l| l.starts_with('[') || l.contains(" = "))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let c = Config::from_str(&text, Path::new("example"), Path::new("/etc/helpgate")).unwrap();
+        assert_eq!(c.sla.policies.len(), 1);
+        assert!(c.sla.hours.contains_key("voices"));
+        assert_eq!(c.alerts.to, ["crowd@voices.example"]);
+        assert_eq!(c.alerts.mailbox_silence, Some(chrono::TimeDelta::hours(12)));
+        assert!(c.report.weekly);
+    }
+}
