@@ -125,7 +125,9 @@ mod tests {
     /// example config, uncommented, load as they read.
     #[test]
     fn the_example_blocks_are_valid() {
-        let start = EXAMPLE.find("# [sla]").expect("the example has an [sla] block");
+        let start = EXAMPLE
+            .find("# [sla]")
+            .expect("the example has an [sla] block");
         let text: String = EXAMPLE[start..]
             .lines()
             .filter_map(|l| l.strip_prefix("# "))

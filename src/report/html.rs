@@ -21,40 +21,80 @@ fn esc(s: &str) -> String {
     out
 }
 
+const BLUE_BAR: RGBColor = RGBColor(52, 101, 164);
+
+/// Bar orientation: topics have long names and read better side-ways.
+#[derive(Clone, Copy, PartialEq)]
+enum Bars {
+    Up,
+    Across,
+}
+
 /// A bar chart as an SVG element; a note instead if plotters fails.
-fn bars(title: &str, labels: &[String], values: &[f64], unit: &str) -> String {
+fn bars(title: &str, labels: &[String], values: &[f64], unit: &str, dir: Bars) -> String {
     let mut svg = String::new();
+    let height = match dir {
+        Bars::Up => 260,
+        Bars::Across => (60 + 22 * labels.len() as u32).max(160),
+    };
     let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
-        let root = SVGBackend::with_string(&mut svg, (560, 260)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (560, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let top = values.iter().copied().fold(0.0, f64::max).max(1.0) * 1.15;
-        let mut chart = ChartBuilder::on(&root)
+        // Integer ranges are inclusive in plotters: n labels, n segments.
+        let slots = (0..labels.len().saturating_sub(1)).into_segmented();
+        let name = |x: &SegmentValue<usize>| match x {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        let value = |v: &f64| format!("{v:.0}");
+        let mut builder = ChartBuilder::on(&root);
+        builder
             .caption(title, ("sans-serif", 16))
             .margin(8)
-            .x_label_area_size(36)
-            .y_label_area_size(48)
-            .build_cartesian_2d((0..labels.len()).into_segmented(), 0.0..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .y_desc(unit)
-            .x_labels(labels.len().max(1))
-            .x_label_formatter(&|x| match x {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .draw()?;
-        chart.draw_series(values.iter().enumerate().map(|(i, v)| {
-            let mut bar = Rectangle::new(
-                [
-                    (SegmentValue::Exact(i), 0.0),
-                    (SegmentValue::Exact(i + 1), *v),
-                ],
-                RGBColor(52, 101, 164).filled(),
-            );
-            bar.set_margin(0, 0, 6, 6);
-            bar
-        }))?;
+            .x_label_area_size(36);
+        match dir {
+            Bars::Up => {
+                let mut chart = builder
+                    .y_label_area_size(48)
+                    .build_cartesian_2d(slots, 0.0..top)?;
+                chart
+                    .configure_mesh()
+                    .disable_x_mesh()
+                    .light_line_style(WHITE)
+                    .y_desc(unit)
+                    .x_labels(labels.len().max(1))
+                    .x_label_formatter(&name)
+                    .y_label_formatter(&value)
+                    .draw()?;
+                chart.draw_series(values.iter().enumerate().map(|(i, v)| {
+                    let (a, b) = (SegmentValue::Exact(i), SegmentValue::Exact(i + 1));
+                    let mut r = Rectangle::new([(a, 0.0), (b, *v)], BLUE_BAR.filled());
+                    r.set_margin(0, 0, 6, 6);
+                    r
+                }))?;
+            }
+            Bars::Across => {
+                let mut chart = builder
+                    .y_label_area_size(150)
+                    .build_cartesian_2d(0.0..top, slots)?;
+                chart
+                    .configure_mesh()
+                    .disable_y_mesh()
+                    .light_line_style(WHITE)
+                    .x_desc(unit)
+                    .y_labels(labels.len().max(1))
+                    .y_label_formatter(&name)
+                    .x_label_formatter(&value)
+                    .draw()?;
+                chart.draw_series(values.iter().enumerate().map(|(i, v)| {
+                    let (a, b) = (SegmentValue::Exact(i), SegmentValue::Exact(i + 1));
+                    let mut r = Rectangle::new([(0.0, a), (*v, b)], BLUE_BAR.filled());
+                    r.set_margin(3, 3, 0, 0);
+                    r
+                }))?;
+            }
+        }
         root.present()?;
         Ok(())
     })();
@@ -98,8 +138,10 @@ pub fn to_html(r: &Report) -> String {
     for v in &r.volume {
         *topics.entry(&v.topic).or_default() += v.tickets;
     }
+    // Machine-mail topics (bounce, list, ...) have messages but no tickets.
     let (t_labels, t_values): (Vec<String>, Vec<f64>) = topics
         .iter()
+        .filter(|(_, n)| **n > 0)
         .map(|(k, v)| (k.to_string(), *v as f64))
         .unzip();
     let (o_labels, o_values): (Vec<String>, Vec<f64>) = r
@@ -142,18 +184,26 @@ th{{background:#eee}}.charts{{display:flex;flex-wrap:wrap;gap:1em}}.kpi{{display
         r.sla.with_policy
     ));
     h.push_str("<div class=\"charts\">");
-    h.push_str(&bars("Tickets by topic", &t_labels, &t_values, "tickets"));
+    h.push_str(&bars(
+        "Tickets by topic",
+        &t_labels,
+        &t_values,
+        "tickets",
+        Bars::Across,
+    ));
     h.push_str(&bars(
         "What happened to the mail",
         &o_labels,
         &o_values,
         "% of messages",
+        Bars::Up,
     ));
     h.push_str(&bars(
         "Open tickets by age",
         &b_labels,
         &b_values,
         "tickets",
+        Bars::Up,
     ));
     h.push_str("</div>\n<h2>Suggestions to reduce tickets</h2>\n");
     if r.suggestions.is_empty() {

@@ -113,7 +113,10 @@ pub(super) fn manual_templates(
     let mut by: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut rows = stmt.query(params![ts(p.since), ts(p.until), project])?;
     while let Some(r) = rows.next()? {
-        by.entry(r.get(0)?).or_default().push(r.get(1)?);
+        // `lang/name`: the suggestion is about the template in any language.
+        let template: String = r.get(0)?;
+        let name = template.rsplit('/').next().unwrap_or(&template).to_string();
+        by.entry(name).or_default().push(r.get(1)?);
     }
     let mut ranked: Vec<_> = by.into_iter().collect();
     ranked.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));

@@ -300,7 +300,7 @@ fn figures_match_the_hand_count() {
     )), "{s:#?}");
     assert!(s.contains(&(
         "manual_template",
-        "template en/instructions was sent by hand 2 times: answer these automatically?",
+        "template instructions was sent by hand 2 times: answer these automatically?",
         &[3, 5][..]
     )));
     assert!(s.contains(&(

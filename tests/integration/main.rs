@@ -27,3 +27,5 @@ mod parse_corpus;
 mod quarantine;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.
 mod reply;
+/// `helpgate report` in three formats; the HTML in headless Chromium.
+mod report;
