@@ -165,3 +165,57 @@ fn screenshot(html: &Path) {
         std::fs::copy(&png, repo().join("docs/report.png")).unwrap();
     }
 }
+
+/// `tickets list --due --json` and `status --json` list the tickets whose
+/// clocks a policy runs (here: the sensitive queue, 1 hour; near breach
+/// 2 hours, so every one is near at once).
+#[test]
+fn due_tickets_and_status_json_show_the_clocks() {
+    let env = Env::new();
+    let config = env.dir.path().join("helpgate.toml");
+    std::fs::write(
+        &config,
+        "[sla]\nnear_breach = \"2h\"\n[[sla.policy]]\nqueue = \"sensitive\"\nfirst_response = \"1h\"\nresolution = \"2h\"\n",
+    )
+    .unwrap();
+    let with_config = |args: &[&str]| {
+        let mut c = env.cmd(args);
+        c.arg("--config").arg(&config);
+        ok(&c.output().unwrap())
+    };
+    ok(&env.run(&[
+        "ingest",
+        path_str(&repo().join("tests/fixtures/e2e/maildir")),
+    ]));
+    let sensitive: Vec<i64> = lines_json(&ok(&env.run(&[
+        "tickets",
+        "list",
+        "--queue",
+        "sensitive",
+        "--json",
+    ])))
+    .iter()
+    .map(|t| t["id"].as_i64().unwrap())
+    .collect();
+    assert!(!sensitive.is_empty());
+    let due = lines_json(&with_config(&["tickets", "list", "--due", "--json"]));
+    let mut ids: Vec<i64> = due.iter().map(|d| d["id"].as_i64().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, sensitive);
+    for d in &due {
+        assert_eq!(d["queue"], "sensitive");
+        let fr = &d["clocks"]["first_response"];
+        assert!(fr["state"] == "running" || fr["state"] == "breached", "{d}");
+        if fr["state"] == "running" {
+            assert_eq!(fr["near"], true);
+            assert!(fr["left_secs"].as_i64().unwrap() <= 3600);
+        }
+    }
+    let status: serde_json::Value =
+        serde_json::from_str(&with_config(&["status", "--json"])).unwrap();
+    let counted =
+        status["sla"]["breached"].as_u64().unwrap() + status["sla"]["near"].as_u64().unwrap();
+    assert_eq!(counted, sensitive.len() as u64);
+    assert_eq!(status["sla_due"].as_array().unwrap().len(), sensitive.len());
+    assert_eq!(status["alerts"], serde_json::json!([]));
+}
