@@ -181,3 +181,50 @@ pub async fn watchdog(shared: Arc<Shared>, token: CancellationToken) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn last_weeks_report_is_mailed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let config = Config {
+            report: crate::report::Schedule {
+                to: vec!["lead@example.org".into()],
+                from: Some("helpgate@example.org".into()),
+                weekly: true,
+                project: None,
+            },
+            ..Config::default()
+        };
+        let rules = crate::rules::RuleSet::builtin();
+        let monday: DateTime<Utc> = "2026-11-30T06:00:00Z".parse().unwrap();
+        let mails = |store: &mut Store, now: DateTime<Utc>| {
+            store
+                .transaction(|tx| pass(tx, &config, &rules, now, false))
+                .unwrap()
+        };
+        assert_eq!(mails(&mut store, monday), 1);
+        assert_eq!(mails(&mut store, monday + chrono::TimeDelta::minutes(1)), 0);
+        assert_eq!(mails(&mut store, monday + chrono::TimeDelta::days(6)), 0);
+        // The next Monday brings the next week's.
+        assert_eq!(mails(&mut store, monday + chrono::TimeDelta::days(7)), 1);
+        let raw: Vec<u8> = store
+            .conn()
+            .query_row(
+                "SELECT raw FROM outbox WHERE kind = 'report' ORDER BY id LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        assert!(
+            text.contains("Subject: helpgate weekly report 2026-W48"),
+            "{text}"
+        );
+        assert!(text.contains("Content-Type: text/html"));
+    }
+}

@@ -72,10 +72,14 @@ pub fn fold(history: &[Happening], policy: Option<&Policy>, hours: Hours<'_>) ->
                 c.resolution_due = due(t, |p| p.resolution);
             }
             Happening::Reply { at, automatic, ack } => {
-                if ack || (automatic && !counts_auto) || c.resolved_at.is_some() {
+                // An acknowledgement leaves the ticket waiting for a person.
+                if ack || c.resolved_at.is_some() {
                     continue;
                 }
-                c.first_response_at.get_or_insert(at);
+                if !automatic || counts_auto {
+                    c.first_response_at.get_or_insert(at);
+                }
+                // Any answer leaves the ticket waiting for the participant.
                 c.paused_at.get_or_insert(at);
             }
             Happening::FollowUp(t) if c.resolved_at.is_some() => reopen(&mut c, t, &due),
@@ -288,6 +292,8 @@ mod tests {
         assert_eq!(counted.first_response_at, Some(at("2026-12-01T08:00:01Z")));
         let not = fold(&history, Some(&policy(false)), Hours::Always);
         assert_eq!(not.first_response_at, None);
+        // The participant has an answer either way: resolution waits.
+        assert_eq!(not.paused_at, Some(at("2026-12-01T08:00:01Z")));
         assert!(not
             .view(later, TimeDelta::zero())
             .first_response

@@ -47,10 +47,13 @@ pub fn escalate(
             continue;
         };
         for (clock, due_at, over) in breached(&d) {
-            let fresh = conn.execute(
-                "INSERT OR IGNORE INTO sla_escalations (ticket_id, clock, due, at) VALUES (?1, ?2, ?3, ?4)",
-                params![d.id.0, clock, ts(due_at), ts(now)],
-            ).map_err(StoreError::from)?;
+            let fresh = conn
+                .execute(
+                    "INSERT OR IGNORE INTO sla_escalations (ticket_id, clock, due, at, from_queue)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![d.id.0, clock, ts(due_at), ts(now), d.queue],
+                )
+                .map_err(StoreError::from)?;
             if fresh == 0 {
                 continue;
             }

@@ -125,6 +125,14 @@ pub fn sync(conn: &Connection, config: &SlaConfig) -> StoreResult<usize> {
         push(r.get(0)?, 2, h);
     }
     drop(rows);
+    // An escalated ticket keeps the policy of the queue it breached in: the
+    // queue it was moved to may have none.
+    let mut stmt = conn.prepare(&format!(
+        "SELECT ticket_id, from_queue FROM sla_escalations WHERE ticket_id IN ({changed}) ORDER BY at"
+    ))?;
+    let escalated: HashMap<i64, Option<String>> = stmt
+        .query_map([&since], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
 
     let mut update = conn.prepare_cached(
         "UPDATE tickets SET first_response_due = ?2, first_response_at = ?3, resolution_due = ?4,
@@ -146,7 +154,11 @@ pub fn sync(conn: &Connection, config: &SlaConfig) -> StoreResult<usize> {
         let policy = if t.state == TicketState::Recorded.as_str() {
             None
         } else {
-            config.policy_for(&t.project, t.queue.as_deref(), t.topic.as_deref())
+            let queue = match escalated.get(&t.id) {
+                Some(from) => from.as_deref(),
+                None => t.queue.as_deref(),
+            };
+            config.policy_for(&t.project, queue, t.topic.as_deref())
         };
         let c = fold(&all, policy, config.hours_for(&t.project));
         write(&mut update, t.id, &c)?;

@@ -107,7 +107,10 @@ fn breaches_are_listed_and_escalated_once() {
         })
         .unwrap();
     store.transaction(|tx| sync(tx, &c)).unwrap();
+    // Moved to `leads`, which has no policy: the ticket keeps the clocks of
+    // the queue it breached in.
     let clocks = super::due::clocks_of(store.conn(), t).unwrap().unwrap();
+    assert_eq!(clocks.first_response_due, Some(at("2026-12-01T10:00:00Z")));
     assert_eq!(clocks.first_response_at, Some(at("2026-12-01T11:00:00Z")));
     assert_eq!(clocks.paused_at, Some(at("2026-12-01T11:00:00Z")));
 }

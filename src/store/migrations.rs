@@ -246,6 +246,7 @@ const MIGRATIONS: &[&str] = &[
         clock     TEXT NOT NULL,
         due       TEXT NOT NULL,
         at        TEXT NOT NULL,
+        from_queue TEXT,
         PRIMARY KEY (ticket_id, clock, due)
     );
     CREATE TABLE report_mailings (
