@@ -145,6 +145,26 @@ pub fn build(
     inputs: &Inputs,
     now: DateTime<Utc>,
 ) -> crate::store::StoreResult<Report> {
+    // A report reads most of the database: map it instead of copying each
+    // page out of the kernel's cache through read() (perf on 200,000
+    // messages: a quarter of the time in copy_to_iter and the page-cache
+    // lookup). The connection's own setting comes back afterwards.
+    let before: i64 = conn.query_row("PRAGMA mmap_size", [], |r| r.get(0))?;
+    conn.execute_batch(&format!("PRAGMA mmap_size = {MMAP_BYTES}"))?;
+    let out = build_mapped(conn, period, inputs, now);
+    conn.execute_batch(&format!("PRAGMA mmap_size = {before}"))?;
+    out
+}
+
+/// How much of the database file a report maps.
+const MMAP_BYTES: i64 = 1 << 32;
+
+fn build_mapped(
+    conn: &Connection,
+    period: &Period,
+    inputs: &Inputs,
+    now: DateTime<Utc>,
+) -> crate::store::StoreResult<Report> {
     let project = inputs.project.as_deref();
     let (mut report, tickets) = figures::build(conn, period, project, now)?;
     let mut s = suggest::phrases(conn, period, project)?;
