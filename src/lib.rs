@@ -29,6 +29,7 @@
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 pub mod auth_results;
+pub mod alerts;
 pub mod classify;
 pub mod clock;
 pub mod config;
@@ -37,11 +38,14 @@ pub mod decide;
 pub mod fault;
 pub mod guard;
 pub mod intake;
+pub mod notify;
 pub mod outbox;
 pub mod parse;
 pub mod pipeline;
 pub mod reply;
+pub mod report;
 pub mod rules;
+pub mod sla;
 pub mod store;
 pub mod telemetry;
 pub mod thread;

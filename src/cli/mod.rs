@@ -2,6 +2,7 @@
 //! here and in main.rs only.
 
 mod corrections;
+mod desk;
 mod ingest;
 pub(crate) mod outbox;
 mod quarantine;
@@ -96,6 +97,8 @@ pub(crate) enum Command {
     /// Console accounts: add, passwd, disable, enable, list.
     #[command(subcommand)]
     Users(users::UsersCmd),
+    /// Volume, outcomes, response times, SLA breaches and suggestions for a period.
+    Report(desk::ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +127,9 @@ pub(crate) enum TicketsCmd {
         limit: Option<u32>,
         #[arg(long)]
         json: bool,
+        /// Only tickets whose SLA clock has run out or is about to.
+        #[arg(long, conflicts_with_all = ["state", "queue"])]
+        due: bool,
     },
     /// A ticket with its thread.
     Show {
@@ -225,6 +231,9 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Ingest { paths, json } => ingest::run(cli, paths, *json),
         Command::Tickets(TicketsCmd::Act(a)) => tickets::run(cli, a),
+        Command::Tickets(TicketsCmd::List {
+            due: true, json, ..
+        }) => desk::list_due(cli, *json),
         Command::Tickets(cmd) => show::tickets(cli, cmd),
         Command::Outbox(cmd) => outbox::run(cli, cmd),
         Command::Templates(cmd) => outbox::templates_cmd(cli, cmd),
@@ -237,6 +246,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Corrections(cmd) => corrections::run(cli, cmd),
         Command::Serve { listen } => serve::run(cli, *listen),
         Command::Users(cmd) => users::run(cli, cmd),
+        Command::Report(a) => desk::report(cli, a),
     }
 }
 

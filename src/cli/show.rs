@@ -101,6 +101,7 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
             sort,
             limit,
             json,
+            due: _,
         } => {
             let state = match state.as_deref() {
                 None => None,

@@ -17,6 +17,8 @@ struct Status {
     breaker_open: bool,
     breaker_reason: Option<String>,
     breaker_until: Option<String>,
+    #[serde(flatten)]
+    desk: super::desk::DeskStatus,
 }
 
 #[derive(Debug, Serialize)]
@@ -31,8 +33,9 @@ struct MailboxRow {
 
 pub(crate) fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
-    let store = open_store(&config)?;
+    let mut store = open_store(&config)?;
     let now = Clock::system().now();
+    let desk = super::desk::status(&mut store, &config, now)?;
     let mut rows: Vec<MailboxRow> = mailboxes::list(store.conn())?
         .into_iter()
         .map(|state| MailboxRow {
@@ -69,6 +72,7 @@ pub(crate) fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         breaker_open: breaker.is_some(),
         breaker_reason: breaker.as_ref().map(|b| b.reason.clone()),
         breaker_until: breaker.as_ref().map(|b| helpgate::store::ts(b.until)),
+        desk,
     };
     if json {
         println!("{}", serde_json::to_string(&status)?);
@@ -110,5 +114,8 @@ pub(crate) fn run(cli: &Cli, json: bool) -> anyhow::Result<ExitCode> {
         println!("{line}");
     }
     println!("quarantine: {} messages", status.quarantined);
+    for line in super::desk::status_lines(&status.desk) {
+        println!("{line}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,12 +3,14 @@
 //! expected and what was found. A missing config file is an error; helpgate
 //! never writes one for the user (`print-config` shows the example).
 
+pub mod alerts;
 pub mod mailbox;
 pub mod raw;
 pub mod replies;
 pub mod secret;
 pub mod trust;
 pub mod web;
+pub mod sla;
 
 use mailbox::{DaemonConfig, MailboxConfig};
 use raw::RawConfig;
@@ -91,6 +93,12 @@ pub struct Config {
     pub site_tag: Option<String>,
     /// `[web]`: the console `run` serves too; `None` when absent.
     pub web: Option<crate::web::WebSettings>,
+    /// `[sla]`: clocks per queue / project / topic.
+    pub sla: crate::sla::SlaConfig,
+    /// `[alerts]`: volume and health alerts.
+    pub alerts: crate::alerts::AlertConfig,
+    /// `[report]`: the weekly report by mail.
+    pub report: crate::report::Schedule,
 }
 
 impl Config {
@@ -119,6 +127,9 @@ impl Default for Config {
             trust: trust::Trust::default(),
             site_tag: None,
             web: None,
+            sla: crate::sla::SlaConfig::default(),
+            alerts: crate::alerts::AlertConfig::default(),
+            report: crate::report::Schedule::default(),
         }
     }
 }
@@ -198,10 +209,16 @@ impl Config {
             mailboxes.push(m);
         }
         let daemon = mailbox::daemon_from_raw(raw.daemon)?;
-        let trust = trust::trust(&raw.trust)?;
+        let sla = sla::from_raw(raw.sla)?;
+        let alerts = alerts::alerts_from_raw(raw.alerts)?;
+        let report = alerts::report_from_raw(raw.report)?;
+                let trust = trust::trust(&raw.trust)?;
         let site_tag = trust::site_tag(&raw.tickets)?;
         let web = raw.web.map(web::from_raw).transpose()?;
         Ok(Config {
+            sla,
+            alerts,
+            report,
             web,
             trust,
             site_tag,

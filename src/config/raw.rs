@@ -27,6 +27,12 @@ pub struct RawConfig {
     pub tickets: RawTickets,
     /// Issue 11: the web console.
     pub web: Option<super::web::RawWeb>,
+    #[serde(default)]
+    pub sla: super::sla::RawSla,
+    #[serde(default)]
+    pub alerts: super::alerts::RawAlerts,
+    #[serde(default)]
+    pub report: super::alerts::RawReport,
 }
 
 #[derive(Debug, Default, Deserialize)]

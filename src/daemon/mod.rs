@@ -11,6 +11,7 @@
 //! the lock is never held across an `.await`.
 
 pub mod inflight;
+pub mod desk;
 pub mod intake;
 pub mod metrics;
 pub mod rules;
@@ -161,10 +162,25 @@ pub async fn run(
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .map_err(|source| DaemonError::Metrics { addr, source })?;
+        let state_dir = config.state_dir.clone();
+        let own = tokio::task::spawn_blocking(move || Store::open_in(&state_dir))
+            .await
+            .expect("opening the store does not panic")?;
+        let endpoint = metrics::Endpoint {
+            metrics: metrics.clone(),
+            store: Arc::new(Mutex::new(own)),
+            clock: shared.clock.clone(),
+            near: config.sla.near_breach,
+        };
         info!(%addr, "metrics listening");
-        tracker.spawn(metrics::serve(listener, metrics.clone(), shutdown.clone()));
+        tracker.spawn(metrics::serve(listener, endpoint, shutdown.clone()));
     }
     let crashed: Crashed = Arc::default();
+    tracker.spawn(desk::run(
+        shared.clone(),
+        Arc::new(config.clone()),
+        shutdown.clone(),
+    ));
     for (mb, opening) in config.mailboxes.iter().zip(opening) {
         // A panic shows in `helpgate status` as the mailbox's last error.
         let (record_to, name) = (shared.clone(), mb.name.clone());
@@ -211,6 +227,10 @@ pub async fn run(
         shutdown.clone(),
         |_| Box::pin(async {}),
     ));
+    metrics
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tracker.spawn(desk::watchdog(shared.clone(), shutdown.clone()));
     info!(mailboxes = config.mailboxes.len(), "helpgate running");
 
     loop {

@@ -228,6 +228,15 @@ impl Templates {
         self.by_key.is_empty()
     }
 
+    /// Languages with their own file for `name` (not a `Fallback:` one).
+    pub fn languages_of(&self, name: &str) -> std::collections::BTreeSet<String> {
+        self.by_key
+            .iter()
+            .filter(|((_, n), t)| n == name && t.fallback.is_none())
+            .map(|((l, _), _)| l.clone())
+            .collect()
+    }
+
     fn get(&self, lang: &str, name: &str) -> Option<&Template> {
         self.by_key.get(&(lang.to_string(), name.to_string()))
     }

@@ -244,8 +244,31 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tickets_desk_language ON tickets(state, queue, language, merged_into);
     CREATE INDEX tickets_state_updated ON tickets(state, updated_at);
     "#,
-    // 9: reserved for issue 12 (SLA, reports, alerts); replace this no-op when it needs schema.
-    "-- reserved 9",
+    // 9 (issue 12): how far the SLA clocks are brought up to date; which
+    // breaches were escalated (once per clock and due time); which report
+    // periods were mailed; an index that covers the report's scan of
+    // messages (a table scan reads every raw mail's pages).
+    r#"
+    CREATE TABLE sla_sync (
+        id           INTEGER PRIMARY KEY CHECK (id = 1),
+        synced_until TEXT NOT NULL,
+        policies     TEXT NOT NULL
+    );
+    CREATE TABLE sla_escalations (
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+        clock     TEXT NOT NULL,
+        due       TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        from_queue TEXT,
+        PRIMARY KEY (ticket_id, clock, due)
+    );
+    CREATE TABLE report_mailings (
+        period  TEXT PRIMARY KEY,
+        sent_at TEXT NOT NULL
+    );
+    CREATE INDEX messages_report ON messages(received_at, ticket_id, topic, language, action);
+    CREATE INDEX tickets_created ON tickets(created_at);
+    "#,
     // 10: reserved for issue 13 (participants, trackers); replace this no-op when it needs schema.
     "-- reserved 10",
     // 11: reserved for issue 14 (classification); replace this no-op when it needs schema.

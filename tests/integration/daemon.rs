@@ -583,14 +583,27 @@ fn metrics_endpoint_counts_outcomes_and_xoauth2_token_failure_is_reported() {
         stack.send("alice", "support", &mail(i, "Metrics"));
     }
     d.wait_messages(3, T);
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    assert!(
-        body.contains("helpgate_messages_total{outcome=\"new_ticket\"} 3"),
-        "{body}"
-    );
+    let get = |path: &str| {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut body = String::new();
+        s.read_to_string(&mut body).unwrap();
+        body
+    };
+    let body = get("/metrics");
+    assert!(body.starts_with("HTTP/1.0 200"), "{body}");
+    for line in [
+        "helpgate_messages_total{outcome=\"new_ticket\"} 3",
+        "helpgate_mailbox_lag_seconds{mailbox=\"support\"} 0",
+        "helpgate_breaker_open 0",
+        "helpgate_sla_tickets{name=\"breached\"} 0",
+    ] {
+        assert!(body.lines().any(|l| l == line), "{line}:\n{body}");
+    }
+    let health = get("/healthz");
+    assert!(health.starts_with("HTTP/1.0 200"), "{health}");
+    assert!(health.ends_with("ok\n"), "{health}");
     wait_for("token error in status", T, || {
         d.mailbox_status("oauth")["last_error"]
             .as_str()

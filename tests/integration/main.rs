@@ -44,3 +44,5 @@ mod reply_trimming;
 mod spam;
 /// The web console: real Chromium via WebDriver, CSRF, expiry, throttling.
 mod web;
+/// `helpgate report` in three formats; the HTML in headless Chromium.
+mod report;
