@@ -277,6 +277,21 @@ impl Pipeline {
             class.topic = Some(kind.clone());
         }
         let class = &class;
+        // Issue 13: IDs, and the tracker's word on rejections and uploads.
+        let found = crate::participant::hook::before_ticket(
+            &crate::participant::hook::Context {
+                rules: &self.rules,
+                templates: &self.replies.templates,
+                trackers: &self.replies.trackers,
+                project: &ctx.project,
+                email,
+                verdict: &p.verdict,
+                topic: class.topic.as_deref(),
+                language: class.language.as_deref(),
+                follow_up: ctx.follow_up,
+            },
+            &mut decision,
+        );
         let ticket = match (&existing, decision.action) {
             (Some(t), action) => {
                 let state = if action == Action::Ignore {
@@ -336,6 +351,7 @@ impl Pipeline {
                     oversize: p.oversize.is_some(),
                     rules: &self.rules,
                     now,
+                    found: Some(&found),
                 },
             )?,
             None => crate::reply::ReplyOutcome::default(),
@@ -376,6 +392,16 @@ impl Pipeline {
         if let Some(id) = reply.outbox {
             crate::store::outbox::set_cause(conn, id, message)?;
         }
+        crate::participant::hook::after_message(
+            conn,
+            &self.rules,
+            &found,
+            ticket,
+            message,
+            existing.is_none(),
+            matches!(decision.action, Action::Human | Action::Escalate),
+            now,
+        )?;
         let action = decision.action;
         Ok(match (ticket, existing.is_some()) {
             (Some(ticket), true) => Outcome::FollowUp {

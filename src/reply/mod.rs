@@ -29,6 +29,8 @@ use templates::{Templates, Vars};
 #[derive(Debug, Clone)]
 pub struct Planner {
     pub templates: Arc<Templates>,
+    /// The projects' QA trackers (issue 13).
+    pub trackers: Arc<crate::tracker::Registry>,
     pub limits: ReplyLimits,
     /// Acknowledge mail that goes to the sensitive queue.
     pub sensitive_ack: bool,
@@ -38,6 +40,7 @@ impl Default for Planner {
     fn default() -> Self {
         Planner {
             templates: Arc::new(Templates::builtin()),
+            trackers: Arc::default(),
             limits: ReplyLimits::default(),
             sensitive_ack: false,
         }
@@ -66,6 +69,10 @@ pub struct AutoReply<'a> {
     pub template: &'a str,
     pub rules: &'a RuleSet,
     pub now: DateTime<Utc>,
+    /// What the tracker says, for templates that list or count (issue 13).
+    pub facts: Option<&'a crate::tracker::dispute::Facts>,
+    /// The participant ID the mail names (issue 13).
+    pub participant_id: Option<&'a str>,
 }
 
 impl Planner {
@@ -80,6 +87,7 @@ impl Planner {
         };
         Ok(Planner {
             templates: Arc::new(templates),
+            trackers: Arc::default(),
             limits: config.reply_limits.clone(),
             sensitive_ack: config.outbox.sensitive_ack,
         })
@@ -105,12 +113,17 @@ impl Planner {
             .flatten()
             .find(|a| a.email.eq_ignore_ascii_case(&to))
             .and_then(|a| a.name.as_deref());
+        let task_id = r
+            .facts
+            .and_then(|f| f.recordings.first())
+            .map(|x| x.id.as_str());
         let vars = Vars {
             token: &token,
             participant_name: to_name.map(first_name),
-            participant_id: None,
-            task_id: None,
+            participant_id: r.participant_id,
+            task_id,
             project: r.project,
+            facts: r.facts,
         };
         let rendered = match self.templates.render(r.template, r.language, &vars) {
             Ok(x) => x,
@@ -175,6 +188,8 @@ pub struct Decided<'a> {
     pub oversize: bool,
     pub rules: &'a RuleSet,
     pub now: DateTime<Utc>,
+    /// IDs and tracker facts (issue 13).
+    pub found: Option<&'a crate::participant::hook::Found>,
 }
 
 /// What the reply step did for one message.
@@ -240,6 +255,8 @@ impl Planner {
                 template: &template,
                 rules: d.rules,
                 now: d.now,
+                facts: d.found.and_then(|f| f.facts.as_ref()),
+                participant_id: d.found.and_then(|f| f.ids.participant()),
             },
         )?;
         match planned {
@@ -290,6 +307,7 @@ pub fn preview(
         participant_id: None,
         task_id: None,
         project,
+        facts: None,
     };
     let mut rendered = templates.render(template, language, &vars)?;
     // The subject as sent: the participant's own, tagged with the token.
@@ -372,12 +390,14 @@ pub fn queue_specialist_reply(
             None,
         ),
         SpecialistBody::Template { name, language } => {
+            let pid = crate::participant::link::participant_id(conn, ticket)?;
             let vars = Vars {
                 token: &token,
                 participant_name: None,
-                participant_id: None,
+                participant_id: pid.as_deref(),
                 task_id: None,
                 project,
+                facts: None,
             };
             let lang = language.as_deref().or(t.language.as_deref());
             let r = templates.render(name, lang, &vars)?;

@@ -229,16 +229,16 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 7: reserved for issue 10 (hostile mail); replace this no-op when it needs schema.
     "-- reserved 7",
-
     // 8: reserved for issue 11 (web console); replace this no-op when it needs schema.
     "-- reserved 8",
-
     // 9: reserved for issue 12 (SLA, reports, alerts); replace this no-op when it needs schema.
     "-- reserved 9",
-
-    // 10: reserved for issue 13 (participants, trackers); replace this no-op when it needs schema.
-    "-- reserved 10",
-
+    // 10 (issue 13): the task/recording IDs a message names (JSON array,
+    // upper case), beside migration 6's participant_id; read by `tickets
+    // show`, by tracker look-ups and by `export`.
+    r#"
+    ALTER TABLE messages ADD COLUMN task_ids TEXT;
+    "#,
     // 11: reserved for issue 14 (classification); replace this no-op when it needs schema.
     "-- reserved 11",
 ];
