@@ -396,10 +396,12 @@ impl Pipeline {
             conn,
             &self.rules,
             &found,
-            ticket,
-            message,
-            existing.is_none(),
-            matches!(decision.action, Action::Human | Action::Escalate),
+            crate::participant::hook::Stored {
+                ticket,
+                message,
+                new_ticket: existing.is_none(),
+                needs_human: matches!(decision.action, Action::Human | Action::Escalate),
+            },
             now,
         )?;
         let action = decision.action;

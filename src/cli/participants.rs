@@ -124,6 +124,14 @@ pub(crate) fn export_cmd(
     if json_out {
         println!("{}", json!({"dir": out, "written": written}));
     } else {
+        let ids: Vec<&str> = person
+            .addresses
+            .iter()
+            .chain(&person.participant_ids)
+            .map(String::as_str)
+            .collect();
+        // The staff member checks this list: an ID is text a sender typed.
+        println!("found through: {}", ids.join(", "));
         println!(
             "{}: export.json, {} tickets, {} messages (messages/*.eml), {} replies (outbox/*.eml)",
             out.display(),

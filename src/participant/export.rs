@@ -158,7 +158,7 @@ fn message(
         Some(t) => messages::for_ticket(conn, TicketId(t))?
             .into_iter()
             .find(|m| m.summary.id == MessageId(id))
-            .map(|m| serde_json::to_value(m))
+            .map(serde_json::to_value)
             .transpose()?,
         None => None,
     };
@@ -167,7 +167,7 @@ fn message(
         None => messages::list(conn)?
             .into_iter()
             .find(|m| m.id == MessageId(id))
-            .map(|m| serde_json::to_value(m))
+            .map(serde_json::to_value)
             .transpose()?
             .unwrap_or(Value::Null),
     };

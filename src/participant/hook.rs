@@ -71,11 +71,10 @@ pub fn before_ticket(c: &Context<'_>, decision: &mut Decision) -> Found {
             .chain(names),
     );
     let Some(topic) = c.topic else { return found };
-    let answerable = match (topic, decision.action) {
-        (REJECTION_TOPIC, Action::Human) => true,
-        (UPLOAD_TOPIC, Action::AutoReply) => true,
-        _ => false,
-    };
+    let answerable = matches!(
+        (topic, decision.action),
+        (REJECTION_TOPIC, Action::Human) | (UPLOAD_TOPIC, Action::AutoReply)
+    );
     if !answerable || c.rules.is_sensitive_topic(c.project, topic) {
         return found;
     }
@@ -146,17 +145,31 @@ pub fn before_ticket(c: &Context<'_>, decision: &mut Decision) -> Found {
     found
 }
 
+/// Where the pipeline stored the message.
+#[derive(Debug, Clone, Copy)]
+pub struct Stored {
+    pub ticket: Option<TicketId>,
+    pub message: MessageId,
+    /// The message started its ticket.
+    pub new_ticket: bool,
+    /// The decision hands the ticket to a person.
+    pub needs_human: bool,
+}
+
 /// After the message row exists: store IDs, attach tracker rows, merge.
 pub fn after_message(
     conn: &Connection,
     rules: &RuleSet,
     found: &Found,
-    ticket: Option<TicketId>,
-    message: MessageId,
-    new_ticket: bool,
-    needs_human: bool,
+    stored: Stored,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
+    let Stored {
+        ticket,
+        message,
+        new_ticket,
+        needs_human,
+    } = stored;
     link::record_message(conn, message, &found.ids)?;
     let Some(ticket) = ticket else { return Ok(()) };
     let rows = |why: &str, rows: &[Row]| {

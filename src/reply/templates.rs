@@ -962,4 +962,57 @@ mod tests {
                 .is_err()
         );
     }
+
+    #[test]
+    fn lists_and_conditions_render_with_localized_reasons() {
+        use crate::tracker::dispute::{Facts, Recording};
+        use crate::tracker::Status;
+        let t = Templates::from_files(vec![
+            (
+                "pt/r.txt".into(),
+                "Subject: s\n\nOlá {participant_name},\n{#if participant_id}\nID {participant_id}\n{/if}\n{#each recordings}\n- {recording.id} ({recording.date}): {recording.reason}\n{/each}\n{#if pending}\n{count.pending} em revisão\n{/if}\nFim\n".into(),
+            ),
+            ("pt/reasons.toml".into(), "noise = \"ruído\"\n".into()),
+        ])
+        .unwrap();
+        let p = project(&[]);
+        let rec = |id: &str, reason: &str| Recording {
+            id: id.into(),
+            status: Status::Rejected,
+            reason: Some(reason.into()),
+            date: Some("2026-11-20".into()),
+        };
+        let facts = Facts {
+            recordings: vec![rec("REC-1", "noise"), rec("REC-2", "unmapped")],
+            ..Facts::default()
+        };
+        let mut v = vars(&p, Some("Ana"));
+        v.participant_id = Some("P-1");
+        v.facts = Some(&facts);
+        let body = t.render("r", Some("pt"), &v).unwrap().body;
+        assert_eq!(
+            body,
+            "Olá Ana,\nID P-1\n- REC-1 (2026-11-20): ruído\n- REC-2 (2026-11-20): unmapped\nFim\n"
+        );
+        assert_eq!(t.reason_text("r", Some("pt"), &p, "noise"), Some("ruído"));
+        assert_eq!(t.reason_text("r", Some("pt"), &p, "unmapped"), None);
+    }
+
+    #[test]
+    fn block_mistakes_are_errors_with_lines() {
+        let bad = |body: &str| {
+            Templates::from_files(vec![("en/x.txt".into(), format!("Subject: s\n\n{body}\n"))])
+                .unwrap_err()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        assert!(bad("a\n{#each recordings}\nb").contains("x.txt:4: {#each} is never closed"));
+        assert!(bad("{recording.id}").contains("x.txt:3: unknown placeholder {recording.id}"));
+        assert!(bad("{#if weather}\n{/if}").contains("unknown condition"));
+        assert!(bad("{#each tasks}\n{/each}").contains("the only list is recordings"));
+        assert!(bad("{#if pending}\n{/each}").contains("{/each} closes {#if} of line 3"));
+        assert!(bad("{/if}").contains("without an open block"));
+    }
 }

@@ -141,3 +141,76 @@ impl Registry {
         errors
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracker::config::{Columns, Statuses};
+
+    fn project(path: &std::path::Path) -> Project {
+        Project {
+            id: "voices".into(),
+            tracker: Some(TrackerConfig {
+                source: Source::File(path.to_path_buf()),
+                sheet: None,
+                columns: Columns {
+                    participant: "participant".into(),
+                    task: "task".into(),
+                    status: "status".into(),
+                    reason: Some("reason".into()),
+                    date: None,
+                    email: None,
+                },
+                statuses: Statuses::default(),
+            }),
+            ..Project::default()
+        }
+    }
+
+    #[test]
+    fn a_changed_file_is_reloaded_and_a_broken_one_keeps_the_last_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.csv");
+        std::fs::write(
+            &path,
+            "participant,task,status,reason\nP-1,REC-1,rejected,noise\n",
+        )
+        .unwrap();
+        let p = project(&path);
+        let reg = Registry::default();
+        assert_eq!(reg.get(&p).unwrap().len(), 1);
+
+        std::fs::write(
+            &path,
+            "participant,task,status,reason\nP-1,REC-1,rejected,noise\nP-1,REC-2,accepted,\n",
+        )
+        .unwrap();
+        // The stamp is checked at most once a second; SIGHUP loads at once.
+        let rules = RuleSet {
+            projects: vec![p.clone()],
+            ..RuleSet::builtin()
+        };
+        assert!(reg.reload_all(&rules).is_empty());
+        assert_eq!(reg.get(&p).unwrap().len(), 2);
+
+        std::fs::write(
+            &path,
+            "participant,task,status,reason\nP-1,,rejected,noise,extra\n",
+        )
+        .unwrap();
+        let errors = reg.reload_all(&rules);
+        assert_eq!(
+            errors[0].to_string(),
+            format!("{}:2:0: 5 fields where the header has 4", path.display())
+        );
+        assert_eq!(reg.get(&p).unwrap().len(), 2, "the last good tracker stays");
+
+        // The change is noticed without SIGHUP too, once the second is up.
+        std::fs::write(&path, "participant,task,status,reason\n").unwrap();
+        {
+            let mut slots = reg.slots.lock().unwrap();
+            slots.get_mut("voices").unwrap().checked = Some(Instant::now() - RECHECK);
+        }
+        assert_eq!(reg.get(&p).unwrap().len(), 0);
+    }
+}
