@@ -1015,4 +1015,56 @@ mod tests {
         assert!(bad("{#if pending}\n{/each}").contains("{/each} closes {#if} of line 3"));
         assert!(bad("{/if}").contains("without an open block"));
     }
+
+    #[test]
+    fn shipped_tracker_templates_cover_every_language_and_reason() {
+        use crate::tracker::config::{Columns, Source, Statuses, TrackerConfig};
+        use crate::tracker::dispute::{Facts, Recording};
+        use crate::tracker::Status;
+        let t = Templates::builtin();
+        let mut p = project(LINKS);
+        p.languages = [
+            "en", "pt", "de", "nl", "fr", "it", "es", "ko", "vi", "zh", "tr", "el", "fi",
+        ]
+        .map(String::from)
+        .to_vec();
+        p.tracker = Some(TrackerConfig {
+            source: Source::File("t.csv".into()),
+            sheet: None,
+            columns: Columns {
+                participant: "p".into(),
+                task: "t".into(),
+                status: "s".into(),
+                reason: None,
+                date: None,
+                email: None,
+            },
+            statuses: Statuses::default(),
+        });
+        assert_eq!(t.check(std::slice::from_ref(&p)), Vec::<String>::new());
+        let facts = Facts {
+            recordings: vec![Recording {
+                id: "REC-1".into(),
+                status: Status::Rejected,
+                reason: Some("too_short".into()),
+                date: None,
+            }],
+            received: 3,
+            pending: 1,
+            ..Facts::default()
+        };
+        let mut v = vars(&p, None);
+        v.facts = Some(&facts);
+        for lang in &p.languages {
+            for name in TRACKER_TEMPLATES {
+                let r = t.render(name, Some(lang), &v).unwrap();
+                assert_eq!(&r.lang, lang);
+                assert!(
+                    !r.body.contains('{') && !r.body.contains("too_short"),
+                    "{lang}/{name}: {}",
+                    r.body
+                );
+            }
+        }
+    }
 }
