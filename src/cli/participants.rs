@@ -81,7 +81,14 @@ pub(crate) fn forget_cmd(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let erased = forget::forget(&mut store, &person, &actor(as_), Clock::system().now())?;
+    let outbox_dir = config.outbox_dir();
+    let erased = forget::forget(
+        &mut store,
+        &person,
+        Some(&outbox_dir),
+        &actor(as_),
+        Clock::system().now(),
+    )?;
     if json_out {
         println!(
             "{}",
@@ -90,8 +97,8 @@ pub(crate) fn forget_cmd(
     } else {
         let c = &erased.counts;
         println!(
-            "erasure {}: {} tickets, {} messages, {} outbox rows, {} events, {} suppression rows, {} quarantined mails",
-            erased.erasure, c.tickets, c.messages, c.outbox, c.events, c.suppression, c.quarantine
+            "erasure {}: {} tickets, {} messages, {} outbox rows ({} reply files), {} events, {} suppression rows, {} quarantined mails",
+            erased.erasure, c.tickets, c.messages, c.outbox, erased.outbox_files, c.events, c.suppression, c.quarantine
         );
         if erased.wal_left > 0 {
             println!("warning: the write-ahead log still holds {} bytes (another process was reading): run forget again when it is idle", erased.wal_left);

@@ -28,6 +28,10 @@ pub struct Person {
     pub tickets: BTreeSet<i64>,
     pub messages: BTreeSet<i64>,
     pub outbox: BTreeSet<i64>,
+    /// Message-IDs of those replies: the file transport names its .eml
+    /// files after them ([`crate::transport::eml_path`]).
+    #[serde(skip)]
+    pub outbox_message_ids: BTreeSet<String>,
     pub quarantine: BTreeSet<i64>,
 }
 
@@ -124,6 +128,14 @@ pub fn find(conn: &Connection, who: &str) -> StoreResult<Person> {
             &mut p.outbox,
         )?;
     }
+    for o in &p.outbox {
+        text(
+            conn,
+            "SELECT message_id FROM outbox WHERE id = ?1",
+            &o.to_string(),
+            &mut p.outbox_message_ids,
+        )?;
+    }
     // Mail that could not be stored is searched byte for byte.
     for needle in p.addresses.iter().chain(&p.participant_ids) {
         collect(
@@ -171,12 +183,16 @@ pub struct Erased {
     pub counts: Counts,
     /// Bytes left in the WAL after the final checkpoint (0 = emptied).
     pub wal_left: u64,
+    /// Reply files of the file transport removed.
+    pub outbox_files: usize,
 }
 
-/// Erase `person` (from [`find`]); `actor` goes in the record.
+/// Erase `person` (from [`find`]); `actor` goes in the record. Replies
+/// the file transport wrote to `outbox_dir` are removed too.
 pub fn forget(
     store: &mut Store,
     person: &Person,
+    outbox_dir: Option<&std::path::Path>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> StoreResult<Erased> {
@@ -192,10 +208,22 @@ pub fn forget(
     if busy != 0 || wal_left != 0 {
         tracing::warn!(wal_left, "WAL not emptied after an erasure: another connection is reading; run forget again when it is idle");
     }
+    let mut files = 0;
+    for id in outbox_dir.into_iter().flat_map(|d| {
+        person
+            .outbox_message_ids
+            .iter()
+            .map(move |m| crate::transport::eml_path(d, m))
+    }) {
+        if std::fs::remove_file(&id).is_ok() {
+            files += 1;
+        }
+    }
     Ok(Erased {
         erasure,
         counts,
         wal_left,
+        outbox_files: files,
     })
 }
 

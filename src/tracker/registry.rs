@@ -30,6 +30,18 @@ struct Slot {
     loading: bool,
 }
 
+impl Slot {
+    fn new(config: &TrackerConfig) -> Slot {
+        Slot {
+            config: config.clone(),
+            tracker: None,
+            stamp: None,
+            checked: None,
+            loading: false,
+        }
+    }
+}
+
 /// Shared by the pipeline's threads; cheap to clone behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct Registry {
@@ -53,22 +65,12 @@ impl Registry {
         let config = project.tracker.as_ref()?;
         let (current, reload) = {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            let slot = slots.entry(project.id.clone()).or_insert_with(|| Slot {
-                config: config.clone(),
-                tracker: None,
-                stamp: None,
-                checked: None,
-                loading: false,
-            });
+            let slot = slots
+                .entry(project.id.clone())
+                .or_insert_with(|| Slot::new(config));
             if slot.config != *config {
                 // The rules changed the tracker: start over.
-                *slot = Slot {
-                    config: config.clone(),
-                    tracker: None,
-                    stamp: None,
-                    checked: None,
-                    loading: false,
-                };
+                *slot = Slot::new(config);
             }
             let due = slot.checked.is_none_or(|t| t.elapsed() >= RECHECK);
             let reload = !slot.loading
@@ -95,13 +97,9 @@ impl Registry {
         let before = stamp(config);
         let loaded = load::load(config);
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let slot = slots.entry(project.to_string()).or_insert_with(|| Slot {
-            config: config.clone(),
-            tracker: None,
-            stamp: None,
-            checked: None,
-            loading: false,
-        });
+        let slot = slots
+            .entry(project.to_string())
+            .or_insert_with(|| Slot::new(config));
         slot.loading = false;
         slot.stamp = before;
         slot.checked = Some(Instant::now());
@@ -128,10 +126,16 @@ impl Registry {
         for p in &rules.projects {
             if let Some(config) = &p.tracker {
                 {
+                    // Marked as loading first: mail meanwhile uses the last
+                    // good rows (or none) instead of starting a second load.
                     let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
                     if slots.get(&p.id).is_some_and(|s| s.config != *config) {
                         slots.remove(&p.id);
                     }
+                    slots
+                        .entry(p.id.clone())
+                        .or_insert_with(|| Slot::new(config))
+                        .loading = true;
                 }
                 if let Err(mut e) = self.reload(&p.id, config) {
                     errors.append(&mut e);

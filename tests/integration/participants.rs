@@ -456,6 +456,19 @@ fn issue_13_forget_leaves_no_trace_and_totals_unchanged() {
         contains(&all, "bruno@example.com"),
         "the other person stays"
     );
+    // The reply files the file transport wrote go too; Bruno's stays.
+    assert_eq!(
+        v["erased"]["outbox_files"], v["erased"]["counts"]["outbox"],
+        "{v}"
+    );
+    let replies = d.replies();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(
+        replies
+            .iter()
+            .all(|r| !r.contains("Joana") && !r.contains("REC-55")),
+        "{replies:?}"
+    );
     assert_eq!(totals(&d), before, "report totals changed");
     let erasures = json_lines(&d.ok(&["forget", "joana@example.com", "--json"]));
     assert_eq!(erasures[0]["found"], false);
