@@ -289,6 +289,7 @@ impl Pipeline {
                 topic: class.topic.as_deref(),
                 language: class.language.as_deref(),
                 follow_up: ctx.follow_up,
+                sender: participant(email).as_deref(),
             },
             &mut decision,
         );

@@ -51,6 +51,8 @@ pub struct Context<'a> {
     pub topic: Option<&'a str>,
     pub language: Option<&'a str>,
     pub follow_up: bool,
+    /// The participant's address (Reply-To of a person, else From).
+    pub sender: Option<&'a str>,
 }
 
 /// IDs, and the tracker's word on a rejection dispute or upload question;
@@ -81,11 +83,10 @@ pub fn before_ticket(c: &Context<'_>, decision: &mut Decision) -> Found {
     let Some(tracker) = c.trackers.get(project) else {
         return found;
     };
-    let sender = crate::pipeline::participant(c.email);
     let asked = Asked {
         participants: &found.ids.participants,
         tasks: &found.ids.tasks,
-        sender: sender.as_deref(),
+        sender: c.sender,
     };
     if topic == UPLOAD_TOPIC {
         if let Some(facts) = dispute::uploads(&tracker, &asked) {
