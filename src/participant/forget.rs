@@ -45,7 +45,9 @@ pub fn find(conn: &Connection, who: &str) -> StoreResult<Person> {
         p.participant_ids.insert(who.to_uppercase());
     }
     // Two rounds: an address leads to IDs and an ID to addresses; a
-    // further round would reach people who merely shared an ID.
+    // further round would reach people who merely shared an ID. A message
+    // the person wrote into someone else's ticket is theirs; that ticket
+    // is not.
     for _ in 0..2 {
         for a in p.addresses.clone() {
             collect(
@@ -98,12 +100,6 @@ pub fn find(conn: &Connection, who: &str) -> StoreResult<Person> {
         }
         for m in p.messages.clone() {
             let m = m.to_string();
-            collect(
-                conn,
-                "SELECT ticket_id FROM messages WHERE id = ?1 AND ticket_id IS NOT NULL",
-                &m,
-                &mut p.tickets,
-            )?;
             text(
                 conn,
                 "SELECT participant_id FROM messages WHERE id = ?1 AND participant_id IS NOT NULL",
