@@ -516,3 +516,40 @@ fn issue_13_rules_check_names_a_bad_id_pattern() {
         "{err}"
     );
 }
+
+#[test]
+fn issue_13_upload_question_is_answered_with_the_trackers_counts() {
+    let d = Desk::with_csv("suggest");
+    d.ingest(
+        "up.eml",
+        &mail(
+            "Joana <joana@example.com>",
+            "u1",
+            "Did my uploads arrive?",
+            "Hi, I am P-104233. I uploaded my recordings yesterday, did you receive them? Upload confirmation please.",
+        ),
+    );
+    let msgs = d.env.messages();
+    assert_eq!(msgs[0]["topic"], "upload_confirmation", "{}", msgs[0]);
+    assert_eq!(msgs[0]["action"], "auto_reply");
+    let replies = d.replies();
+    assert_eq!(replies.len(), 1);
+    let r = &replies[0];
+    assert!(r.contains("We have received 4 of your recordings."), "{r}");
+    assert!(r.contains("Still being checked: 1 "), "{r}");
+    assert!(r.contains("Accepted: 1."), "{r}");
+    assert!(r.contains("Not accepted: 2;"), "{r}");
+    // Someone the tracker does not know gets the general answer.
+    d.ingest(
+        "up2.eml",
+        &mail(
+            "Bo <bo@example.com>",
+            "u2",
+            "Did my uploads arrive?",
+            "Hi, I am P-999999. I uploaded my recordings yesterday, did you receive them? Upload confirmation please.",
+        ),
+    );
+    let replies = d.replies();
+    assert_eq!(replies.len(), 2);
+    assert!(replies.iter().any(|r| !r.contains("We have received")));
+}
