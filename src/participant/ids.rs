@@ -79,7 +79,14 @@ impl IdRules {
             return found;
         }
         for text in texts {
-            let text: String = prefix(text, MAX_SCAN).nfkc().collect();
+            let text = prefix(text, MAX_SCAN);
+            // Most mail is already in NFKC (plain ASCII, precomposed
+            // accents): normalizing it anyway cost most of the time.
+            let text: std::borrow::Cow<'_, str> =
+                match unicode_normalization::is_nfkc_quick(text.chars()) {
+                    unicode_normalization::IsNormalized::Yes => text.into(),
+                    _ => text.nfkc().collect::<String>().into(),
+                };
             if let Some(re) = &self.participant {
                 collect(re, &text, &mut found.participants);
             }

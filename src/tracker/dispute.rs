@@ -72,12 +72,12 @@ pub fn rejection(t: &Tracker, asked: &Asked<'_>, known_reason: &dyn Fn(&str) -> 
             )
         }
     };
-    let own: Vec<Row> = t
-        .participant(participant)
-        .filter(|r| visible(r, participant, asked.sender))
-        .cloned()
-        .collect();
     if asked.tasks.is_empty() {
+        let own: Vec<Row> = t
+            .participant(participant)
+            .filter(|r| visible(r, participant, asked.sender))
+            .cloned()
+            .collect();
         let why = if own.is_empty() {
             format!(
                 "participant {participant} is not in the tracker and the mail names no recording"
@@ -88,14 +88,15 @@ pub fn rejection(t: &Tracker, asked: &Asked<'_>, known_reason: &dyn Fn(&str) -> 
         return person(why, own);
     }
     let mut facts = Facts::default();
-    let mut rows = Vec::new();
+    // Rows are copied only for a person, who sees them.
+    let mut rows: Vec<&Row> = Vec::new();
     let mut problems = Vec::new();
     for task in asked.tasks {
         let found: Vec<&Row> = t
             .task(task)
             .filter(|r| visible(r, participant, asked.sender))
             .collect();
-        rows.extend(found.iter().map(|r| (*r).clone()));
+        rows.extend(&found);
         match found.as_slice() {
             [] => problems.push(format!("{task} not found for {participant}")),
             [r] => match (r.status, r.reason.as_deref()) {
@@ -117,7 +118,10 @@ pub fn rejection(t: &Tracker, asked: &Asked<'_>, known_reason: &dyn Fn(&str) -> 
         }
     }
     if !problems.is_empty() {
-        return person(format!("tracker: {}", problems.join("; ")), rows);
+        return person(
+            format!("tracker: {}", problems.join("; ")),
+            rows.into_iter().cloned().collect(),
+        );
     }
     facts.rejected = facts.recordings.len();
     facts.received = facts.recordings.len();

@@ -7,6 +7,7 @@
 use super::config::{Columns, Source, Statuses, TrackerConfig};
 use super::{Row, Status, Tracker};
 use calamine::{Data, Reader};
+use std::borrow::Cow;
 use std::path::Path;
 
 /// One problem in a tracker file.
@@ -134,7 +135,7 @@ struct Rows<'a> {
 }
 
 impl Rows<'_> {
-    fn push(&mut self, line: u64, cell: &dyn Fn(usize) -> String) {
+    fn push<'c>(&mut self, line: u64, cell: &dyn Fn(usize) -> Cow<'c, str>) {
         if cell_blank(cell, &self.layout) {
             return;
         }
@@ -149,8 +150,8 @@ impl Rows<'_> {
             }
         };
         let l = &self.layout;
-        let participant = cell(l.participant).trim().to_uppercase();
-        let task = cell(l.task).trim().to_uppercase();
+        let participant = upper(&cell(l.participant));
+        let task = upper(&cell(l.task));
         let status_text = cell(l.status);
         if participant.is_empty() {
             bad(l.participant, "empty participant ID".into());
@@ -200,8 +201,18 @@ impl Rows<'_> {
     }
 }
 
+/// Trimmed, upper case; ASCII IDs (nearly all) without the Unicode path.
+fn upper(s: &str) -> String {
+    let s = s.trim();
+    if s.is_ascii() {
+        s.to_ascii_uppercase()
+    } else {
+        s.to_uppercase()
+    }
+}
+
 /// Rows whose cells are all empty are spacing, not data.
-fn cell_blank(cell: &dyn Fn(usize) -> String, l: &Layout) -> bool {
+fn cell_blank<'c>(cell: &dyn Fn(usize) -> Cow<'c, str>, l: &Layout) -> bool {
     [Some(l.participant), Some(l.task), Some(l.status), l.reason]
         .into_iter()
         .flatten()
@@ -281,7 +292,8 @@ pub fn from_csv(
             Ok(false) => break,
             Ok(true) => {
                 let line = record.position().map_or(0, |p| p.line());
-                rows.push(line, &|i| record.get(i).unwrap_or("").to_string());
+                let record = &record;
+                rows.push(line, &|i| Cow::Borrowed(record.get(i).unwrap_or("")));
             }
             Err(e) => {
                 rows.errors.push(csv_err(&e));
@@ -344,7 +356,7 @@ fn from_workbook(path: &Path, config: &TrackerConfig) -> Result<Tracker, Vec<Tra
     };
     for (i, cells) in lines.enumerate() {
         rows.push(first_row + 1 + i as u64, &|c| {
-            cells.get(c).map(cell_text).unwrap_or_default()
+            Cow::Owned(cells.get(c).map(cell_text).unwrap_or_default())
         });
         if rows.errors.len() >= MAX_ERRORS {
             break;
