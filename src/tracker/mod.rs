@@ -105,47 +105,21 @@ fn key(s: &str) -> u64 {
         .hash_one(s)
 }
 
-/// Chain row `i` onto the rows with the same key (kept in file order).
-fn chain(
-    heads: &mut HashMap<u64, u32>,
-    tails: &mut HashMap<u64, u32>,
-    next: &mut [u32],
-    k: u64,
-    i: u32,
-) {
-    match tails.insert(k, i) {
-        Some(prev) => next[prev as usize] = i,
-        None => {
-            heads.insert(k, i);
-        }
-    }
-}
-
 impl Tracker {
     pub fn from_rows(origin: String, rows: Vec<Row>) -> Tracker {
         let n = rows.len();
         let mut by_task = HashMap::with_capacity(n);
-        let mut by_participant = HashMap::new();
-        let mut task_tails = HashMap::with_capacity(n);
-        let mut participant_tails = HashMap::new();
+        let mut by_participant = HashMap::with_capacity(n / 8);
         let mut next_task = vec![END; n];
         let mut next_participant = vec![END; n];
-        for (i, r) in rows.iter().enumerate() {
-            let i = i as u32;
-            chain(
-                &mut by_task,
-                &mut task_tails,
-                &mut next_task,
-                key(&r.task),
-                i,
-            );
-            chain(
-                &mut by_participant,
-                &mut participant_tails,
-                &mut next_participant,
-                key(&r.participant),
-                i,
-            );
+        // Back to front, so each key's head is its first row and the chain
+        // runs in file order, with one map insert per row and index.
+        for (i, r) in rows.iter().enumerate().rev() {
+            let at = i as u32;
+            next_task[i] = by_task.insert(key(&r.task), at).unwrap_or(END);
+            next_participant[i] = by_participant
+                .insert(key(&r.participant), at)
+                .unwrap_or(END);
         }
         Tracker {
             origin,
