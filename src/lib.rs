@@ -41,6 +41,7 @@ pub mod intake;
 pub mod notify;
 pub mod outbox;
 pub mod parse;
+pub mod participant;
 pub mod pipeline;
 pub mod reply;
 pub mod report;
@@ -50,6 +51,7 @@ pub mod store;
 pub mod telemetry;
 pub mod thread;
 pub mod ticket;
+pub mod tracker;
 pub mod transport;
 pub mod work;
 // Issue 11: the specialists' desk (permissions, shared actions, web console).

@@ -348,6 +348,22 @@ impl Pipeline {
             }
         }
         let class = &class;
+        // Issue 13: IDs, and the tracker's word on rejections and uploads.
+        let found = crate::participant::hook::before_ticket(
+            &crate::participant::hook::Context {
+                rules: &self.rules,
+                templates: &self.replies.templates,
+                trackers: &self.replies.trackers,
+                project: &ctx.project,
+                email,
+                verdict: &p.verdict,
+                topic: class.topic.as_deref(),
+                language: class.language.as_deref(),
+                follow_up: ctx.follow_up,
+                sender: participant(email).as_deref(),
+            },
+            &mut decision,
+        );
         let ticket = match (&existing, decision.action) {
             (Some(t), action) => {
                 let state = if action == Action::Ignore {
@@ -407,6 +423,7 @@ impl Pipeline {
                     oversize: p.oversize.is_some(),
                     rules: &self.rules,
                     now,
+                    found: Some(&found),
                 },
             )?,
             None => crate::reply::ReplyOutcome::default(),
@@ -447,6 +464,18 @@ impl Pipeline {
         if let Some(facts) = crate::reply::bounce::facts(conn, email, ticket)? {
             messages::set_bounce(conn, message, &facts)?;
         }
+        crate::participant::hook::after_message(
+            conn,
+            &self.rules,
+            &found,
+            crate::participant::hook::Stored {
+                ticket,
+                message,
+                new_ticket: existing.is_none(),
+                needs_human: matches!(decision.action, Action::Human | Action::Escalate),
+            },
+            now,
+        )?;
         let action = decision.action;
         Ok(match (ticket, existing.is_some()) {
             (Some(ticket), true) => Outcome::FollowUp {

@@ -174,6 +174,27 @@ fn write_eml(dir: &std::path::Path, message_id: &str, raw: &[u8]) -> Result<(), 
         .mode(0o700)
         .create(dir)
         .map_err(io)?;
+    let path = eml_path(dir, message_id);
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{stem}.tmp"));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .map_err(io)?;
+    f.write_all(raw).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+/// The file a reply with `message_id` is written to by the file transport
+/// (`forget` removes it by the same name).
+pub fn eml_path(dir: &std::path::Path, message_id: &str) -> std::path::PathBuf {
     let name: String = message_id
         .chars()
         .map(|c| {
@@ -184,17 +205,7 @@ fn write_eml(dir: &std::path::Path, message_id: &str, raw: &[u8]) -> Result<(), 
             }
         })
         .collect();
-    let tmp = dir.join(format!(".{name}.tmp"));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io)?;
-    f.write_all(raw).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, dir.join(format!("{name}.eml"))).map_err(io)
+    dir.join(format!("{name}.eml"))
 }
 
 /// An SMTP client that keeps one connection open between messages.

@@ -5,6 +5,7 @@ mod corrections;
 mod desk;
 mod ingest;
 pub(crate) mod outbox;
+mod participants;
 mod quarantine;
 mod rules;
 mod run;
@@ -99,6 +100,30 @@ pub(crate) enum Command {
     Users(users::UsersCmd),
     /// Volume, outcomes, response times, SLA breaches and suggestions for a period.
     Report(desk::ReportArgs),
+    /// Erase everything held about a person (address or participant ID); counts stay.
+    Forget {
+        who: String,
+        /// List what would be erased, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Who asks for the erasure (recorded), default $USER.
+        #[arg(long = "as")]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write everything held about a person: export.json and the raw mails.
+    Export {
+        who: String,
+        /// A new (or empty) folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The projects' QA trackers.
+    #[command(subcommand)]
+    Tracker(participants::TrackerCmd),
 }
 
 #[derive(Debug, Subcommand)]
@@ -141,6 +166,20 @@ pub(crate) enum TicketsCmd {
     },
     #[command(flatten)]
     Act(tickets::TicketAction),
+    /// Link a ticket to a participant ID (when its mail named none).
+    Link {
+        id: i64,
+        participant: String,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Merge ticket ID into ticket INTO (messages move; ID is closed).
+    Merge {
+        id: i64,
+        into: i64,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -234,6 +273,22 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Tickets(TicketsCmd::List {
             due: true, json, ..
         }) => desk::list_due(cli, *json),
+        Command::Tickets(TicketsCmd::Link {
+            id,
+            participant,
+            actor,
+        }) => participants::link_cmd(cli, *id, participant, actor),
+        Command::Tickets(TicketsCmd::Merge { id, into, actor }) => {
+            participants::merge_cmd(cli, *id, *into, actor)
+        }
+        Command::Forget {
+            who,
+            dry_run,
+            actor,
+            json,
+        } => participants::forget_cmd(cli, who, *dry_run, actor, *json),
+        Command::Export { who, out, json } => participants::export_cmd(cli, who, out, *json),
+        Command::Tracker(cmd) => participants::tracker_cmd(cli, cmd),
         Command::Tickets(cmd) => show::tickets(cli, cmd),
         Command::Outbox(cmd) => outbox::run(cli, cmd),
         Command::Templates(cmd) => outbox::templates_cmd(cli, cmd),

@@ -160,6 +160,7 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
             let thread = messages::for_ticket(store.conn(), ticket.id)?;
             let history = events::for_ticket(store.conn(), ticket.id)?;
             let replies = desk::replies(store.conn(), ticket.id)?;
+            let links = helpgate::participant::link::links(store.conn(), ticket.id)?;
             if *json {
                 let mut v = ticket_json(&ticket);
                 v["subject"] = json!(ticket.subject);
@@ -175,13 +176,20 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
                     .collect();
                 v["events"] = serde_json::to_value(&history)?;
                 v["replies"] = replies.iter().map(reply_json).collect();
+                v["participant_id"] = json!(links.participant_id);
+                v["task_ids"] = json!(links.task_ids);
+                v["merged_into"] = json!(links.merged_into);
+                v["linked"] = serde_json::to_value(&links.linked)?;
                 writeln!(out, "{v}")?;
             } else {
                 print_ticket(&mut out, &ticket, &thread, &history)?;
                 print_replies(&mut out, &replies)?;
+                print_links(&mut out, &links)?;
             }
         }
-        TicketsCmd::Act(_) => unreachable!("dispatched to cli::tickets"),
+        TicketsCmd::Act(_) | TicketsCmd::Link { .. } | TicketsCmd::Merge { .. } => {
+            unreachable!("dispatched to cli::tickets and cli::participants")
+        }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -331,6 +339,37 @@ fn print_replies(out: &mut impl Write, replies: &[desk::SentReply]) -> std::io::
         for line in reply_text(r).lines() {
             writeln!(out, "  {line}")?;
         }
+    }
+    Ok(())
+}
+
+/// Who writes: the participant ID and the participant's other tickets.
+fn print_links(
+    out: &mut impl Write,
+    l: &helpgate::participant::link::Links,
+) -> std::io::Result<()> {
+    if l.participant_id.is_none() && l.task_ids.is_empty() && l.merged_into.is_none() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    if let Some(p) = &l.participant_id {
+        writeln!(out, "participant ID {p}")?;
+    }
+    if !l.task_ids.is_empty() {
+        writeln!(out, "tasks {}", l.task_ids.join(" "))?;
+    }
+    if let Some(m) = l.merged_into {
+        writeln!(out, "merged into {}", m.token())?;
+    }
+    for t in &l.linked {
+        writeln!(
+            out,
+            "same participant: {} {} {} {}",
+            t.token,
+            t.state,
+            t.topic.as_deref().unwrap_or("-"),
+            one_line(&t.subject, 50)
+        )?;
     }
     Ok(())
 }

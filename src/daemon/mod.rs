@@ -140,6 +140,7 @@ pub async fn run(
         .await
         .expect("compiling the rules does not panic")
         .map_err(DaemonError::Rules)?;
+    rules::load_trackers(&loaded);
     let (rules_tx, rules_rx) = watch::channel(loaded);
     let metrics = Arc::new(Metrics::default());
     let worker = outbox_worker(&config, &clock).await?;
@@ -238,7 +239,9 @@ pub async fn run(
             () = shutdown.cancelled() => break,
             Some(()) = reload.recv() => {
                 match rules::load_all(&config) {
-                    Ok(set) => {
+                    Ok(mut set) => {
+                        rules::keep_trackers(&rules_tx.borrow(), &mut set);
+                        rules::load_trackers(&set);
                         rules_tx.send_replace(set);
                         metrics.add(&metrics.reloads, 1);
                         info!("rules reloaded");

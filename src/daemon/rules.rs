@@ -55,6 +55,26 @@ pub struct Loaded {
     pub replies: Arc<Planner>,
 }
 
+/// A reload keeps the loaded trackers (issue 13): a tracker that is broken
+/// now stays at its last good rows instead of starting empty.
+pub fn keep_trackers(old: &Loaded, new: &mut Loaded) {
+    let mut planner = (*new.replies).clone();
+    planner.trackers = old.replies.trackers.clone();
+    new.replies = Arc::new(planner);
+}
+
+/// (Re)load every project's tracker on a blocking thread (a large one
+/// takes a second or two); errors are logged by the registry, and mail
+/// goes on with the last good rows meanwhile.
+pub fn load_trackers(loaded: &Loaded) {
+    if loaded.rules.projects.iter().all(|p| p.tracker.is_none()) {
+        return;
+    }
+    let registry = loaded.replies.trackers.clone();
+    let rules = loaded.rules.clone();
+    tokio::task::spawn_blocking(move || registry.reload_all(&rules));
+}
+
 /// Rules and templates, or the errors of both.
 pub fn load_all(config: &Config) -> Result<Loaded, Vec<String>> {
     let rules = load(config);

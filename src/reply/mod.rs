@@ -30,6 +30,8 @@ use templates::{Templates, Vars};
 #[derive(Debug, Clone)]
 pub struct Planner {
     pub templates: Arc<Templates>,
+    /// The projects' QA trackers (issue 13).
+    pub trackers: Arc<crate::tracker::Registry>,
     pub limits: ReplyLimits,
     /// Acknowledge mail that goes to the sensitive queue.
     pub sensitive_ack: bool,
@@ -44,6 +46,7 @@ impl Default for Planner {
     fn default() -> Self {
         Planner {
             templates: Arc::new(Templates::builtin()),
+            trackers: Arc::default(),
             limits: ReplyLimits::default(),
             sensitive_ack: false,
             trust: crate::config::trust::Trust::default(),
@@ -74,6 +77,10 @@ pub struct AutoReply<'a> {
     pub template: &'a str,
     pub rules: &'a RuleSet,
     pub now: DateTime<Utc>,
+    /// What the tracker says, for templates that list or count (issue 13).
+    pub facts: Option<&'a crate::tracker::dispute::Facts>,
+    /// The participant ID the mail names (issue 13).
+    pub participant_id: Option<&'a str>,
 }
 
 impl Planner {
@@ -88,6 +95,7 @@ impl Planner {
         };
         Ok(Planner {
             templates: Arc::new(templates),
+            trackers: Arc::default(),
             limits: config.reply_limits.clone(),
             sensitive_ack: config.outbox.sensitive_ack,
             trust: config.trust.clone(),
@@ -120,12 +128,17 @@ impl Planner {
         let to_name = to_name.as_deref();
         // A subject with a link is not repeated: the template's subject stands.
         let subject = echo::safe_subject(&r.email.subject).unwrap_or_default();
+        let task_id = r
+            .facts
+            .and_then(|f| f.recordings.first())
+            .map(|x| x.id.as_str());
         let vars = Vars {
             token: &token,
             participant_name: to_name.map(first_name),
-            participant_id: None,
-            task_id: None,
+            participant_id: r.participant_id,
+            task_id,
             project: r.project,
+            facts: r.facts,
         };
         let rendered = match self.templates.render(r.template, r.language, &vars) {
             Ok(x) => x,
@@ -191,6 +204,8 @@ pub struct Decided<'a> {
     pub oversize: bool,
     pub rules: &'a RuleSet,
     pub now: DateTime<Utc>,
+    /// IDs and tracker facts (issue 13).
+    pub found: Option<&'a crate::participant::hook::Found>,
 }
 
 /// What the reply step did for one message.
@@ -256,6 +271,8 @@ impl Planner {
                 template: &template,
                 rules: d.rules,
                 now: d.now,
+                facts: d.found.and_then(|f| f.facts.as_ref()),
+                participant_id: d.found.and_then(|f| f.ids.participant()),
             },
         )?;
         match planned {
@@ -307,6 +324,7 @@ pub fn preview(
         participant_id: None,
         task_id: None,
         project,
+        facts: None,
     };
     let mut rendered = templates.render(template, language, &vars)?;
     // The subject as sent: the participant's own, tagged with the token.
@@ -347,6 +365,7 @@ fn project_of<'r>(rules: &'r RuleSet, id: &str, fallback: &'r mut Option<Project
 }
 
 fn render_template(
+    conn: &Connection,
     templates: &Templates,
     project: &Project,
     t: &tickets::Ticket,
@@ -354,12 +373,14 @@ fn render_template(
     language: Option<&str>,
 ) -> Result<templates::Rendered, ReplyError> {
     let token = t.id.token();
+    let pid = crate::participant::link::participant_id(conn, t.id)?;
     let vars = Vars {
         token: &token,
         participant_name: None,
-        participant_id: None,
+        participant_id: pid.as_deref(),
         task_id: None,
         project,
+        facts: None,
     };
     Ok(templates.render(name, language.or(t.language.as_deref()), &vars)?)
 }
@@ -377,7 +398,7 @@ pub fn preview_specialist_template(
     let t = tickets::get(conn, ticket)?.ok_or(ReplyError::NoTicket(ticket.0))?;
     let mut fallback = None;
     let project = project_of(rules, &t.project, &mut fallback);
-    render_template(templates, project, &t, name, language)
+    render_template(conn, templates, project, &t, name, language)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -429,7 +450,7 @@ pub fn queue_specialist_reply(
             None,
         ),
         SpecialistBody::Template { name, language } => {
-            let r = render_template(templates, project, &t, name, language.as_deref())?;
+            let r = render_template(conn, templates, project, &t, name, language.as_deref())?;
             let tpl = format!("{}/{}", r.lang, r.name);
             (r.body, r.subject, r.lang, Some(tpl))
         }

@@ -607,6 +607,7 @@ impl Compiler {
                 addresses.insert(0, support);
             }
             let routes = self.routes(path, text, &d.topic);
+            let (ids, tracker) = super::ids::compile(path, text, d, &mut self.errors);
             out.push(Project {
                 id,
                 name: d.name.clone(),
@@ -617,6 +618,8 @@ impl Compiler {
                 default_language: d.default_language.get_ref().clone(),
                 links: d.links.clone(),
                 routes,
+                ids,
+                tracker,
             });
         }
         let default = match out.iter().position(|p| &p.id == f.default.get_ref()) {

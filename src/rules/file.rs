@@ -131,6 +131,12 @@ pub(crate) struct ProjectDef {
     /// Per-project routing overrides, same shape as routing.toml's topics.
     #[serde(default)]
     pub(crate) topic: BTreeMap<String, Spanned<RouteDef>>,
+    /// How participant and task IDs look (issue 13).
+    #[serde(default)]
+    pub(crate) ids: Option<super::ids::IdsDef>,
+    /// The project's QA tracker (issue 13).
+    #[serde(default)]
+    pub(crate) tracker: Option<super::ids::TrackerDef>,
 }
 
 /// rules/machine.toml

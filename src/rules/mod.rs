@@ -7,6 +7,7 @@
 mod compile;
 mod error;
 mod file;
+mod ids;
 pub mod matcher;
 pub mod normalize;
 
@@ -43,6 +44,10 @@ pub struct Project {
     pub links: BTreeMap<String, String>,
     /// Routing overrides for this project, by topic.
     pub routes: BTreeMap<String, Route>,
+    /// Participant and task ID patterns (`[project.ids]`).
+    pub ids: crate::participant::ids::IdRules,
+    /// The QA tracker (`[project.tracker]`), when the project has one.
+    pub tracker: Option<crate::tracker::TrackerConfig>,
 }
 
 /// A language the rules know.

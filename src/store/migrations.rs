@@ -269,8 +269,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX messages_report ON messages(received_at, ticket_id, topic, language, action);
     CREATE INDEX tickets_created ON tickets(created_at);
     "#,
-    // 10: reserved for issue 13 (participants, trackers); replace this no-op when it needs schema.
-    "-- reserved 10",
+    // 10 (issue 13): the task/recording IDs a message names (JSON array,
+    // upper case), beside migration 6's participant_id; read by `tickets
+    // show`, by tracker look-ups and by `export`.
+    r#"
+    ALTER TABLE messages ADD COLUMN task_ids TEXT;
+    "#,
     // 11: reserved for issue 14 (classification); replace this no-op when it needs schema.
     "-- reserved 11",
 ];

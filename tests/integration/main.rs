@@ -34,6 +34,8 @@ mod mail_as_it_arrives;
 mod mailstack;
 /// The parser against ../shared/corpus: golden files, reply splitting, bounces.
 mod parse_corpus;
+/// Participant IDs, trackers, forget and export (issue 13).
+mod participants;
 /// `helpgate quarantine list|show|replay`.
 mod quarantine;
 /// Replies: templates, outbox via real Postfix, loop guard, specialists.

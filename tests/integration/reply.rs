@@ -144,6 +144,7 @@ fn auto_reply_to(
                     oversize: false,
                     rules,
                     now,
+                    found: None,
                 },
             )?;
             Ok::<_, helpgate::store::StoreError>((ticket, out))
