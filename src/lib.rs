@@ -28,8 +28,8 @@
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-pub mod auth_results;
 pub mod alerts;
+pub mod auth_results;
 pub mod classify;
 pub mod clock;
 pub mod config;

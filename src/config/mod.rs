@@ -8,9 +8,9 @@ pub mod mailbox;
 pub mod raw;
 pub mod replies;
 pub mod secret;
+pub mod sla;
 pub mod trust;
 pub mod web;
-pub mod sla;
 
 use mailbox::{DaemonConfig, MailboxConfig};
 use raw::RawConfig;
@@ -212,7 +212,7 @@ impl Config {
         let sla = sla::from_raw(raw.sla)?;
         let alerts = alerts::alerts_from_raw(raw.alerts)?;
         let report = alerts::report_from_raw(raw.report)?;
-                let trust = trust::trust(&raw.trust)?;
+        let trust = trust::trust(&raw.trust)?;
         let site_tag = trust::site_tag(&raw.tickets)?;
         let web = raw.web.map(web::from_raw).transpose()?;
         Ok(Config {

@@ -10,8 +10,8 @@
 //! The store is synchronous SQLite: every use runs on a blocking thread and
 //! the lock is never held across an `.await`.
 
-pub mod inflight;
 pub mod desk;
+pub mod inflight;
 pub mod intake;
 pub mod metrics;
 pub mod rules;

@@ -42,9 +42,9 @@ mod quarantine;
 mod reply;
 /// Reply trimming measured on public fixtures and hand-written cases.
 mod reply_trimming;
+/// `helpgate report` in three formats; the HTML in headless Chromium.
+mod report;
 /// Content spam: recorded, never answered or queued; oversize appeals.
 mod spam;
 /// The web console: real Chromium via WebDriver, CSRF, expiry, throttling.
 mod web;
-/// `helpgate report` in three formats; the HTML in headless Chromium.
-mod report;
