@@ -495,6 +495,14 @@ mod tests {
         let mut s = Store::open_in(dir.path()).unwrap();
         let rules = RuleSet::builtin();
         let id = ticket(&mut s, "a@example.org", "general", "other");
+        // A ticket comes from a mail: the correction is kept against it.
+        s.conn()
+            .execute(
+                "INSERT INTO messages (message_id, content_hash, ticket_id, source, received_at, subject, topic, action, reason, notes, parsed, size, raw)
+                 VALUES ('m@x', 'h', ?1, 'test', '2026-01-01T00:00:00.000Z', 's', 'other', 'human', 'r', '[]', '{}', 1, x'41')",
+                [id.0],
+            )
+            .unwrap();
         let r = |s: &mut Store, topic: Option<&str>, lang: Option<&str>| {
             s.transaction(|tx| reclassify(tx, &rules, id, topic, lang, "ana", at()))
         };
@@ -518,6 +526,10 @@ mod tests {
         r(&mut s, Some("payment"), None).unwrap();
         let t = tickets::get(s.conn(), id).unwrap().unwrap();
         assert_eq!(t.queue.as_deref(), Some("general"));
+        // Each correction is a labelled case for the rules' regression suite.
+        let kept = crate::store::corrections::list(s.conn()).unwrap();
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[1].new_topic.as_deref(), Some("payment"));
         assert!(matches!(
             s.transaction(|tx| move_queue(tx, &rules, id, "nowhere", "ana", at())),
             Err(DeskError::UnknownQueue { .. })

@@ -363,7 +363,8 @@ fn reply_files(env: &Env) -> Vec<String> {
 #[test]
 fn issue_10_whom_an_automatic_reply_goes_to_and_what_it_repeats() {
     let env = Env::new();
-    // A Reply-To outside the sender's domain is a third party: From is answered.
+    // A Reply-To outside the sender's domain is a third party: never written
+    // to (the content screen also holds such a mail back for a person).
     let m = env.mail(
         "1.eml",
         &mail(
@@ -371,6 +372,22 @@ fn issue_10_whom_an_automatic_reply_goes_to_and_what_it_repeats() {
             "e1@attacker.test",
             "Payment: verify at https://payout-verify.attacker.test/login",
             "Reply-To: victim@victim.test\n",
+            PAY,
+        ),
+    );
+    env.ok(&["ingest", path_str(&m)]);
+    for r in reply_files(&env) {
+        assert!(!r.contains("victim"), "{r}");
+    }
+    // Without the third party the mail is answered, to From, and neither
+    // the link in the display name nor the one in the subject is repeated.
+    let m = env.mail(
+        "2.eml",
+        &mail(
+            "\"https://payout-verify.attacker.test/login\" <eve@attacker.test>",
+            "e2@attacker.test",
+            "Payment: verify at https://payout-verify.attacker.test/login",
+            "",
             PAY,
         ),
     );
