@@ -359,6 +359,7 @@ fn untrusted(email: &ParsedEmail, trust: &Trust) -> Option<String> {
         };
         return match trust.unauthenticated {
             Unauthenticated::Answer => None,
+            Unauthenticated::UnlessFailed => nearest_failure(email),
             Unauthenticated::LocalOnly if email.header("received").is_none() => None,
             Unauthenticated::LocalOnly => Some(format!(
                 "the sender is not verified ({origin}, and the mail came through a mail server)"
@@ -414,6 +415,39 @@ fn untrusted(email: &ParsedEmail, trust: &Trust) -> Option<String> {
             seen.join(", ")
         }
     ))
+}
+
+/// Without a configured authserv-id: the failure the nearest (topmost)
+/// Authentication-Results reports, if any: DMARC fail, SPF fail or
+/// softfail, or a DKIM failure with no DKIM pass beside it.
+fn nearest_failure(email: &ParsedEmail) -> Option<String> {
+    let ar = email
+        .headers_named("authentication-results")
+        .find_map(crate::auth_results::parse)?;
+    let failed: Vec<String> = ar
+        .results
+        .iter()
+        .filter(|r| match r.method.as_str() {
+            "dmarc" => matches!(r.result.as_str(), "fail" | "quarantine" | "reject"),
+            "spf" => matches!(r.result.as_str(), "fail" | "softfail"),
+            "dkim" => {
+                r.result == "fail"
+                    && !ar
+                        .results
+                        .iter()
+                        .any(|o| o.method == "dkim" && o.result == "pass")
+            }
+            _ => false,
+        })
+        .map(|r| format!("{}={}", r.method, r.result))
+        .collect();
+    (!failed.is_empty()).then(|| {
+        format!(
+            "the sender failed {} in the nearest Authentication-Results ({}; no trust.authserv_id is configured)",
+            failed.join(", "),
+            ar.authserv_id
+        )
+    })
 }
 
 /// Relaxed alignment (RFC 7489 §3.1) without a public-suffix list: the same
@@ -752,11 +786,27 @@ mod tests {
         )];
         // Default: local files (no Received) are answered, server mail is not.
         assert_eq!(verdict(&Trust::default(), &[]), Verdict::Human);
-        let v = verdict(&Trust::default(), &received);
+        // Nothing configured: answered unless the nearest header reports a
+        // failure (a forged failure only stops the forger's own answer).
+        assert_eq!(verdict(&Trust::default(), &received), Verdict::Human);
+        let failing = [(
+            "Authentication-Results",
+            "mx1.projects.example; spf=softfail; dkim=none; dmarc=fail",
+        )];
+        let v = verdict(&Trust::default(), &failing);
         assert!(
-            matches!(&v, Verdict::Untrusted { reason } if reason.contains("no trust.authserv_id")),
+            matches!(&v, Verdict::Untrusted { reason } if reason.contains("spf=softfail, dmarc=fail")),
             "{v:?}"
         );
+        let passing = [(
+            "Authentication-Results",
+            "mx1.projects.example; spf=pass; dkim=none; dmarc=none",
+        )];
+        assert_eq!(verdict(&Trust::default(), &passing), Verdict::Human);
+        assert!(matches!(
+            verdict(&ours(Unauthenticated::LocalOnly), &received),
+            Verdict::Untrusted { .. }
+        ));
         assert!(matches!(
             verdict(&ours(Unauthenticated::Hold), &[]),
             Verdict::Untrusted { .. }

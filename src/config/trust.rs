@@ -7,10 +7,17 @@ use super::ConfigError;
 /// What to do with mail that carries no Authentication-Results of ours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Unauthenticated {
+    /// The default while no authserv-id is configured, i.e. the site has
+    /// not said which Authentication-Results are its own: answer unless the
+    /// nearest (topmost) Authentication-Results reports a failure. Nothing
+    /// can be verified here, so only the safe direction is believed: a
+    /// forged failure only keeps the forger from being answered.
+    #[default]
+    UnlessFailed,
     /// Answer it only when no mail server handled it (no Received header):
     /// files an admin imports, such as examples/maildir. Mail that came
-    /// through a server goes to a person.
-    #[default]
+    /// through a server goes to a person. The default once an authserv-id
+    /// is configured.
     LocalOnly,
     /// Never answer it automatically.
     Hold,
@@ -47,13 +54,15 @@ pub fn trust(raw: &RawTrust) -> Result<Trust, ConfigError> {
         authserv_ids.push(id);
     }
     let unauthenticated = match raw.unauthenticated.as_deref() {
+        None if authserv_ids.is_empty() => Unauthenticated::UnlessFailed,
         None | Some("local-only") => Unauthenticated::LocalOnly,
+        Some("unless-failed") => Unauthenticated::UnlessFailed,
         Some("hold") => Unauthenticated::Hold,
         Some("answer") => Unauthenticated::Answer,
         Some(other) => {
             return Err(ConfigError::invalid(
                 "trust.unauthenticated",
-                "\"local-only\", \"hold\" or \"answer\"",
+                "\"unless-failed\", \"local-only\", \"hold\" or \"answer\"",
                 format!("{other:?}"),
             ))
         }

@@ -232,6 +232,13 @@ pub async fn run(
         .ready
         .store(true, std::sync::atomic::Ordering::Relaxed);
     tracker.spawn(desk::watchdog(shared.clone(), shutdown.clone()));
+    if config.trust.authserv_ids.is_empty() {
+        warn!(
+            "trust.authserv_id is not set: senders cannot be verified, and automatic replies go \
+             to every sender whose nearest Authentication-Results reports no failure; set it to \
+             the authserv-id your receiving server writes"
+        );
+    }
     info!(mailboxes = config.mailboxes.len(), "helpgate running");
 
     loop {

@@ -413,8 +413,19 @@ fn issue_10_server_mail_is_answered_only_when_our_server_verified_the_sender() {
     );
     let spaced = format!("Authentication-Results: mx1.helpgate.example; spf = fail smtp.mailfrom=example.com\n{received}");
     for (extra, config, answered) in [
-        // No config: mail that came through a server is not answered.
-        (received.to_string(), "", false),
+        // No authserv_id: nothing is verified, only a reported failure is
+        // believed (the site has not said which header is its own).
+        (received.to_string(), "", true),
+        (
+            format!("Authentication-Results: mx.any.example; spf=softfail smtp.mailfrom=example.com; dmarc=fail header.from=example.com\n{received}"),
+            "",
+            false,
+        ),
+        (
+            received.to_string(),
+            "[trust]\nunauthenticated = \"local-only\"\n",
+            false,
+        ),
         (
             received.to_string(),
             "[trust]\nauthserv_id = \"mx1.helpgate.example\"\n",
