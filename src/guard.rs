@@ -276,7 +276,7 @@ fn by_phrases(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
 }
 
 /// The reason a sender is untrusted, from Authentication-Results.
-fn untrusted(email: &ParsedEmail) -> Option<String> {
+pub(crate) fn untrusted(email: &ParsedEmail) -> Option<String> {
     let mut failed = Vec::new();
     for v in email.headers_named("authentication-results") {
         let v = v.to_ascii_lowercase();
