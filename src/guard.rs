@@ -359,7 +359,9 @@ fn untrusted(email: &ParsedEmail, trust: &Trust) -> Option<String> {
         };
         return match trust.unauthenticated {
             Unauthenticated::Answer => None,
-            Unauthenticated::UnlessFailed => nearest_failure(email),
+            Unauthenticated::UnlessFailed => {
+                nearest_failure(email).map(|why| format!("{why}; {origin}"))
+            }
             Unauthenticated::LocalOnly if email.header("received").is_none() => None,
             Unauthenticated::LocalOnly => Some(format!(
                 "the sender is not verified ({origin}, and the mail came through a mail server)"
@@ -417,10 +419,12 @@ fn untrusted(email: &ParsedEmail, trust: &Trust) -> Option<String> {
     ))
 }
 
-/// Without a configured authserv-id: the failure the nearest (topmost)
-/// Authentication-Results reports, if any: DMARC fail, SPF fail or
-/// softfail, or a DKIM failure with no DKIM pass beside it.
-fn nearest_failure(email: &ParsedEmail) -> Option<String> {
+/// The failure the nearest (topmost) Authentication-Results reports, if
+/// any: DMARC fail, SPF fail or softfail, or a DKIM failure with no DKIM
+/// pass beside it. Whoever wrote it, a reported failure only keeps the
+/// sender from an automatic answer, so it is believed without a configured
+/// authserv-id (the trust default then, and a spam signal).
+pub(crate) fn nearest_failure(email: &ParsedEmail) -> Option<String> {
     let ar = email
         .headers_named("authentication-results")
         .find_map(crate::auth_results::parse)?;
@@ -443,7 +447,7 @@ fn nearest_failure(email: &ParsedEmail) -> Option<String> {
         .collect();
     (!failed.is_empty()).then(|| {
         format!(
-            "the sender failed {} in the nearest Authentication-Results ({}; no trust.authserv_id is configured)",
+            "the sender failed {} in the nearest Authentication-Results ({})",
             failed.join(", "),
             ar.authserv_id
         )

@@ -100,6 +100,11 @@ pub fn assess(email: &ParsedEmail, rules: &RuleSet, texts: &[&str]) -> Assessmen
             format!("sender domain {} imitates {ours}", from.unwrap_or("")),
         );
     }
+    // A forged "fail" only hurts the forger, so this needs no trusted
+    // authserv-id; a forged "pass" is never read here.
+    if let Some(why) = crate::guard::nearest_failure(email) {
+        out.add(s.auth_failed, why);
+    }
     let risky = email.attachments.iter().find_map(|a| {
         let name = a.name.as_deref()?.to_ascii_lowercase();
         let ext = name.rsplit_once('.')?.1.to_string();

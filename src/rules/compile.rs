@@ -782,6 +782,7 @@ impl Compiler {
             fake_reply: s.fake_reply,
             reply_to_elsewhere: s.reply_to_elsewhere,
             lookalike_domain: s.lookalike_domain,
+            auth_failed: s.auth_failed,
             risky_attachment: s.risky_attachment,
             risky_extensions: s
                 .risky_extensions

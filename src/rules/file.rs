@@ -271,6 +271,9 @@ pub(crate) struct SpamSignals {
     pub(crate) fake_reply: f64,
     pub(crate) reply_to_elsewhere: f64,
     pub(crate) lookalike_domain: f64,
+    /// Older spam.toml files lack it: no weight then.
+    #[serde(default)]
+    pub(crate) auth_failed: f64,
     pub(crate) risky_attachment: f64,
     pub(crate) risky_extensions: Vec<String>,
 }

@@ -119,6 +119,8 @@ pub struct SpamRules {
     pub fake_reply: f64,
     pub reply_to_elsewhere: f64,
     pub lookalike_domain: f64,
+    /// The receiving server recorded an SPF/DKIM/DMARC failure.
+    pub auth_failed: f64,
     pub risky_attachment: f64,
     /// Lower case, without the dot.
     pub risky_extensions: Vec<String>,

@@ -470,18 +470,23 @@ fn rules_check_reports_each_error_with_path_line_and_column() {
     assert!(out.contains("9 topics x 13 languages"), "{out}");
 }
 
+/// `helpgate rules test --json` on one mail, which must succeed.
+fn rules_test_json(mail: &Path, state: &Path) -> serde_json::Value {
+    let (code, out, err) = helpgate(
+        &["rules", "test", "--json", mail.to_str().expect("utf-8")],
+        state,
+    );
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(out.trim()).expect("one JSON object")
+}
+
 #[test]
 fn rules_test_is_a_dry_run_that_explains_the_decision() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let state = tmp.path().join("state");
     let mail = tmp.path().join("pay.eml");
     std::fs::write(&mail, PAYMENT_MAIL).expect("write");
-    let (code, out, err) = helpgate(
-        &["rules", "test", "--json", mail.to_str().expect("utf-8")],
-        &state,
-    );
-    assert_eq!(code, 0, "{err}");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    let v = rules_test_json(&mail, &state);
     assert_eq!(v["language"]["code"], "pt");
     assert_eq!(v["topic"]["id"], "payment");
     assert_eq!(v["guard"]["verdict"], "human");
@@ -571,4 +576,71 @@ fn rules_diff_lists_changed_decisions_and_fails_on_change() {
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 decisions changed"), "{out}");
+}
+
+/// Invented mails (none from the labelled or unseen sets), one per kind the
+/// unseen set missed: who writes and what they report must beat a word in
+/// passing about money, data or how things work.
+#[test]
+fn kinds_beat_a_word_in_passing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let state = tmp.path().join("state");
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        // impersonation report that mentions money: escalated, never the payment answer
+        (
+            "Someone uses your name",
+            "Hallo, iemand op WhatsApp doet zich voor als medewerker van jullie en zegt dat ik eerst 20 euro moet betalen om mijn uitbetaling te krijgen. Klopt dat?",
+            "abuse",
+            "escalate",
+            "",
+        ),
+        // insulting reviewer comment inside a rejection complaint
+        (
+            "Afgewezen opnames",
+            "Mijn opnames zijn afgewezen en in de opmerking werd ik uitgescholden. Dat is toch niet normaal.",
+            "abuse",
+            "escalate",
+            "",
+        ),
+        // hopelessness in passing in an angry rejection mail
+        (
+            "rejected again",
+            "You rejected my batch again. Honestly I don't see the point in anything anymore. Tell me why.",
+            "abuse",
+            "escalate",
+            "",
+        ),
+        // a press question that mentions payment and how the project works: a person
+        (
+            "Pergunta para uma reportagem",
+            "Bom dia, sou jornalista e estou a preparar uma reportagem. Como funciona o pagamento dos participantes e quem usa as gravações?",
+            "other",
+            "human",
+            "",
+        ),
+        // crypto spam that failed DMARC: recorded as spam, never queued
+        (
+            "Kazancınızı ikiye katlayın",
+            "Kripto yatırım robotumuz ile paranızı ikiye katlayın. Hemen kaydolun!",
+            "spam",
+            "ignore",
+            "Authentication-Results: mx.projects.example; spf=fail; dmarc=fail header.from=x.example\r\n",
+        ),
+    ];
+    for (i, (subject, body, topic, action, extra)) in cases.iter().enumerate() {
+        let mail = tmp.path().join(format!("{i}.eml"));
+        let raw = format!(
+            "{extra}From: Someone <someone{i}@mail.example>\r\nTo: support@projects.example\r\nSubject: {subject}\r\nMessage-ID: <kind{i}@mail.example>\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
+        );
+        std::fs::write(&mail, raw).expect("write");
+        let v = rules_test_json(&mail, &state);
+        let out = v.to_string();
+        let got_action = v["decision"]["action"].as_str().unwrap_or("");
+        assert_eq!(got_action, *action, "{subject}: {out}");
+        if *topic == "spam" {
+            assert_eq!(v["guard"]["verdict"], "machine", "{subject}: {out}");
+        } else {
+            assert_eq!(v["topic"]["id"], *topic, "{subject}: {out}");
+        }
+    }
 }
