@@ -223,9 +223,13 @@ impl Browser {
         e.select_by_value(value).await.unwrap();
     }
 
+    /// The element's text, once the page that has it is there: a click that
+    /// submits a form returns before the next page is loaded on a busy machine.
     async fn text(&self, css: &str) -> String {
         self.client
-            .find(Locator::Css(css))
+            .wait()
+            .at_most(std::time::Duration::from_secs(15))
+            .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no {css}: {e}"))
             .text()
