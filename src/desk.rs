@@ -321,35 +321,9 @@ pub fn merge(
     if !same {
         return Err(DeskError::MergeParticipants(from.0, into.0));
     }
-    conn.execute(
-        "UPDATE messages SET ticket_id = ?2 WHERE ticket_id = ?1",
-        params![from.0, into.0],
-    )?;
-    conn.execute(
-        "UPDATE outbox SET ticket_id = ?2 WHERE ticket_id = ?1",
-        params![from.0, into.0],
-    )?;
-    conn.execute(
-        "UPDATE tickets SET merged_into = ?2, state = 'closed', updated_at = ?3 WHERE id = ?1",
-        params![from.0, into.0, ts(now)],
-    )?;
-    touch(conn, into, now)?;
-    events::add(
-        conn,
-        from,
-        now,
-        actor,
-        "merge",
-        &format!("merged into {}", into.token()),
-    )?;
-    events::add(
-        conn,
-        into,
-        now,
-        actor,
-        "merge",
-        &format!("{} merged in", from.token()),
-    )?;
+    // The move itself is the participant module's, shared with the CLI's
+    // `tickets merge` and the automatic merge of concurrent tickets.
+    crate::participant::link::merge(conn, from, into, actor, now)?;
     Ok(())
 }
 
