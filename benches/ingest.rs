@@ -11,6 +11,13 @@
 //!
 //! Usage: `cargo bench --bench ingest -- [N]` (default 20000); set
 //! `HELPGATE_BENCH_MAILDIR=DIR` to keep the generated Maildir in DIR.
+//!
+//! Realistic mail instead of the synthetic texts (issue 14: the synthetic
+//! set flattered ingest): `HELPGATE_BENCH_SOURCE=DIR[:DIR...]` draws the N
+//! mails round-robin from every file under those folders (e.g.
+//! ../shared/labelled-mail/emails and ../shared/corpus: real clients' HTML,
+//! quoted history, signatures, bounces, 13 languages), each copy given its
+//! own Message-ID so none is a duplicate. The folders are read in place.
 
 use helpgate::clock::Clock;
 use helpgate::intake::RawMessage;
@@ -98,6 +105,58 @@ fn synth(i: usize) -> Vec<u8> {
     m.into_bytes()
 }
 
+/// Every file under the folders of HELPGATE_BENCH_SOURCE (sorted, so runs
+/// draw the same mails), skipping files over 1 MB and the corpus's
+/// expected-output files.
+fn realistic_sources() -> Vec<Vec<u8>> {
+    let Some(dirs) = std::env::var_os("HELPGATE_BENCH_SOURCE") else {
+        return Vec::new();
+    };
+    let mut paths = Vec::new();
+    let mut todo: Vec<std::path::PathBuf> = std::env::split_paths(&dirs).collect();
+    while let Some(p) = todo.pop() {
+        if p.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                todo.extend(rd.filter_map(|e| e.ok().map(|e| e.path())));
+            }
+        } else if !matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("json" | "md" | "txt" | "tsv" | "csv" | "py" | "rb" | "js")
+        ) {
+            paths.push(p);
+        }
+    }
+    paths.sort();
+    paths
+        .into_iter()
+        .filter_map(|p| std::fs::read(p).ok())
+        .filter(|b| !b.is_empty() && b.len() <= 1 << 20)
+        .collect()
+}
+
+/// The mail with a Message-ID of its own in front (the original one is
+/// renamed, so the copy is not a duplicate of another copy).
+fn with_own_message_id(raw: &[u8], i: usize) -> Vec<u8> {
+    let mut out = format!("Message-ID: <bench-{i}@realistic.example>\r\n").into_bytes();
+    // The header ends at the first empty line (LF or CRLF line ends).
+    let head_end = raw
+        .windows(3)
+        .position(|w| &w[..2] == b"\n\n" || w == b"\n\r\n")
+        .unwrap_or(raw.len());
+    let mut rest = raw.to_vec();
+    for (at, _) in raw[..head_end]
+        .windows(11)
+        .enumerate()
+        .filter(|(_, w)| w.eq_ignore_ascii_case(b"message-id:"))
+    {
+        if at == 0 || raw[at - 1] == b'\n' {
+            rest[at..at + 2].copy_from_slice(b"X-");
+        }
+    }
+    out.extend_from_slice(&rest);
+    out
+}
+
 fn big_mail(size: usize) -> Vec<u8> {
     let mut m = b"From: p@example.com\r\nTo: support@helpgate.example\r\nSubject: my recordings\r\nMessage-ID: <big@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nHere are all my recordings.\r\n--b\r\nContent-Type: audio/wav; name=\"all.wav\"\r\nContent-Transfer-Encoding: base64\r\n\r\n".to_vec();
     let line = b"UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAIA+AAACABAAZGF0YQAAAABSSUZGJAAAAFdBVkVm\r\n";
@@ -152,10 +211,18 @@ fn main() {
     for sub in ["cur", "new", "tmp"] {
         std::fs::create_dir_all(maildir.join(sub)).expect("maildir");
     }
+    let sources = realistic_sources();
+    if !sources.is_empty() {
+        println!("realistic mail: {} source files", sources.len());
+    }
     let mut bytes_total = 0;
     let mut raws = Vec::with_capacity(n);
     for i in 0..n {
-        let m = synth(i);
+        let m = if sources.is_empty() {
+            synth(i)
+        } else {
+            with_own_message_id(&sources[i % sources.len()], i)
+        };
         bytes_total += m.len();
         std::fs::write(
             maildir
