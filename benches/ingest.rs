@@ -130,8 +130,20 @@ fn realistic_sources() -> Vec<Vec<u8>> {
     paths
         .into_iter()
         .filter_map(|p| std::fs::read(p).ok())
-        .filter(|b| !b.is_empty() && b.len() <= 1 << 20)
+        .filter(|b| b.len() <= 1 << 20 && starts_with_header(b))
         .collect()
+}
+
+/// `Name: value` on the first line: a mail, not one of the corpus's
+/// expected-text or fixture files.
+fn starts_with_header(b: &[u8]) -> bool {
+    let line = b.split(|&c| c == b'\n').next().unwrap_or_default();
+    line.iter().position(|&c| c == b':').is_some_and(|colon| {
+        colon > 0
+            && line[..colon]
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || c == b'-')
+    })
 }
 
 /// The mail with a Message-ID of its own in front (the original one is
