@@ -644,3 +644,75 @@ fn kinds_beat_a_word_in_passing() {
         }
     }
 }
+
+#[test]
+fn threats_deletion_and_scams_by_kind() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let state = tmp.path().join("state");
+    let write = |i: usize, subject: &str, body: &str| {
+        let mail = tmp.path().join(format!("k{i}.eml"));
+        let raw = format!(
+            "From: Someone <other{i}@mail.example>\r\nTo: support@projects.example\r\nSubject: {subject}\r\nMessage-ID: <kinds{i}@mail.example>\r\nDate: Mon, 1 Jun 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n"
+        );
+        std::fs::write(&mail, raw).expect("write");
+        rules_test_json(&mail, &state)
+    };
+    // (subject, body, topic or "spam", action)
+    let cases: &[(&str, &str, &str, &str)] = &[
+        // a threat to come to one's home, with no word of "threat" in it
+        (
+            "un utente",
+            "Un altro utente mi scrive da giorni, dice che sa dove abito e che verrà a casa mia. Ho paura.",
+            "abuse",
+            "escalate",
+        ),
+        // deletion asked for with "weg", not with "löschen"
+        (
+            "ich höre auf",
+            "Bitte macht meine Daten und Aufnahmen komplett weg, ich mache nicht mehr mit.",
+            "privacy",
+            "escalate",
+        ),
+        // a loan offer
+        (
+            "Your offer",
+            "Dear customer, get a personal loan of up to 20,000 USD approved today, no credit check. Reply on WhatsApp.",
+            "spam",
+            "ignore",
+        ),
+        // a work-from-home job scam
+        (
+            "Empleo",
+            "¡Trabaja desde casa! Gana 200 euros al día desde casa dando likes. Escribe a nuestra reclutadora por WhatsApp.",
+            "spam",
+            "ignore",
+        ),
+    ];
+    for (i, (subject, body, topic, action)) in cases.iter().enumerate() {
+        let v = write(i, subject, body);
+        let out = v.to_string();
+        assert_eq!(v["decision"]["action"], *action, "{subject}: {out}");
+        if *topic == "spam" {
+            assert_eq!(v["guard"]["verdict"], "machine", "{subject}: {out}");
+        } else {
+            assert_eq!(v["topic"]["id"], *topic, "{subject}: {out}");
+        }
+    }
+    // Participants say they work from home, use WhatsApp and donate their
+    // voice: none of that makes their mail spam.
+    let people = [
+        (
+            "payout",
+            "I work from home and record in the evenings. How long does a payout take? Nobody in the WhatsApp group knew.",
+        ),
+        (
+            "Stimme spenden",
+            "Ich möchte meine Stimme spenden. Wie melde ich mich an?",
+        ),
+    ];
+    for (i, (subject, body)) in people.iter().enumerate() {
+        let v = write(10 + i, subject, body);
+        assert_ne!(v["guard"]["verdict"], "machine", "{subject}: {v}");
+        assert_ne!(v["decision"]["action"], "ignore", "{subject}: {v}");
+    }
+}
