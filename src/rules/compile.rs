@@ -293,6 +293,31 @@ impl Compiler {
         self.languages.iter().position(|l| l.code == code)
     }
 
+    /// `None` for `any` (every language), the language's index, or the
+    /// error reported at `at` (and `None` outside: skip the entry).
+    fn lang_or_report<T>(
+        &mut self,
+        path: &str,
+        text: &str,
+        code: &str,
+        at: &Spanned<T>,
+    ) -> Option<Option<usize>> {
+        if code == "any" {
+            return Some(None);
+        }
+        if let Some(l) = self.lang(code) {
+            return Some(Some(l));
+        }
+        let known = self.known_languages();
+        self.err(
+            path,
+            text,
+            at,
+            format!("unknown language `{code}` (languages.toml has: {known})"),
+        );
+        None
+    }
+
     fn known_languages(&self) -> String {
         let codes: Vec<&str> = self.languages.iter().map(|l| l.code.as_str()).collect();
         codes.join(" ")
@@ -421,18 +446,7 @@ impl Compiler {
                 yields_unless: t.yields_unless.clone(),
             });
             for (code, pats) in &t.lang {
-                let lang = if code == "any" {
-                    None
-                } else if let Some(l) = self.lang(code) {
-                    Some(l)
-                } else {
-                    let known = self.known_languages();
-                    self.err(
-                        path,
-                        text,
-                        pats,
-                        format!("unknown language `{code}` (languages.toml has: {known})"),
-                    );
+                let Some(lang) = self.lang_or_report(path, text, code, pats) else {
                     continue;
                 };
                 let LangPatterns {
@@ -725,18 +739,7 @@ impl Compiler {
         let saved = std::mem::take(&mut self.patterns);
         let saved_merged = std::mem::take(&mut self.merged);
         for (code, cues) in &f.lang {
-            let lang = if code == "any" {
-                None
-            } else if let Some(l) = self.lang(code) {
-                Some(l)
-            } else {
-                let known = self.known_languages();
-                self.err(
-                    path,
-                    text,
-                    cues,
-                    format!("unknown language `{code}` (languages.toml has: {known})"),
-                );
+            let Some(lang) = self.lang_or_report(path, text, code, cues) else {
                 continue;
             };
             let c = cues.get_ref();

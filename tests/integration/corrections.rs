@@ -27,25 +27,6 @@ fn agreeing_rules(dir: &Path) {
     std::fs::write(&f, edited).expect("write");
 }
 
-/// RFC 4180 fields of one line (quoted fields with doubled quotes).
-fn csv_fields(line: &str) -> Vec<String> {
-    let (mut out, mut cur, mut quoted, mut chars) =
-        (Vec::new(), String::new(), false, line.chars().peekable());
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 /// Ingest [`MAIL`] (the built-in rules say payment) and let ana correct
 /// it to upload_confirmation; returns what reclassify printed.
 fn ingest_and_correct(env: &Env) -> String {
@@ -193,7 +174,7 @@ fn issue_14_corrections_export_round_trips() {
     let out = env.dir.path().join("set");
     env.ok(&["corrections", "export", path_str(&out)]);
     let labels = std::fs::read_to_string(out.join("labels.csv")).expect("labels.csv");
-    let rows: Vec<Vec<String>> = labels.lines().map(csv_fields).collect();
+    let rows: Vec<Vec<String>> = labels.lines().map(crate::common::csv_fields).collect();
     assert_eq!(
         rows[0],
         ["file", "language", "topic", "action", "thread_of", "notes"]

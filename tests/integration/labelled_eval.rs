@@ -50,31 +50,10 @@ impl Label {
     }
 }
 
-/// One CSV record; fields may be quoted with "" escapes.
-fn csv_fields(line: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
-}
-
 fn read_labels(set: &Path) -> Vec<Label> {
     let csv = std::fs::read_to_string(set.join("labels.csv")).expect("labels.csv");
     let mut lines = csv.lines();
-    let header = csv_fields(lines.next().expect("a header line"));
+    let header = crate::common::csv_fields(lines.next().expect("a header line"));
     let col = |name: &str| {
         header
             .iter()
@@ -91,7 +70,7 @@ fn read_labels(set: &Path) -> Vec<Label> {
     lines
         .filter(|l| !l.trim().is_empty())
         .map(|line| {
-            let r = csv_fields(line);
+            let r = crate::common::csv_fields(line);
             Label {
                 file: r[f].clone(),
                 language: r[l].clone(),
