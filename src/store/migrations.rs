@@ -227,7 +227,7 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE VIRTUAL TABLE messages_fts USING fts5(subject, new_text, content='', contentless_delete=1);
     "#,
-    // 7: reserved for issue 10 (hostile mail); replace this no-op when it needs schema.
+    // 7: reserved for issue 11 (web console, second round); replace this no-op when it needs schema.
     "-- reserved 7",
     // 8 (issue 11, web console): the search index holds every message stored
     // before ingest began to fill it; tickets listed by queue and state sort
@@ -277,6 +277,10 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 11: reserved for issue 14 (classification); replace this no-op when it needs schema.
     "-- reserved 11",
+    // 12: reserved for the performance work (ingest, report, clocks); replace when it needs schema.
+    "-- reserved 12",
+    // 13: reserved for the lead's CLI work; replace this no-op when it needs schema.
+    "-- reserved 13",
 ];
 
 /// Bring the schema up to date, one migration per transaction. Each
