@@ -105,7 +105,7 @@ fn raw_fetch(stack: &MailStack, user: &str) -> (usize, Duration) {
         ca_file: None,
         auth: ImapAuth::Login {
             user: format!("{user}@example.test"),
-            password: Secret::resolve("env:HG_TEST_IMAP_PW").expect("password env"),
+            password: Secret::parse("env:HG_TEST_IMAP_PW").expect("password env"),
         },
         folder: "INBOX".into(),
         after_commit: AfterCommit::Seen,

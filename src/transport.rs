@@ -300,6 +300,13 @@ impl SmtpSender {
         };
         let mut conn = conn;
         if let (Some(user), Some(pw)) = (&c.username, &c.password) {
+            // Read at each connection: a rotated password file is picked up.
+            let pw = pw.reveal().map_err(|e| {
+                SendError::Transient(format!(
+                    "smtp.password: {}",
+                    crate::pipeline::error_chain(&e)
+                ))
+            })?;
             let creds = Credentials::new(user.clone(), pw.expose().to_string());
             // A refused login is a configuration problem, not the reply's:
             // retried with backoff (and shown) rather than parking every

@@ -60,8 +60,14 @@ pub(crate) enum Command {
     /// Stored messages.
     #[command(subcommand)]
     Messages(MessagesCmd),
-    /// Validate the config file; errors name the key.
-    CheckConfig,
+    /// Validate the config file; errors name the key. A secret that cannot
+    /// be read here is a warning (the service's user may read it) unless
+    /// --secrets.
+    CheckConfig {
+        /// Also require every secret (password file, env variable) to be readable.
+        #[arg(long)]
+        secrets: bool,
+    },
     /// Print the commented example config.
     PrintConfig,
     /// Outgoing mail.
@@ -142,8 +148,14 @@ pub(crate) enum TicketsCmd {
         #[arg(long)]
         participant: Option<String>,
         /// Only tickets nobody claimed or was assigned.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "mine")]
         unassigned: bool,
+        /// Only tickets claimed by or assigned to this person.
+        #[arg(long)]
+        mine: Option<String>,
+        /// Only tickets not updated for at least this long: 90m, 36h, 3d.
+        #[arg(long, value_parser = age)]
+        older_than: Option<chrono::Duration>,
         /// id (default), oldest (least recently updated first) or newest.
         #[arg(long, default_value = "id")]
         sort: String,
@@ -191,6 +203,20 @@ pub(crate) enum MessagesCmd {
     },
     /// The original bytes of a message, exactly as received.
     Raw { id: i64 },
+}
+
+/// An age as typed: a whole number of minutes, hours or days (`90m`, `36h`, `3d`).
+pub(crate) fn age(s: &str) -> Result<chrono::Duration, String> {
+    let s = s.trim();
+    let expected = || format!("expected an age like 90m, 36h or 3d, found {s:?}");
+    let (n, unit) = s.split_at(s.len().saturating_sub(1));
+    let n: i64 = n.parse().ok().filter(|n| *n >= 0).ok_or_else(expected)?;
+    match unit {
+        "m" => Ok(chrono::Duration::minutes(n)),
+        "h" => Ok(chrono::Duration::hours(n)),
+        "d" => Ok(chrono::Duration::days(n)),
+        _ => Err(expected()),
+    }
 }
 
 /// A ticket id as typed: `8`, `#8` or the token `[#8]`.
@@ -252,7 +278,7 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             print!("{}", helpgate::config::EXAMPLE);
             Ok(ExitCode::SUCCESS)
         }
-        Command::CheckConfig => {
+        Command::CheckConfig { secrets } => {
             let path = cli.config.as_ref().context(
                 "no config file given: pass --config PATH (helpgate print-config shows an example)",
             )?;
@@ -264,6 +290,19 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
                     eprintln!("helpgate: {}: {e}", path.display());
                 }
                 return Ok(ExitCode::from(1));
+            }
+            if let Err(errors) = config.check_secrets() {
+                let level = if *secrets { "error" } else { "warning" };
+                for e in &errors {
+                    eprintln!(
+                        "helpgate: {}: {level}: {}",
+                        path.display(),
+                        helpgate::pipeline::error_chain(e)
+                    );
+                }
+                if *secrets {
+                    return Ok(ExitCode::from(1));
+                }
             }
             println!("{}: ok", path.display());
             Ok(ExitCode::SUCCESS)

@@ -14,6 +14,15 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         "helpgate run needs a config file with [[mailboxes]]: pass --config PATH (helpgate print-config shows an example)",
     )?;
     let config = load_config(cli).with_context(|| format!("invalid config {}", path.display()))?;
+    // Secrets are read at each connection; one that cannot be read at start
+    // is a deployment error better refused now than retried forever.
+    if let Err(errors) = config.check_secrets() {
+        let all: Vec<String> = errors
+            .iter()
+            .map(|e| helpgate::pipeline::error_chain(e))
+            .collect();
+        anyhow::bail!("invalid config {}: {}", path.display(), all.join("; "));
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -98,6 +98,8 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
             language,
             participant,
             unassigned,
+            mine,
+            older_than,
             sort,
             limit,
             json,
@@ -126,6 +128,8 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
                 language: language.clone(),
                 participant: participant.clone(),
                 unassigned: *unassigned,
+                mine: mine.clone(),
+                older_than: older_than.map(|age| helpgate::clock::Clock::system().now() - age),
                 sort: desk::Sort::parse(sort).with_context(|| {
                     format!("--sort: expected id, oldest or newest, found {sort:?}")
                 })?,
@@ -134,10 +138,14 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
             };
             // The CLI is the operator's tool: no queue is hidden from it.
             let page = desk::list(store.conn(), "[]", &filter)?;
-            for mut t in page.tickets.into_iter().map(|d| d.ticket) {
+            for d in page.tickets {
+                let (mut t, assigned_to) = (d.ticket, d.assigned_to);
                 t.token = t.id.token_tagged(tag);
                 if *json {
-                    writeln!(out, "{}", ticket_json(&t))?;
+                    let mut v = ticket_json(&t);
+                    v["claimed_by"] = json!(t.claimed_by);
+                    v["assigned_to"] = json!(assigned_to);
+                    writeln!(out, "{v}")?;
                 } else {
                     writeln!(
                         out,
@@ -161,11 +169,15 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
             let history = events::for_ticket(store.conn(), ticket.id)?;
             let replies = desk::replies(store.conn(), ticket.id)?;
             let links = helpgate::participant::link::links(store.conn(), ticket.id)?;
+            // The operator's view: no queue is hidden.
+            let assigned_to =
+                desk::ticket(store.conn(), "[]", ticket.id)?.and_then(|d| d.assigned_to);
             if *json {
                 let mut v = ticket_json(&ticket);
                 v["subject"] = json!(ticket.subject);
                 v["project"] = json!(ticket.project);
                 v["claimed_by"] = json!(ticket.claimed_by);
+                v["assigned_to"] = json!(assigned_to);
                 v["thread"] = thread
                     .iter()
                     .map(|m| {
@@ -182,7 +194,7 @@ pub(crate) fn tickets(cli: &Cli, cmd: &TicketsCmd) -> anyhow::Result<ExitCode> {
                 v["linked"] = serde_json::to_value(&links.linked)?;
                 writeln!(out, "{v}")?;
             } else {
-                print_ticket(&mut out, &ticket, &thread, &history)?;
+                print_ticket(&mut out, &ticket, assigned_to.as_deref(), &thread, &history)?;
                 print_replies(&mut out, &replies)?;
                 print_links(&mut out, &links)?;
             }
@@ -211,6 +223,7 @@ fn detail_json(m: &MessageDetail) -> serde_json::Value {
 fn print_ticket(
     out: &mut impl Write,
     t: &tickets::Ticket,
+    assigned_to: Option<&str>,
     thread: &[MessageDetail],
     history: &[events::Event],
 ) -> std::io::Result<()> {
@@ -227,6 +240,9 @@ fn print_ticket(
     )?;
     if let Some(who) = &t.claimed_by {
         writeln!(out, "claimed by {who}")?;
+    }
+    if let Some(to) = assigned_to {
+        writeln!(out, "assigned to {to}")?;
     }
     for m in thread {
         let s = &m.summary;

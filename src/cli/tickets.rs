@@ -1,5 +1,5 @@
-//! Specialists' actions on a ticket: reply, note, claim, close, reopen,
-//! reclassify. Each is one transaction and leaves an event with who and when.
+//! Specialists' actions on a ticket: reply, note, claim, assign, move,
+//! close, reopen, reclassify. Each is one transaction and leaves an event with who and when.
 
 use super::{load_config, open_store, Cli};
 use anyhow::{bail, Context};
@@ -62,6 +62,26 @@ pub(crate) enum TicketAction {
     Reopen {
         #[arg(value_parser = super::ticket_id)]
         id: i64,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Assign to a person or a team (`--clear` removes the assignment).
+    Assign {
+        #[arg(value_parser = super::ticket_id)]
+        id: i64,
+        /// A person's login or a team's name.
+        #[arg(required_unless_present = "clear", conflicts_with = "clear")]
+        to: Option<String>,
+        #[arg(long)]
+        clear: bool,
+        #[arg(long = "as")]
+        actor: Option<String>,
+    },
+    /// Move to another queue (one the rules name).
+    Move {
+        #[arg(value_parser = super::ticket_id)]
+        id: i64,
+        queue: String,
         #[arg(long = "as")]
         actor: Option<String>,
     },
@@ -164,6 +184,21 @@ pub(crate) fn run(cli: &Cli, cmd: &TicketAction) -> anyhow::Result<ExitCode> {
             };
             store.transaction(|tx| desk::set_state(tx, TicketId(*id), state, &who(actor), now))?;
             println!("[#{id}] {state}");
+        }
+        TicketAction::Assign { id, to, actor, .. } => {
+            let to = to.as_deref();
+            store.transaction(|tx| desk::assign(tx, TicketId(*id), to, &who(actor), now))?;
+            match to {
+                Some(to) => println!("[#{id}] assigned to {to}"),
+                None => println!("[#{id}] assignment cleared"),
+            }
+        }
+        TicketAction::Move { id, queue, actor } => {
+            let rules = super::outbox::load_rules(&config)?;
+            store.transaction(|tx| {
+                desk::move_queue(tx, &rules, TicketId(*id), queue, &who(actor), now)
+            })?;
+            println!("[#{id}] moved to {queue}");
         }
         TicketAction::Reclassify {
             id,

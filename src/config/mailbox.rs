@@ -1,7 +1,7 @@
 //! `[[mailboxes]]` and `[daemon]`: what the daemon watches and how it stops.
 //! Validated here so the intake code never sees a half-valid mailbox:
 //! cleartext IMAP only on loopback (unless explicitly allowed), delete only
-//! when asked for by name, secrets resolved at load.
+//! when asked for by name, secret references checked at load (read at use).
 
 use super::raw::{RawDaemon, RawMailbox};
 use super::secret::Secret;
@@ -224,7 +224,7 @@ pub fn mailbox_from_raw(
     let user = required("auth.user", auth.user)?;
     let secret = |p: Option<String>| -> Result<Secret, ConfigError> {
         let p = required("auth.password", p)?;
-        Secret::resolve(&p).map_err(|source| ConfigError::Secret {
+        Secret::parse(&p).map_err(|source| ConfigError::Secret {
             key: key("auth.password"),
             source,
         })

@@ -102,6 +102,40 @@ pub struct Config {
 }
 
 impl Config {
+    /// Every secret the config refers to, with its key.
+    pub fn secrets(&self) -> Vec<(String, &secret::Secret)> {
+        let mut out = Vec::new();
+        for (i, mb) in self.mailboxes.iter().enumerate() {
+            if let mailbox::ImapAuth::Login { password, .. }
+            | mailbox::ImapAuth::Plain { password, .. } = &mb.auth
+            {
+                out.push((format!("mailboxes[{i}].auth.password"), password));
+            }
+        }
+        if let Some(pw) = self.smtp.as_ref().and_then(|s| s.password.as_ref()) {
+            out.push(("smtp.password".to_string(), pw));
+        }
+        out
+    }
+
+    /// Read every secret once: what `run` needs at start, named by key.
+    pub fn check_secrets(&self) -> Result<(), Vec<ConfigError>> {
+        let errors: Vec<ConfigError> = self
+            .secrets()
+            .into_iter()
+            .filter_map(|(key, s)| {
+                s.reveal()
+                    .err()
+                    .map(|source| ConfigError::Secret { key, source })
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
     /// Where the file transport writes: `outbox.dir` or `<state_dir>/outbox`.
     pub fn outbox_dir(&self) -> PathBuf {
         self.outbox

@@ -297,7 +297,7 @@ pub fn smtp(raw: &RawSmtp, base: &Path) -> Result<SmtpConfig, ConfigError> {
     };
     let password = match &raw.password {
         None => None,
-        Some(r) => Some(Secret::resolve(r).map_err(|source| ConfigError::Secret {
+        Some(r) => Some(Secret::parse(r).map_err(|source| ConfigError::Secret {
             key: "smtp.password".into(),
             source,
         })?),

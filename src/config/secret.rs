@@ -1,5 +1,8 @@
 //! Secrets never live in the config file: it holds a reference,
-//! `env:NAME` or `file:PATH`, resolved at load. `Debug` never prints the value.
+//! `env:NAME` or `file:PATH`. The reference is checked at load, the value
+//! read when a connection needs it: a desk command run by a specialist
+//! (`status`, `tickets`) must not fail because the password file is
+//! readable only by the service's user. `Debug` never prints the value.
 
 use std::path::PathBuf;
 
@@ -17,36 +20,57 @@ pub enum SecretError {
     },
 }
 
-/// A resolved secret.
+/// Where a secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    Env(String),
+    File(PathBuf),
+}
+
+/// A secret's value, read for one use.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Revealed(String);
 
 impl Secret {
-    /// Resolve `env:NAME` or `file:PATH` (trailing newline stripped).
-    pub fn resolve(reference: &str) -> Result<Secret, SecretError> {
+    /// Parse a reference `env:NAME` or `file:PATH`; a literal is refused.
+    pub fn parse(reference: &str) -> Result<Secret, SecretError> {
         if let Some(name) = reference.strip_prefix("env:") {
-            return std::env::var(name)
-                .map(Secret)
-                .map_err(|_| SecretError::MissingEnv {
-                    name: name.to_string(),
-                });
+            return Ok(Secret::Env(name.to_string()));
         }
         if let Some(path) = reference.strip_prefix("file:") {
-            let text = std::fs::read_to_string(path).map_err(|source| SecretError::File {
-                path: PathBuf::from(path),
-                source,
-            })?;
-            return Ok(Secret(text.trim_end_matches(['\r', '\n']).to_string()));
+            return Ok(Secret::File(PathBuf::from(path)));
         }
         Err(SecretError::Literal)
     }
 
+    /// Parse and read at once.
+    pub fn resolve(reference: &str) -> Result<Revealed, SecretError> {
+        Secret::parse(reference)?.reveal()
+    }
+
+    /// Read the value now (trailing newline of a file stripped).
+    pub fn reveal(&self) -> Result<Revealed, SecretError> {
+        match self {
+            Secret::Env(name) => std::env::var(name)
+                .map(Revealed)
+                .map_err(|_| SecretError::MissingEnv { name: name.clone() }),
+            Secret::File(path) => std::fs::read_to_string(path)
+                .map(|text| Revealed(text.trim_end_matches(['\r', '\n']).to_string()))
+                .map_err(|source| SecretError::File {
+                    path: path.clone(),
+                    source,
+                }),
+        }
+    }
+}
+
+impl Revealed {
     pub fn expose(&self) -> &str {
         &self.0
     }
 }
 
-impl std::fmt::Debug for Secret {
+impl std::fmt::Debug for Revealed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(***)")
     }
@@ -68,5 +92,19 @@ mod tests {
         let s = Secret::resolve(&format!("file:{}", p.display())).unwrap();
         assert_eq!(s.expose(), "s3cret");
         assert_eq!(format!("{s:?}"), "Secret(***)");
+    }
+
+    #[test]
+    fn a_reference_is_read_only_when_revealed() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("later");
+        // Loading a config with this reference succeeds before the file exists ...
+        let s = Secret::parse(&format!("file:{}", p.display())).unwrap();
+        assert!(matches!(s.reveal(), Err(SecretError::File { .. })));
+        // ... and a rotated password is picked up at the next connection.
+        std::fs::write(&p, "one\n").unwrap();
+        assert_eq!(s.reveal().unwrap().expose(), "one");
+        std::fs::write(&p, "two\n").unwrap();
+        assert_eq!(s.reveal().unwrap().expose(), "two");
     }
 }

@@ -88,7 +88,9 @@ fn demo_maildir_becomes_tickets_with_stable_json() {
             "participant",
             "messages",
             "created_at",
-            "updated_at"
+            "updated_at",
+            "claimed_by",
+            "assigned_to"
         ]
     );
     let t1 = tickets.iter().find(|t| t["id"] == first["ticket"]).unwrap();
@@ -387,6 +389,67 @@ fn print_config_is_the_deploy_example_and_check_config_names_keys() {
             && err.contains("\"nope\""),
         "{err}"
     );
+}
+
+#[test]
+fn a_secret_only_the_service_can_read_does_not_stop_desk_commands() {
+    let env = Env::new();
+    let m = env.mail(
+        "q.eml",
+        "From: Ana <ana@example.org>\nTo: support@helpgate.example\nSubject: Login\nMessage-ID: <s1@example.org>\n\nI cannot log in to my account since yesterday, it says my password is wrong.\n",
+    );
+    env.ok(&["ingest", path_str(&m)]);
+    // The password file exists only inside the service's credentials dir.
+    let cfg = env.dir.path().join("service.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "state_dir = \"{}\"\n\n[[mailboxes]]\nname = \"support\"\nproject = \"default\"\n\n[mailboxes.imap]\nhost = \"127.0.0.1\"\ntls = \"none\"\n\n[mailboxes.auth]\nuser = \"u\"\npassword = \"file:{}/run/credentials/imap-password\"\n",
+            env.state().display(),
+            env.dir.path().display()
+        ),
+    )
+    .unwrap();
+    let with = |args: &[&str]| {
+        let mut all = vec!["--config", path_str(&cfg)];
+        all.extend_from_slice(args);
+        env.run(&all)
+    };
+    for args in [
+        &["status"][..],
+        &["tickets", "list", "--json"],
+        &["tickets", "show", "1"],
+    ] {
+        let out = with(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let out = with(&["tickets", "list", "--json"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"id\":1"));
+
+    let out = with(&["check-config"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("warning: mailboxes[0].auth.password: cannot read secret file"),
+        "{err}"
+    );
+    let out = with(&["check-config", "--secrets"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error: mailboxes[0].auth.password: cannot read secret file"),
+        "{err}"
+    );
+    // The daemon itself refuses to start without it, naming the key.
+    let out = with(&["run"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("mailboxes[0].auth.password"), "{err}");
 }
 
 #[test]

@@ -595,6 +595,65 @@ fn corpus_bounces_and_auto_replies_never_get_a_reply() {
 }
 
 #[test]
+fn cli_assign_and_move_are_recorded_and_list_filters_by_person_and_age() {
+    let env = Env::new();
+    for (i, who) in ["ana", "bo", "cy"].iter().enumerate() {
+        let m = env.mail(
+            &format!("{who}.eml"),
+            &format!("From: {who} <{who}@example.org>\nTo: support@helpgate.example\nSubject: Login {i}\nMessage-ID: <as{i}@example.org>\n\nI cannot log in to my account since yesterday, it says my password is wrong.\n"),
+        );
+        env.ok(&["ingest", m.to_str().unwrap()]);
+    }
+    let ids = |args: &[&str]| -> Vec<i64> {
+        let mut all = vec!["tickets", "list", "--json"];
+        all.extend_from_slice(args);
+        env.ok(&all)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect()
+    };
+    assert_eq!(ids(&["--unassigned"]), [1, 2, 3]);
+
+    env.ok(&["tickets", "assign", "[#2]", "maria", "--as", "lead"]);
+    env.ok(&["tickets", "claim", "3", "--as", "maria"]);
+    assert_eq!(ids(&["--mine", "maria"]), [2, 3]);
+    assert_eq!(ids(&["--unassigned"]), [1]);
+    let show: serde_json::Value =
+        serde_json::from_str(&env.ok(&["tickets", "show", "2", "--json"])).unwrap();
+    assert_eq!(show["assigned_to"], "maria");
+    assert!(env
+        .ok(&["tickets", "show", "2"])
+        .contains("lead assign: assigned to maria"));
+
+    env.ok(&["tickets", "assign", "2", "--clear", "--as", "lead"]);
+    assert_eq!(ids(&["--mine", "maria"]), [3]);
+
+    env.ok(&["tickets", "move", "1", "sensitive", "--as", "lead"]);
+    assert_eq!(ids(&["--queue", "sensitive"]), [1]);
+    assert!(env
+        .ok(&["tickets", "show", "1"])
+        .contains("lead move: queue general -> sensitive"));
+    let out = env.run(&["tickets", "move", "1", "nowhere", "--as", "lead"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nowhere"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Nothing here has waited a day; everything has waited zero minutes.
+    assert!(ids(&["--older-than", "1d"]).is_empty());
+    assert_eq!(ids(&["--older-than", "0m"]).len(), 3);
+    let out = env.run(&["tickets", "list", "--older-than", "soon"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("expected an age like 90m, 36h or 3d"));
+}
+
+#[test]
 fn cli_specialist_reply_lands_in_the_file_outbox_and_templates_check_reports_gaps() {
     let env = Env::new();
     let m = env.mail(
@@ -1046,7 +1105,7 @@ fn smtp_auth_delivers_with_the_password_and_retries_when_the_login_is_refused() 
             security: Security::StartTls,
             username: Some("support@example.test".into()),
             password: Some(
-                helpgate::config::secret::Secret::resolve(&format!("file:{}", file.display()))
+                helpgate::config::secret::Secret::parse(&format!("file:{}", file.display()))
                     .unwrap(),
             ),
             ca_file: Some(stack.cert_path.clone()),

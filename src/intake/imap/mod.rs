@@ -45,6 +45,12 @@ pub enum ImapError {
     NoGreeting,
     #[error("cannot get the XOAUTH2 access token")]
     Token(#[source] std::io::Error),
+    #[error("cannot read the password for {user}")]
+    Secret {
+        user: String,
+        #[source]
+        source: crate::config::secret::SecretError,
+    },
     #[error("login as {user} refused")]
     Login {
         user: String,
@@ -192,26 +198,36 @@ impl ImapConnection {
             user: mb.auth.user().to_string(),
             source,
         };
+        let reveal = |user: &str, password: &crate::config::secret::Secret| {
+            password.reveal().map_err(|source| ImapError::Secret {
+                user: user.to_string(),
+                source,
+            })
+        };
         let session = match &mb.auth {
             ImapAuth::Login { user, password } => {
+                let password = reveal(user, password)?;
                 tokio::time::timeout(t, client.login(user, password.expose()))
                     .await
                     .map_err(|_| timed_out(t, "LOGIN"))?
                     .map_err(|(e, _)| login(e))?
             }
-            ImapAuth::Plain { user, password } => tokio::time::timeout(
-                t,
-                client.authenticate(
-                    "PLAIN",
-                    auth::Plain {
-                        user,
-                        password: password.expose(),
-                    },
-                ),
-            )
-            .await
-            .map_err(|_| timed_out(t, "AUTHENTICATE PLAIN"))?
-            .map_err(|(e, _)| login(e))?,
+            ImapAuth::Plain { user, password } => {
+                let password = reveal(user, password)?;
+                tokio::time::timeout(
+                    t,
+                    client.authenticate(
+                        "PLAIN",
+                        auth::Plain {
+                            user,
+                            password: password.expose(),
+                        },
+                    ),
+                )
+                .await
+                .map_err(|_| timed_out(t, "AUTHENTICATE PLAIN"))?
+                .map_err(|(e, _)| login(e))?
+            }
             ImapAuth::XOAuth2 { user, token } => {
                 let token = auth::read_token(token, t).await.map_err(ImapError::Token)?;
                 tokio::time::timeout(
