@@ -1056,7 +1056,12 @@ fn starttls_and_implicit_tls_verify_the_certificate() {
     )
     .unwrap();
     let s = rt.block_on(w.deliver_due()).unwrap();
-    assert_eq!((s.sent, s.retried), (0, 1), "implicit TLS also verifies");
+    assert_eq!(
+        (s.sent, s.retried),
+        (0, 1),
+        "implicit TLS also verifies: {s:?} {:?}",
+        outbox::list(w.store().conn(), None).unwrap()
+    );
     drop(w);
     let sent = sent_by_fresh_worker(&env, Transport::smtp(config(smtps, Security::Tls, true)));
     assert_eq!(sent, 1);
