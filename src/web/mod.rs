@@ -13,7 +13,9 @@
 mod actions;
 mod error;
 mod pages;
+mod privacy;
 pub mod session;
+mod sla;
 mod views;
 
 use crate::clock::Clock;
@@ -41,6 +43,11 @@ pub struct WebSettings {
     /// Failed logins per user name (and per client) within 15 minutes
     /// before further attempts are refused.
     pub max_failed_logins: i64,
+    /// `sla.near_breach`: a running clock with less left is at risk.
+    pub sla_near_breach: chrono::TimeDelta,
+    /// Where the file transport writes replies: forgetting a participant
+    /// removes theirs.
+    pub outbox_dir: Option<PathBuf>,
 }
 
 impl Default for WebSettings {
@@ -50,7 +57,20 @@ impl Default for WebSettings {
             secure_cookies: false,
             idle_timeout: Duration::from_secs(30 * 60),
             max_failed_logins: 5,
+            sla_near_breach: chrono::TimeDelta::hours(1),
+            outbox_dir: None,
         }
+    }
+}
+
+impl WebSettings {
+    /// `[web]` of `config` (defaults without one) with what the console
+    /// takes from the rest of it.
+    pub fn of(config: &crate::config::Config) -> WebSettings {
+        let mut s = config.web.clone().unwrap_or_default();
+        s.sla_near_breach = config.sla.near_breach;
+        s.outbox_dir = Some(config.outbox_dir());
+        s
     }
 }
 
@@ -96,13 +116,24 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&App, &rusqlite::Transaction<'_>) -> Result<T, WebError> + Send + 'static,
     {
+        self.store_mut(move |app, store| store.transaction(|tx| f(app, tx)))
+            .await
+    }
+
+    /// Run `f` with the store itself, for work that manages its own
+    /// transactions (an erasure ends with a VACUUM).
+    async fn store_mut<T, F>(self: &Arc<Self>, f: F) -> Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&App, &mut Store) -> Result<T, WebError> + Send + 'static,
+    {
         let app = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let mut store = app
                 .store
                 .lock()
                 .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
-            store.transaction(|tx| f(&app, tx))
+            f(&app, &mut store)
         })
         .await
         .map_err(|e| WebError::Internal(format!("store task failed: {e}")))?
@@ -147,6 +178,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/tickets/{id}/merge", post(actions::merge))
         .route("/tickets/{id}/reply/preview", post(actions::preview))
         .route("/tickets/{id}/reply", post(actions::reply))
+        .route("/tickets/{id}/privacy/export", get(privacy::export))
+        .route(
+            "/tickets/{id}/privacy/forget",
+            get(privacy::forget_preview).post(privacy::forget),
+        )
         .route("/assets/{name}", get(pages::asset))
         .fallback(pages::not_found)
         .with_state(app)

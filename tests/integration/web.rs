@@ -237,6 +237,26 @@ impl Browser {
             .unwrap()
     }
 
+    /// Wait until the element reads `want`: after a click that submits a
+    /// form, the old page (with the same element) may still be showing.
+    async fn wait_text(&self, css: &str, want: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let now = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if now == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{css} reads {now:?}, not {want:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     async fn body(&self) -> String {
         self.text("body").await
     }
@@ -347,7 +367,7 @@ async fn issue_11_claim_conflict_then_template_reply_with_preview_lands_once() {
     assert!(offer.contains("claimed by bo"), "{offer}");
     assert_eq!(c.show(c.general)["claimed_by"], "bo");
     b.click("takeover").await;
-    assert_eq!(b.text("#claimed-by").await, "ana");
+    b.wait_text("#claimed-by", "ana").await;
     let events = c.show(c.general)["events"].as_array().unwrap().clone();
     assert!(
         events
@@ -677,4 +697,222 @@ fn issue_11_attachments_download_as_opaque_files_never_inline() {
     assert!(h
         .iter()
         .any(|(k, v)| k == "location" && v.starts_with("/login")));
+}
+
+/// Issue 12 in the console: a ticket whose first-response clock ran out is
+/// marked as breached in the list, on its page and in its queue's count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_12_breached_ticket_is_marked_in_list_page_and_overview() {
+    let c = Console::start();
+    // The general ticket arrived three hours ago; its queue answers first
+    // within an hour. `status` brings the clocks up to date, as the daemon does.
+    let db = rusqlite::Connection::open(c.env.state().join("helpgate.db")).unwrap();
+    let three_hours_ago = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 hours')";
+    db.execute(
+        &format!(
+            "UPDATE tickets SET created_at = {three_hours_ago}, updated_at = {three_hours_ago}"
+        ),
+        [],
+    )
+    .unwrap();
+    db.execute(
+        &format!("UPDATE messages SET received_at = {three_hours_ago}"),
+        [],
+    )
+    .unwrap();
+    let config = c.env.dir.path().join("sla.toml");
+    std::fs::write(
+        &config,
+        "[sla]\n[[sla.policy]]\nqueue = \"general\"\nfirst_response = \"1h\"\nresolution = \"2d\"\n",
+    )
+    .unwrap();
+    let out = c
+        .env
+        .cmd(&["status"])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("sla: 1 breached"),
+        "{out:?}"
+    );
+
+    let b = Browser::start().await;
+    b.login(&c, "ana").await;
+    let row = b
+        .text("#queues tr[data-queue=general] td[data-breached]")
+        .await;
+    assert_eq!(row, "1");
+    b.go(&c.url("/tickets?queue=general")).await;
+    let sla = b
+        .text(&format!(
+            "#tickets tr[data-id=\"{}\"] [data-sla]",
+            c.general
+        ))
+        .await;
+    assert!(sla.starts_with("first response breached 2h"), "{sla}");
+    b.go(&c.url(&format!("/tickets/{}", c.general))).await;
+    let clocks = b.text("#sla").await;
+    assert!(clocks.contains("First response breached 2h"), "{clocks}");
+    assert!(clocks.contains("Resolution due"), "{clocks}");
+    let marked = b
+        .client
+        .find(Locator::Css("#sla .badge.sla-breached"))
+        .await
+        .unwrap();
+    assert!(marked.text().await.unwrap().starts_with("breached"));
+    b.screenshot("ticket-sla-breached").await;
+    b.close().await;
+}
+
+/// The reply form starts at the template the rules answer the ticket's
+/// topic with, in the ticket's language; a topic without one offers none
+/// (it used to start at `payment` whatever the ticket was about).
+#[test]
+fn issue_11_reply_form_defaults_to_the_topic_template_in_the_ticket_language() {
+    let c = Console::start();
+    let id = c.general.to_string();
+    let session = login(&c, "ana", "ana-password-1").unwrap();
+    let selected = |page: &str, select: &str| -> Vec<String> {
+        let start = page.find(&format!("id=\"{select}\"")).unwrap();
+        let end = start + page[start..].find("</select>").unwrap();
+        page[start..end]
+            .split("<option ")
+            .filter(|o| o.contains(" selected"))
+            .map(|o| hidden(&format!("name=\"x\" {o}"), "x"))
+            .collect()
+    };
+    c.env
+        .ok(&["tickets", "reclassify", &id, "--topic", "account"]);
+    let (_, _, page) = get(&c, &format!("/tickets/{id}"), &session);
+    assert_eq!(selected(&page, "template"), [""], "no template for account");
+    c.env.ok(&[
+        "tickets",
+        "reclassify",
+        &id,
+        "--topic",
+        "instructions",
+        "--language",
+        "de",
+    ]);
+    let (_, _, page) = get(&c, &format!("/tickets/{id}"), &session);
+    assert_eq!(selected(&page, "template"), ["instructions"]);
+    assert_eq!(selected(&page, "lang"), ["de"]);
+    // Previewing with nothing chosen says so instead of picking one.
+    let csrf = hidden(&page, "csrf");
+    let (status, _, body) = http(
+        c.port,
+        "POST",
+        &format!("/tickets/{id}/reply/preview"),
+        &session,
+        &format!("template=&lang=de&csrf={csrf}"),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("choose a template"), "{body}");
+}
+
+/// Issue 13 in the console: a privacy ticket links to the export and to
+/// forgetting its participant, for users with the privacy queue only.
+#[test]
+fn issue_13_privacy_ticket_exports_and_forgets_for_the_privacy_queue_only() {
+    let c = Console::start();
+    let id = c.sensitive;
+    assert_eq!(c.show(id)["topic"], "privacy");
+    let sam = login(&c, "sam", "sam-password-1").unwrap();
+    let ana = login(&c, "ana", "ana-password-1").unwrap();
+    let export = format!("/tickets/{id}/privacy/export");
+    let forget = format!("/tickets/{id}/privacy/forget");
+    let (_, _, page) = get(&c, &format!("/tickets/{id}"), &sam);
+    assert!(page.contains(&format!("href=\"{export}\"")), "{page}");
+    assert!(page.contains(&format!("href=\"{forget}\"")), "{page}");
+    let sam_csrf = hidden(&page, "csrf");
+
+    // Without the privacy queue: not by URL, not by form.
+    let (_, _, ana_page) = get(&c, &format!("/tickets/{}", c.general), &ana);
+    let ana_csrf = hidden(&ana_page, "csrf");
+    assert!(!ana_page.contains("privacy/export"));
+    assert_eq!(get(&c, &export, &ana).0, 404);
+    assert_eq!(get(&c, &forget, &ana).0, 404);
+    let (status, _, _) = http(
+        c.port,
+        "POST",
+        &forget,
+        &ana,
+        &format!("confirm=1&csrf={ana_csrf}"),
+    );
+    assert_eq!(status, 404);
+    // Even where the ticket is visible to her (moved to her queue), the
+    // privacy actions are not hers.
+    let db = rusqlite::Connection::open(c.env.state().join("helpgate.db")).unwrap();
+    db.execute("UPDATE tickets SET queue = 'general' WHERE id = ?1", [id])
+        .unwrap();
+    assert_eq!(get(&c, &format!("/tickets/{id}"), &ana).0, 200);
+    assert_eq!(get(&c, &export, &ana).0, 403);
+    assert_eq!(get(&c, &forget, &ana).0, 403);
+    db.execute("UPDATE tickets SET queue = 'sensitive' WHERE id = ?1", [id])
+        .unwrap();
+
+    // The export: a download of what `helpgate export` writes.
+    let (status, h, body) = get(&c, &export, &sam);
+    assert_eq!(status, 200);
+    let header = |n: &str| h.iter().find(|(k, _)| k == n).unwrap().1.clone();
+    assert_eq!(header("content-type"), "application/json");
+    assert!(header("content-disposition").starts_with("attachment;"));
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let cli_dir = c.env.dir.path().join("cli-export");
+    c.env
+        .ok(&["export", "noor.h@example.org", "--out", path_str(&cli_dir)]);
+    let cli: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cli_dir.join("export.json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["addresses"], serde_json::json!(["noor.h@example.org"]));
+    assert_eq!(doc["messages"], cli["messages"]);
+    assert_eq!(doc["tickets"][0]["id"], id);
+
+    // Forget: first the list of what would go; nothing has gone yet.
+    let (status, _, preview) = get(&c, &forget, &sam);
+    assert_eq!(status, 200);
+    assert!(preview.contains("address noor.h@example.org"), "{preview}");
+    assert!(preview.contains("1 messages"), "{preview}");
+    assert!(c.show(id)["thread"][0]["new_text"]
+        .as_str()
+        .unwrap()
+        .contains("xylophonic"));
+    // Not without the ticked box, nor without the form's token.
+    let (status, _, _) = http(c.port, "POST", &forget, &sam, &format!("csrf={sam_csrf}"));
+    assert_eq!(status, 400);
+    let (status, _, _) = http(c.port, "POST", &forget, &sam, "confirm=1");
+    assert_eq!(status, 403);
+    assert_eq!(c.show(id)["subject"], "Delete my personal data");
+    let (status, h, _) = http(
+        c.port,
+        "POST",
+        &forget,
+        &sam,
+        &format!("confirm=1&csrf={sam_csrf}"),
+    );
+    assert_eq!(status, 303, "{h:?}");
+    let after = c.show(id);
+    assert_eq!(after["subject"], "(erased)");
+    assert!(!after["thread"][0]["new_text"]
+        .as_str()
+        .unwrap_or("")
+        .contains("xylophonic"));
+    let events = after["events"].as_array().unwrap();
+    for kind in ["privacy_export", "privacy_forget"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["kind"] == kind && e["actor"] == "sam"),
+            "{kind}: {events:?}"
+        );
+    }
+    let gone = json_lines(
+        &c.env
+            .ok(&["forget", "noor.h@example.org", "--dry-run", "--json"]),
+    );
+    assert_eq!(gone[0]["found"], false);
+    // Nothing left to act on: the links are gone and the URLs answer 404.
+    assert_eq!(get(&c, &export, &sam).0, 404);
 }
