@@ -48,6 +48,17 @@ pub struct WebSettings {
     /// Where the file transport writes replies: forgetting a participant
     /// removes theirs.
     pub outbox_dir: Option<PathBuf>,
+    /// Single sign-on by a reverse proxy's header (off by default).
+    pub proxy_login: Option<ProxyLogin>,
+}
+
+/// `web.trusted_user_header` from `web.trusted_proxies`: a request from one
+/// of those addresses that carries the header is that (existing, enabled)
+/// user. From any other peer the header means nothing.
+#[derive(Debug, Clone)]
+pub struct ProxyLogin {
+    pub header: axum::http::HeaderName,
+    pub proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebSettings {
@@ -59,6 +70,7 @@ impl Default for WebSettings {
             max_failed_logins: 5,
             sla_near_breach: chrono::TimeDelta::hours(1),
             outbox_dir: None,
+            proxy_login: None,
         }
     }
 }
@@ -84,6 +96,9 @@ pub struct App {
     /// Wakes whoever delivers the outbox after a reply was queued.
     pub deliver: Option<std::sync::Mutex<std::sync::mpsc::Sender<()>>>,
     assets: views::Assets,
+    /// Keys the CSRF tokens of proxy-authenticated users (who have no
+    /// session row); new at each start.
+    proxy_secret: [u8; 32],
 }
 
 impl App {
@@ -107,6 +122,7 @@ impl App {
             clock,
             deliver: None,
             assets: views::Assets::new(),
+            proxy_secret: rand::random(),
         })
     }
 

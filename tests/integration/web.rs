@@ -73,6 +73,11 @@ fn ticket_by_subject(env: &Env, subject: &str) -> i64 {
 
 impl Console {
     fn start() -> Console {
+        Console::start_with(None)
+    }
+
+    /// With a config file holding `config` for `serve`.
+    fn start_with(config: Option<&str>) -> Console {
         let env = Env::new();
         let a = env.mail("general.eml", GENERAL);
         let b = env.mail("sensitive.eml", SENSITIVE);
@@ -99,6 +104,11 @@ impl Console {
         assert_eq!(queue(sensitive).as_deref(), Some("sensitive"));
         let port = free_port();
         let mut cmd = env.cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        if let Some(text) = config {
+            let path = env.dir.path().join("helpgate.toml");
+            std::fs::write(&path, text).unwrap();
+            cmd.arg("--config").arg(path);
+        }
         cmd.stdout(std::process::Stdio::null());
         let log = env.dir.path().join("serve.log");
         let mut server = Group::spawn_server(&mut cmd, &log);
@@ -503,8 +513,49 @@ fn http(
     cookie: &str,
     form: &str,
 ) -> (u16, Vec<(String, String)>, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    exchange(
+        TcpStream::connect(("127.0.0.1", port)).unwrap(),
+        method,
+        path,
+        cookie,
+        "",
+        form,
+    )
+}
+
+/// A GET from the loopback address `from` (the whole of 127/8 is local on
+/// Linux), with extra header lines.
+fn get_from(
+    from: &str,
+    port: u16,
+    path: &str,
+    extra: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = rt
+        .block_on(socket.connect(format!("127.0.0.1:{port}").parse().unwrap()))
+        .unwrap()
+        .into_std()
+        .unwrap();
+    stream.set_nonblocking(false).unwrap();
+    exchange(stream, "GET", path, "", extra, "")
+}
+
+fn exchange(
+    mut s: TcpStream,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    extra: &str,
+    form: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra}");
     if !cookie.is_empty() {
         req.push_str(&format!("Cookie: {cookie}\r\n"));
     }
@@ -915,4 +966,48 @@ fn issue_13_privacy_ticket_exports_and_forgets_for_the_privacy_queue_only() {
     assert_eq!(gone[0]["found"], false);
     // Nothing left to act on: the links are gone and the URLs answer 404.
     assert_eq!(get(&c, &export, &sam).0, 404);
+}
+
+/// Single sign-on: the proxy's user header counts only from the configured
+/// proxy address, names an existing enabled user, and never creates one.
+#[test]
+fn issue_11_proxy_user_header_is_honoured_only_from_the_trusted_proxy() {
+    let c = Console::start_with(Some(
+        "[web]\ntrusted_user_header = \"X-Remote-User\"\ntrusted_proxies = [\"127.0.0.2\"]\n",
+    ));
+    let as_user = |user: &str| format!("X-Remote-User: {user}\r\n");
+    // From any other peer the header is ignored: the login page as usual.
+    let (status, h, _) = get_from("127.0.0.1", c.port, "/", &as_user("ana"));
+    assert_eq!(status, 303);
+    assert!(h
+        .iter()
+        .any(|(k, v)| k == "location" && v.starts_with("/login")));
+    let (status, _, _) = get_from("127.0.0.3", c.port, "/", &as_user("sam"));
+    assert_eq!(status, 303);
+    // From the proxy: logged in as the named user, with their queues.
+    let (status, _, page) = get_from("127.0.0.2", c.port, "/", &as_user("ana"));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("ana (specialist)"), "{page}");
+    assert!(!page.contains("data-queue=\"sensitive\""), "{page}");
+    let (_, _, page) = get_from("127.0.0.2", c.port, "/", &as_user("sam"));
+    assert!(page.contains("data-queue=\"sensitive\""), "{page}");
+    // A form works: its CSRF token is the proxied user's.
+    let (_, _, page) = get_from(
+        "127.0.0.2",
+        c.port,
+        &format!("/tickets/{}", c.general),
+        &as_user("ana"),
+    );
+    assert!(page.contains("name=\"csrf\""));
+    // Unknown and disabled users are refused, and nobody is created.
+    let (status, _, _) = get_from("127.0.0.2", c.port, "/", &as_user("mallory"));
+    assert_eq!(status, 403);
+    c.env.ok(&["users", "disable", "bo"]);
+    let (status, _, _) = get_from("127.0.0.2", c.port, "/", &as_user("bo"));
+    assert_eq!(status, 403);
+    let users = c.env.ok(&["users", "list"]);
+    assert!(!users.contains("mallory"), "{users}");
+    // Without the header the proxy's requests log in as anyone else does.
+    let (status, _, _) = get_from("127.0.0.2", c.port, "/", "");
+    assert_eq!(status, 303);
 }
