@@ -1011,3 +1011,76 @@ fn issue_11_proxy_user_header_is_honoured_only_from_the_trusted_proxy() {
     let (status, _, _) = get_from("127.0.0.2", c.port, "/", "");
     assert_eq!(status, 303);
 }
+
+/// `[notices]`: a new ticket routed to a queue with notices configured
+/// writes one outbox row per address, in the ticket's transaction; the
+/// notice names ticket, queue, topic, language and the console link, never
+/// what the participant wrote or who they are. A follow-up and a ticket of
+/// another queue write none.
+#[test]
+fn issue_11_new_ticket_in_a_noticed_queue_mails_its_team_without_the_participants_words() {
+    let env = Env::new();
+    let config = env.dir.path().join("helpgate.toml");
+    std::fs::write(
+        &config,
+        "[notices]\nfrom = \"helpgate@desk.example\"\nconsole_url = \"https://desk.example/\"\n\
+         [notices.queues]\nsensitive = [\"privacy-team@desk.example\", \"lead@desk.example\"]\n",
+    )
+    .unwrap();
+    let ingest = |name: &str, text: &str| {
+        let path = env.mail(name, text);
+        let out = env
+            .cmd(&["ingest", path_str(&path)])
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    ingest("general.eml", GENERAL);
+    ingest("sensitive.eml", SENSITIVE);
+    let id = ticket_by_subject(&env, "Delete my personal data");
+    ingest(
+        "follow-up.eml",
+        &format!(
+            "From: Noor Haddad <noor.h@example.org>\nTo: support@helpgate.example\n\
+             Subject: Re: Delete my personal data [#{id}]\nMessage-ID: <privacy-2@example.org>\n\
+             In-Reply-To: <privacy-1@example.org>\n\nAny news? xylophonic again.\n"
+        ),
+    );
+    let db = rusqlite::Connection::open(env.state().join("helpgate.db")).unwrap();
+    let mut st = db
+        .prepare("SELECT recipient, ticket_id, raw FROM outbox WHERE kind = 'queue_notice' ORDER BY recipient")
+        .unwrap();
+    let rows: Vec<(String, Option<i64>, Vec<u8>)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let to: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(to, ["lead@desk.example", "privacy-team@desk.example"]);
+    for (_, ticket, raw) in &rows {
+        // Not one of the ticket's replies: the console and exports list
+        // those as mail to the participant.
+        assert_eq!(*ticket, None);
+        let raw = String::from_utf8_lossy(raw);
+        for fact in [
+            format!("[#{id}]"),
+            "sensitive".to_string(),
+            "privacy".to_string(),
+            format!("https://desk.example/tickets/{id}"),
+            "From: helpgate@desk.example".to_string(),
+        ] {
+            assert!(raw.contains(&fact), "{fact} missing: {raw}");
+        }
+        for secret in [
+            "noor.h@example.org",
+            "Noor",
+            "Delete my personal data",
+            "GDPR",
+            "xylophonic",
+        ] {
+            assert!(!raw.contains(secret), "{secret} leaked: {raw}");
+        }
+    }
+}
