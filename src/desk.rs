@@ -651,6 +651,82 @@ mod tests {
     }
 
     #[test]
+    fn list_pages_by_key_forward_and_back_in_every_sort() {
+        use crate::store::desk::{list, Cursor, Filter, Keyset, Sort};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        let ids: Vec<TicketId> = (0..7)
+            .map(|i| ticket(&mut s, &format!("p{i}@example.org"), "general", "other"))
+            .collect();
+        // Two share an update time: the id breaks the tie.
+        for (i, id) in ids.iter().enumerate() {
+            let at = format!("2026-11-23T09:0{}:00.000Z", i.min(5));
+            s.conn()
+                .execute(
+                    "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
+                    rusqlite::params![id.0, at],
+                )
+                .unwrap();
+        }
+        for sort in [Sort::Oldest, Sort::Newest, Sort::Id] {
+            let mut f = Filter {
+                sort,
+                per_page: 3,
+                ..Filter::default()
+            };
+            let all: Vec<i64> = {
+                let mut g = f.clone();
+                g.per_page = 100;
+                list(s.conn(), "[]", &g)
+                    .unwrap()
+                    .tickets
+                    .iter()
+                    .map(|t| t.id.0)
+                    .collect()
+            };
+            assert_eq!(all.len(), 7);
+            let mut seen = Vec::new();
+            let mut pages = Vec::new();
+            loop {
+                let p = list(s.conn(), "[]", &f).unwrap();
+                assert_eq!(p.total, 7);
+                seen.extend(p.tickets.iter().map(|t| t.id.0));
+                pages.push(p.tickets.iter().map(|t| t.id.0).collect::<Vec<_>>());
+                if !p.more_after {
+                    break;
+                }
+                f.keyset = Some(Keyset::After(Cursor::of(p.tickets.last().unwrap())));
+            }
+            assert_eq!(seen, all, "{sort:?}");
+            assert_eq!(pages.len(), 3);
+            // Back from the last page: the middle page, the same rows.
+            let last_first = pages[2][0];
+            let first_row = list(
+                s.conn(),
+                "[]",
+                &Filter {
+                    per_page: 100,
+                    sort,
+                    ..Filter::default()
+                },
+            )
+            .unwrap()
+            .tickets
+            .into_iter()
+            .find(|t| t.id.0 == last_first)
+            .unwrap();
+            f.keyset = Some(Keyset::Before(Cursor::of(&first_row)));
+            let back = list(s.conn(), "[]", &f).unwrap();
+            let back_ids: Vec<i64> = back.tickets.iter().map(|t| t.id.0).collect();
+            assert_eq!(back_ids, pages[1], "{sort:?}");
+            assert!(back.more_before && back.more_after);
+            let c = Cursor::of(&first_row);
+            assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        }
+        assert_eq!(Cursor::decode("yesterday_3"), None);
+    }
+
+    #[test]
     fn merge_only_within_one_participant() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open_in(dir.path()).unwrap();

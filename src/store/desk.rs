@@ -314,6 +314,15 @@ pub fn list(conn: &Connection, hidden: &str, f: &Filter) -> StoreResult<Page> {
         cond.push("t.claimed_by IS NULL AND t.assigned_to IS NULL".into());
     }
     let total = match counted_total(conn, hidden, f)? {
+        // Nothing to page through: no need to look for rows.
+        Some(0) => {
+            return Ok(Page {
+                tickets: Vec::new(),
+                total: 0,
+                more_before: false,
+                more_after: false,
+            })
+        }
         Some(n) => n,
         None => conn
             .prepare_cached(&format!(

@@ -294,6 +294,13 @@ const MIGRATIONS: &[&str] = &[
         WHERE resolved_at IS NULL AND paused_at IS NULL;
     CREATE INDEX tickets_resolution_paused_late ON tickets(id)
         WHERE resolved_at IS NULL AND paused_at > resolution_due;
+    -- A list filtered by state, topic and language, oldest first: without it
+    -- a combination with few or no tickets read every open ticket
+    -- (90,000: 28 ms CPU, 74 ms cold).
+    CREATE INDEX tickets_desk_topic_language ON tickets(state, topic, language, updated_at);
+    -- Statistics for the new index: the planner without them sorted all
+    -- answered tickets through it instead of reading tickets_state_updated.
+    ANALYZE tickets;
     "#,
     // 8 (issue 11, web console): the search index holds every message stored
     // before ingest began to fill it; tickets listed by queue and state sort
