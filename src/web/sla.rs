@@ -54,8 +54,11 @@ pub(super) fn badge(s: &ClockState) -> Badge {
     Badge { class, text }
 }
 
-/// A ticket's two clocks, for its page.
+/// A ticket's two clocks, for its page; none when no policy applies.
 pub(super) fn clocks(v: &ClockView) -> Vec<(&'static str, Badge)> {
+    if v.first_response == ClockState::None && v.resolution == ClockState::None {
+        return Vec::new();
+    }
     vec![
         ("First response", badge(&v.first_response)),
         ("Resolution", badge(&v.resolution)),
