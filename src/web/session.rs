@@ -105,6 +105,7 @@ impl FromRequestParts<Arc<App>> for Desk {
             return Ok(d.clone());
         }
         if let Some(user) = proxy_user(parts, app) {
+            let user = user.map_err(|why| WebError::Forbidden(why.into()).into_response())?;
             let desk = proxy_desk(app, user).await?;
             parts.extensions.insert(desk.clone());
             return Ok(desk);
@@ -163,7 +164,7 @@ impl FromRequestParts<Arc<App>> for Desk {
 /// The user a trusted proxy names, when single sign-on is configured and
 /// the TCP peer is one of the proxies; `None` otherwise (the header of any
 /// other peer is ignored, and the normal login applies).
-fn proxy_user(parts: &Parts, app: &App) -> Option<String> {
+fn proxy_user(parts: &Parts, app: &App) -> Option<Result<String, &'static str>> {
     let sso = app.settings.proxy_login.as_ref()?;
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
     // An IPv4 proxy reaching a dual-stack listener shows as ::ffff:a.b.c.d.
@@ -176,8 +177,15 @@ fn proxy_user(parts: &Parts, app: &App) -> Option<String> {
     if !sso.proxies.contains(&peer) {
         return None;
     }
-    let name = parts.headers.get(&sso.header)?.to_str().ok()?.trim();
-    (!name.is_empty()).then(|| name.to_string())
+    let mut values = parts.headers.get_all(&sso.header).iter();
+    let first = values.next()?;
+    // Two values: the proxy appended its own to one the client sent
+    // instead of replacing it; which is whose cannot be told.
+    if values.next().is_some() {
+        return Some(Err("the proxy sent the user header twice"));
+    }
+    let name = first.to_str().ok()?.trim();
+    (!name.is_empty()).then(|| Ok(name.to_string()))
 }
 
 /// The desk of a proxy-authenticated user: an existing, enabled account

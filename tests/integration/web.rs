@@ -1007,6 +1007,15 @@ fn issue_11_proxy_user_header_is_honoured_only_from_the_trusted_proxy() {
     assert_eq!(status, 403);
     let users = c.env.ok(&["users", "list"]);
     assert!(!users.contains("mallory"), "{users}");
+    // A header sent twice (a proxy that appends instead of replacing) is
+    // nobody's.
+    let (status, _, _) = get_from(
+        "127.0.0.2",
+        c.port,
+        "/",
+        &format!("{}{}", as_user("sam"), as_user("ana")),
+    );
+    assert_eq!(status, 403);
     // Without the header the proxy's requests log in as anyone else does.
     let (status, _, _) = get_from("127.0.0.2", c.port, "/", "");
     assert_eq!(status, 303);
