@@ -178,6 +178,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/logout", post(session::logout))
         .route("/tickets", get(pages::list))
         .route("/search", get(pages::search))
+        .route("/due", get(pages::due))
         .route("/tickets/{id}", get(pages::ticket))
         .route("/tickets/{id}/version", get(pages::version))
         .route(

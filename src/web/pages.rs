@@ -240,11 +240,72 @@ pub(super) async fn search(
             Ok((found, badges))
         })
         .await?;
-    Ok(views::html(&ListPage {
-        c: chrome(&app, &d, &s.q),
-        heading: format!("Search: {}", s.q),
-        total: found.len() as i64,
-        tickets: found.into_iter().zip(badges).collect(),
+    Ok(plain_list(
+        &app,
+        &d,
+        &s.q,
+        format!("Search: {}", s.q),
+        found.into_iter().zip(badges).collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DueQuery {
+    #[serde(default)]
+    queue: String,
+}
+
+/// The tickets whose SLA clock has run out or is about to (what `status`
+/// and `tickets list --due` list), of the queues the viewer may see;
+/// optionally of one queue (the overview's counts link here).
+pub(super) async fn due(
+    State(app): State<Arc<App>>,
+    d: Desk,
+    Query(q): Query<DueQuery>,
+) -> Result<Response, WebError> {
+    let viewer = d.viewer.clone();
+    let queue = some(&q.queue);
+    let heading = match &queue {
+        Some(name) => format!("SLA breached or at risk: {name}"),
+        None => "SLA breached or at risk".to_string(),
+    };
+    let rows = app
+        .tx(move |app, tx| {
+            let now = app.clock.now();
+            let near = app.settings.sla_near_breach;
+            let mut rows = Vec::new();
+            for t in crate::sla::due(tx, now, near)? {
+                let shown = t.queue.clone().unwrap_or_else(|| "-".into());
+                if queue.as_ref().is_some_and(|q| *q != shown) {
+                    continue;
+                }
+                // The same visibility query as every page: a hidden one is absent.
+                if let Some(dt) = desk::ticket(tx, viewer.hidden_queues_json(), t.id)? {
+                    rows.push((dt, super::sla::worst(&t.clocks)));
+                }
+                if rows.len() == 500 {
+                    break;
+                }
+            }
+            Ok(rows)
+        })
+        .await?;
+    Ok(plain_list(&app, &d, "", heading, rows))
+}
+
+/// A list without filters or pages: search results, SLA breaches.
+fn plain_list(
+    app: &App,
+    d: &Desk,
+    q: &str,
+    heading: String,
+    tickets: Vec<(DeskTicket, super::sla::Badge)>,
+) -> Response {
+    views::html(&ListPage {
+        c: chrome(app, d, q),
+        heading,
+        total: tickets.len() as i64,
+        tickets,
         search: true,
         queues: Vec::new(),
         states: Vec::new(),
@@ -258,7 +319,7 @@ pub(super) async fn search(
         prev: None,
         next: None,
         page_no: 1,
-    }))
+    })
 }
 
 /// Each listed ticket's most pressing SLA clock.

@@ -774,7 +774,8 @@ async fn issue_12_breached_ticket_is_marked_in_list_page_and_overview() {
     let config = c.env.dir.path().join("sla.toml");
     std::fs::write(
         &config,
-        "[sla]\n[[sla.policy]]\nqueue = \"general\"\nfirst_response = \"1h\"\nresolution = \"2d\"\n",
+        "[sla]\n[[sla.policy]]\nqueue = \"general\"\nfirst_response = \"1h\"\nresolution = \"2d\"\n\
+         [[sla.policy]]\nqueue = \"sensitive\"\nfirst_response = \"1h\"\nresolution = \"2d\"\n",
     )
     .unwrap();
     let out = c
@@ -785,7 +786,7 @@ async fn issue_12_breached_ticket_is_marked_in_list_page_and_overview() {
         .output()
         .unwrap();
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("sla: 1 breached"),
+        String::from_utf8_lossy(&out.stdout).contains("sla: 2 breached"),
         "{out:?}"
     );
 
@@ -795,6 +796,27 @@ async fn issue_12_breached_ticket_is_marked_in_list_page_and_overview() {
         .text("#queues tr[data-queue=general] td[data-breached]")
         .await;
     assert_eq!(row, "1");
+    // The count leads to the ticket.
+    b.client
+        .find(Locator::Css(
+            "#queues tr[data-queue=general] td[data-breached] a",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text("h1", "SLA breached or at risk: general").await;
+    let due = b.text("#tickets").await;
+    assert!(due.contains("Question about my account settings"), "{due}");
+    assert!(due.contains("first response breached"), "{due}");
+    // The sensitive ticket has breached too, but is not ana's to see: the
+    // unfiltered list has the one ticket.
+    b.go(&c.url("/due")).await;
+    assert_eq!(b.text("#count").await, "1 tickets");
+    let sam = login(&c, "sam", "sam-password-1").unwrap();
+    let (_, _, page) = get(&c, "/due", &sam);
+    assert!(page.contains("<p id=\"count\">2 tickets</p>"), "{page}");
     b.go(&c.url("/tickets?queue=general")).await;
     let sla = b
         .text(&format!(
