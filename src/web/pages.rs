@@ -194,11 +194,12 @@ pub(super) async fn list(
             ("before", desk::Cursor::of(t).encode()),
         )
     });
-    let next = page
-        .tickets
-        .last()
-        .filter(|_| page.more_after)
-        .map(|t| link(q.page + 1, ("after", desk::Cursor::of(t).encode())));
+    let next = page.tickets.last().filter(|_| page.more_after).map(|t| {
+        link(
+            q.page.saturating_add(1),
+            ("after", desk::Cursor::of(t).encode()),
+        )
+    });
     Ok(views::html(&ListPage {
         c: chrome(&app, &d, ""),
         heading: "Tickets".into(),
@@ -216,7 +217,7 @@ pub(super) async fn list(
         age_days: q.age_days.clone(),
         prev,
         next,
-        page_no: q.page + 1,
+        page_no: q.page.saturating_add(1),
     }))
 }
 
