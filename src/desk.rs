@@ -435,6 +435,18 @@ mod tests {
             .unwrap()
     }
 
+    /// A stored mail on `id` (classified `other`).
+    fn mail_of(store: &Store, id: TicketId) {
+        store
+            .conn()
+            .execute(
+                "INSERT INTO messages (message_id, content_hash, ticket_id, source, received_at, subject, topic, action, reason, notes, parsed, size, raw)
+                 VALUES ('m@x', 'h', ?1, 'test', '2026-01-01T00:00:00.000Z', 's', 'other', 'human', 'r', '[]', '{}', 1, x'41')",
+                [id.0],
+            )
+            .unwrap();
+    }
+
     fn kinds(store: &Store, id: TicketId) -> Vec<String> {
         events::for_ticket(store.conn(), id)
             .unwrap()
@@ -470,13 +482,7 @@ mod tests {
         let rules = RuleSet::builtin();
         let id = ticket(&mut s, "a@example.org", "general", "other");
         // A ticket comes from a mail: the correction is kept against it.
-        s.conn()
-            .execute(
-                "INSERT INTO messages (message_id, content_hash, ticket_id, source, received_at, subject, topic, action, reason, notes, parsed, size, raw)
-                 VALUES ('m@x', 'h', ?1, 'test', '2026-01-01T00:00:00.000Z', 's', 'other', 'human', 'r', '[]', '{}', 1, x'41')",
-                [id.0],
-            )
-            .unwrap();
+        mail_of(&s, id);
         let r = |s: &mut Store, topic: Option<&str>, lang: Option<&str>| {
             s.transaction(|tx| reclassify(tx, &rules, id, topic, lang, "ana", at()))
         };
@@ -508,6 +514,216 @@ mod tests {
             s.transaction(|tx| move_queue(tx, &rules, id, "nowhere", "ana", at())),
             Err(DeskError::UnknownQueue { .. })
         ));
+    }
+
+    /// The counters of migration 7, and the same figures counted from the
+    /// tickets themselves.
+    fn counters_and_truth(s: &Store) -> (Vec<String>, Vec<String>) {
+        let read = |sql: &str| -> Vec<String> {
+            let mut st = s.conn().prepare(sql).unwrap();
+            st.query_map([], |r| {
+                Ok(format!(
+                    "{}|{}|{}|{}|{}={}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, i64>(5)?
+                ))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+        };
+        (
+            read(
+                "SELECT queue, state, topic, language, unassigned, n FROM desk_counts
+                 WHERE n != 0 ORDER BY 1, 2, 3, 4, 5",
+            ),
+            read(
+                "SELECT COALESCE(queue, ''), state, COALESCE(topic, ''), COALESCE(language, ''),
+                    claimed_by IS NULL AND assigned_to IS NULL, COUNT(*)
+                 FROM tickets WHERE merged_into IS NULL GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+            ),
+        )
+    }
+
+    #[test]
+    fn desk_counters_equal_a_count_after_every_kind_of_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        let rules = RuleSet::builtin();
+        let a = ticket(&mut s, "p@example.org", "general", "account");
+        let b = ticket(&mut s, "p@example.org", "general", "payment");
+        let c = ticket(&mut s, "q@example.org", "general", "other");
+        let d = ticket(&mut s, "r@example.org", "sensitive", "privacy");
+        let bare = s
+            .transaction(|tx| {
+                tickets::insert(
+                    tx,
+                    &NewTicket {
+                        project: "default".into(),
+                        state: TicketState::Recorded,
+                        queue: None,
+                        language: None,
+                        topic: None,
+                        participant: None,
+                        subject: "no queue".into(),
+                        at: at(),
+                    },
+                )
+            })
+            .unwrap();
+        let mut steps = 0;
+        let mut step = |s: &mut Store, what: &str, f: &dyn Fn(&Connection) -> DeskResult<()>| {
+            s.transaction(|tx| f(tx)).unwrap();
+            let (counters, truth) = counters_and_truth(s);
+            assert_eq!(counters, truth, "after {what}");
+            steps += 1;
+        };
+        step(&mut s, "insert", &|_| Ok(()));
+        step(&mut s, "claim", &|tx| {
+            claim(tx, a, "ana", false, at()).map(|_| ())
+        });
+        step(&mut s, "take over", &|tx| {
+            claim(tx, a, "bo", true, at()).map(|_| ())
+        });
+        step(&mut s, "assign", &|tx| {
+            assign(tx, b, Some("team-x"), "sam", at())
+        });
+        step(&mut s, "unassign", &|tx| assign(tx, b, None, "sam", at()));
+        step(&mut s, "move", &|tx| {
+            move_queue(tx, &rules, c, &rules.sensitive_queue, "sam", at())
+        });
+        step(&mut s, "move back", &|tx| {
+            move_queue(tx, &rules, c, &rules.default_queue, "sam", at())
+        });
+        step(&mut s, "close", &|tx| {
+            set_state(tx, d, TicketState::Closed, "sam", at())
+        });
+        step(&mut s, "reopen", &|tx| {
+            set_state(tx, d, TicketState::Open, "sam", at())
+        });
+        step(&mut s, "ingest update", &|tx| {
+            Ok(tickets::update(
+                tx,
+                c,
+                &tickets::TicketUpdate {
+                    state: TicketState::Answered,
+                    queue: Some("general".into()),
+                    language: Some("pt".into()),
+                    topic: None,
+                    at: at(),
+                },
+            )?)
+        });
+        step(&mut s, "update that changes nothing counted", &|tx| {
+            touch(tx, c, at())
+        });
+        step(&mut s, "merge", &|tx| merge(tx, a, b, "sam", at()));
+        step(&mut s, "queue and topic of a bare ticket", &|tx| {
+            tx.execute(
+                "UPDATE tickets SET queue = 'general', topic = 'account', state = 'open' WHERE id = ?1",
+                [bare.0],
+            )?;
+            Ok(())
+        });
+        step(&mut s, "delete", &|tx| {
+            tx.execute("DELETE FROM tickets WHERE id = ?1", [bare.0])?;
+            Ok(())
+        });
+        // Reclassification needs a message to record the correction against.
+        mail_of(&s, c);
+        step(&mut s, "reclassify into the sensitive queue", &|tx| {
+            reclassify(tx, &rules, c, Some("privacy"), Some("de"), "sam", at()).map(|_| ())
+        });
+        step(&mut s, "reclassify language only", &|tx| {
+            reclassify(tx, &rules, c, None, Some("en"), "sam", at()).map(|_| ())
+        });
+        assert_eq!(steps, 16);
+        // And the figures are what the steps made.
+        let (counters, _) = counters_and_truth(&s);
+        assert!(
+            counters.contains(&"sensitive|answered|privacy|en|1=1".to_string()),
+            "{counters:?}"
+        );
+    }
+
+    #[test]
+    fn list_pages_by_key_forward_and_back_in_every_sort() {
+        use crate::store::desk::{list, Cursor, Filter, Keyset, Sort};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open_in(dir.path()).unwrap();
+        let ids: Vec<TicketId> = (0..7)
+            .map(|i| ticket(&mut s, &format!("p{i}@example.org"), "general", "other"))
+            .collect();
+        // Two share an update time: the id breaks the tie.
+        for (i, id) in ids.iter().enumerate() {
+            let at = format!("2026-11-23T09:0{}:00.000Z", i.min(5));
+            s.conn()
+                .execute(
+                    "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
+                    rusqlite::params![id.0, at],
+                )
+                .unwrap();
+        }
+        for sort in [Sort::Oldest, Sort::Newest, Sort::Id] {
+            let mut f = Filter {
+                sort,
+                per_page: 3,
+                ..Filter::default()
+            };
+            let all: Vec<i64> = {
+                let mut g = f.clone();
+                g.per_page = 100;
+                list(s.conn(), "[]", &g)
+                    .unwrap()
+                    .tickets
+                    .iter()
+                    .map(|t| t.id.0)
+                    .collect()
+            };
+            assert_eq!(all.len(), 7);
+            let mut seen = Vec::new();
+            let mut pages = Vec::new();
+            loop {
+                let p = list(s.conn(), "[]", &f).unwrap();
+                assert_eq!(p.total, 7);
+                seen.extend(p.tickets.iter().map(|t| t.id.0));
+                pages.push(p.tickets.iter().map(|t| t.id.0).collect::<Vec<_>>());
+                if !p.more_after {
+                    break;
+                }
+                f.keyset = Some(Keyset::After(Cursor::of(p.tickets.last().unwrap())));
+            }
+            assert_eq!(seen, all, "{sort:?}");
+            assert_eq!(pages.len(), 3);
+            // Back from the last page: the middle page, the same rows.
+            let last_first = pages[2][0];
+            let first_row = list(
+                s.conn(),
+                "[]",
+                &Filter {
+                    per_page: 100,
+                    sort,
+                    ..Filter::default()
+                },
+            )
+            .unwrap()
+            .tickets
+            .into_iter()
+            .find(|t| t.id.0 == last_first)
+            .unwrap();
+            f.keyset = Some(Keyset::Before(Cursor::of(&first_row)));
+            let back = list(s.conn(), "[]", &f).unwrap();
+            let back_ids: Vec<i64> = back.tickets.iter().map(|t| t.id.0).collect();
+            assert_eq!(back_ids, pages[1], "{sort:?}");
+            assert!(back.more_before && back.more_after);
+            let c = Cursor::of(&first_row);
+            assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        }
+        assert_eq!(Cursor::decode("yesterday_3"), None);
     }
 
     #[test]

@@ -43,6 +43,7 @@ pub mod outbox;
 pub mod parse;
 pub mod participant;
 pub mod pipeline;
+pub mod queue_notice;
 pub mod reply;
 pub mod report;
 pub mod rules;

@@ -464,6 +464,15 @@ impl Pipeline {
         if let Some(facts) = crate::reply::bounce::facts(conn, email, ticket)? {
             messages::set_bounce(conn, message, &facts)?;
         }
+        if let (Some(t), None) = (ticket, &existing) {
+            crate::queue_notice::on_new_ticket(
+                conn,
+                &self.replies.queue_notices,
+                self.replies.site_tag.as_deref(),
+                t,
+                now,
+            )?;
+        }
         crate::participant::hook::after_message(
             conn,
             &self.rules,

@@ -49,7 +49,11 @@ pub(crate) fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
             token.cancel();
             tracing::info!(signal, "shutdown requested");
         });
-        if let Some(web) = config.web.clone() {
+        if let Some(web) = config
+            .web
+            .as_ref()
+            .map(|_| helpgate::web::WebSettings::of(&config))
+        {
             // The console shares the runtime and stops with the daemon; the
             // daemon delivers what it queues.
             let app = helpgate::web::App::new(

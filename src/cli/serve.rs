@@ -18,7 +18,7 @@ pub(crate) fn run(cli: &Cli, listen: Option<SocketAddr>) -> anyhow::Result<ExitC
             config.state_dir.display()
         );
     }
-    let mut settings = config.web.clone().unwrap_or_else(WebSettings::default);
+    let mut settings = WebSettings::of(&config);
     if let Some(l) = listen {
         settings.listen = l;
     }

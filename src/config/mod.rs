@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod mailbox;
+pub mod notices;
 pub mod raw;
 pub mod replies;
 pub mod secret;
@@ -99,6 +100,8 @@ pub struct Config {
     pub alerts: crate::alerts::AlertConfig,
     /// `[report]`: the weekly report by mail.
     pub report: crate::report::Schedule,
+    /// `[notices]`: mail to a queue's team for each new ticket.
+    pub notices: crate::queue_notice::QueueNotices,
 }
 
 impl Config {
@@ -164,6 +167,7 @@ impl Default for Config {
             sla: crate::sla::SlaConfig::default(),
             alerts: crate::alerts::AlertConfig::default(),
             report: crate::report::Schedule::default(),
+            notices: crate::queue_notice::QueueNotices::default(),
         }
     }
 }
@@ -249,7 +253,9 @@ impl Config {
         let trust = trust::trust(&raw.trust)?;
         let site_tag = trust::site_tag(&raw.tickets)?;
         let web = raw.web.map(web::from_raw).transpose()?;
+        let notices = notices::from_raw(raw.notices)?;
         Ok(Config {
+            notices,
             sla,
             alerts,
             report,

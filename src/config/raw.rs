@@ -33,6 +33,9 @@ pub struct RawConfig {
     pub alerts: super::alerts::RawAlerts,
     #[serde(default)]
     pub report: super::alerts::RawReport,
+    /// Issue 11: mail to a queue's team for each new ticket.
+    #[serde(default)]
+    pub notices: super::notices::RawNotices,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -40,6 +40,9 @@ pub struct Planner {
     pub trust: crate::config::trust::Trust,
     /// `[tickets] tag`: the site tag in `[tag #N]` tokens.
     pub site_tag: Option<String>,
+    /// `[notices]`: the other mail a routing decision causes, to the
+    /// queue's team (issue 11).
+    pub queue_notices: crate::queue_notice::QueueNotices,
 }
 
 impl Default for Planner {
@@ -51,6 +54,7 @@ impl Default for Planner {
             sensitive_ack: false,
             trust: crate::config::trust::Trust::default(),
             site_tag: None,
+            queue_notices: crate::queue_notice::QueueNotices::default(),
         }
     }
 }
@@ -100,6 +104,7 @@ impl Planner {
             sensitive_ack: config.outbox.sensitive_ack,
             trust: config.trust.clone(),
             site_tag: config.site_tag.clone(),
+            queue_notices: config.notices.clone(),
         })
     }
 

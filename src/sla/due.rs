@@ -69,11 +69,16 @@ pub fn view(
 /// due time). Answered and paused clocks are not listed.
 pub fn due(conn: &Connection, now: DateTime<Utc>, near: TimeDelta) -> StoreResult<Vec<DueTicket>> {
     let horizon = ts(now + near);
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLS} FROM tickets
-         WHERE (first_response_at IS NULL AND first_response_due <= ?1)
-            OR (resolved_at IS NULL AND paused_at IS NULL AND resolution_due <= ?1)
-            OR (resolved_at IS NULL AND paused_at > resolution_due)"
+    // One arm per clock, each read from its partial index (migration 7):
+    // the three conditions OR-ed in one WHERE scanned every ticket.
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLS} FROM tickets WHERE id IN (
+            SELECT id FROM tickets
+            WHERE first_response_at IS NULL AND first_response_due <= ?1
+            UNION ALL SELECT id FROM tickets
+            WHERE resolved_at IS NULL AND paused_at IS NULL AND resolution_due <= ?1
+            UNION ALL SELECT id FROM tickets
+            WHERE resolved_at IS NULL AND paused_at > resolution_due)"
     ))?;
     let rows = stmt.query_map([horizon], |r| {
         Ok(DueTicket {

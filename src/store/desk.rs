@@ -42,37 +42,60 @@ pub struct Overview {
     pub by_language: Vec<Breakdown>,
 }
 
+/// `''` is how the counters spell "none"; the console shows `-`.
+fn shown(key: String) -> String {
+    if key.is_empty() {
+        "-".into()
+    } else {
+        key
+    }
+}
+
+/// Read from the counters migration 7 keeps (a few hundred rows), not from
+/// the tickets: aggregating 300,000 tickets three times took 176-304 ms.
 pub fn overview(conn: &Connection, hidden: &str) -> StoreResult<Overview> {
-    let mut st = conn.prepare_cached(&format!(
-        "SELECT COALESCE(t.queue, '-'),
-            SUM(t.state = 'open'), SUM(t.state = 'answered'),
-            SUM(t.state = 'open' AND t.claimed_by IS NULL AND t.assigned_to IS NULL),
-            MIN(CASE WHEN t.state = 'open' THEN t.updated_at END)
-         FROM tickets t WHERE {VISIBLE} AND t.merged_into IS NULL
-         GROUP BY t.queue ORDER BY t.queue"
-    ))?;
-    let queues = st
+    let mut st = conn.prepare_cached(
+        "SELECT c.queue, SUM(CASE WHEN c.state = 'open' THEN c.n ELSE 0 END),
+            SUM(CASE WHEN c.state = 'answered' THEN c.n ELSE 0 END),
+            SUM(CASE WHEN c.state = 'open' AND c.unassigned THEN c.n ELSE 0 END)
+         FROM desk_counts c WHERE c.queue NOT IN (SELECT value FROM json_each(?1))
+         GROUP BY c.queue HAVING SUM(c.n) > 0 ORDER BY c.queue",
+    )?;
+    let counted: Vec<(String, i64, i64, i64)> = st
         .query_map([hidden], |r| {
-            let oldest: Option<String> = r.get(4)?;
-            Ok(QueueStats {
-                queue: r.get(0)?,
-                open: r.get(1)?,
-                waiting: r.get(2)?,
-                unassigned: r.get(3)?,
-                oldest_open: oldest.as_deref().and_then(parse_ts),
-            })
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })?
         .collect::<Result<_, _>>()?;
+    // The oldest open ticket of a queue: the first entry of its
+    // (queue, state, updated_at) index.
+    let mut oldest = conn.prepare_cached(
+        "SELECT t.updated_at FROM tickets t
+         WHERE t.queue IS ?1 AND t.state = 'open' AND t.merged_into IS NULL
+         ORDER BY t.updated_at LIMIT 1",
+    )?;
+    let mut queues = Vec::with_capacity(counted.len());
+    for (queue, open, waiting, unassigned) in counted {
+        let key = (!queue.is_empty()).then_some(queue.as_str());
+        let at: Option<String> = oldest.query_row([key], |r| r.get(0)).optional()?;
+        queues.push(QueueStats {
+            queue: shown(queue),
+            open,
+            waiting,
+            unassigned,
+            oldest_open: at.as_deref().and_then(parse_ts),
+        });
+    }
     let breakdown = |col: &str| -> StoreResult<Vec<Breakdown>> {
         let mut st = conn.prepare_cached(&format!(
-            "SELECT COALESCE(t.queue, '-'), COALESCE(t.{col}, '-'), COUNT(*) FROM tickets t
-             WHERE t.state = 'open' AND {VISIBLE} AND t.merged_into IS NULL
-             GROUP BY t.queue, t.{col} ORDER BY t.queue, COUNT(*) DESC"
+            "SELECT c.queue, c.{col}, SUM(c.n) FROM desk_counts c
+             WHERE c.state = 'open' AND c.queue NOT IN (SELECT value FROM json_each(?1))
+             GROUP BY c.queue, c.{col} HAVING SUM(c.n) > 0
+             ORDER BY c.queue, SUM(c.n) DESC, c.{col}"
         ))?;
         let rows = st.query_map([hidden], |r| {
             Ok(Breakdown {
-                queue: r.get(0)?,
-                key: r.get(1)?,
+                queue: shown(r.get(0)?),
+                key: shown(r.get(1)?),
                 open: r.get(2)?,
             })
         })?;
@@ -151,6 +174,53 @@ impl Sort {
             Sort::Id => "t.id ASC",
         }
     }
+
+    fn reverse_order_by(self) -> &'static str {
+        match self {
+            Sort::Oldest => "t.updated_at DESC, t.id DESC",
+            Sort::Newest => "t.updated_at ASC, t.id ASC",
+            Sort::Id => "t.id DESC",
+        }
+    }
+}
+
+/// Where a list page starts: just after or just before a row, by that
+/// row's sort key. Paging by key reads one page of an index wherever it is;
+/// OFFSET read (and skipped) every row before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Keyset {
+    After(Cursor),
+    Before(Cursor),
+}
+
+/// A row's place in every sort: its update time (as stored) and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub updated_at: String,
+    pub id: i64,
+}
+
+impl Cursor {
+    pub fn of(t: &DeskTicket) -> Cursor {
+        Cursor {
+            updated_at: ts(t.updated_at),
+            id: t.id.0,
+        }
+    }
+
+    /// `2026-11-23T09:00:00.000Z_42`, as it travels in a URL.
+    pub fn encode(&self) -> String {
+        format!("{}_{}", self.updated_at, self.id)
+    }
+
+    pub fn decode(s: &str) -> Option<Cursor> {
+        let (at, id) = s.rsplit_once('_')?;
+        parse_ts(at)?;
+        Some(Cursor {
+            updated_at: at.to_string(),
+            id: id.parse().ok()?,
+        })
+    }
 }
 
 /// Which tickets a list shows. Empty fields do not filter.
@@ -168,15 +238,50 @@ pub struct Filter {
     /// Updated before this instant (waiting at least so long).
     pub older_than: Option<DateTime<Utc>>,
     pub sort: Sort,
-    /// 0-based.
+    /// 0-based; used only without `keyset`.
     pub page: u32,
     pub per_page: u32,
+    pub keyset: Option<Keyset>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Page {
     pub tickets: Vec<DeskTicket>,
     pub total: i64,
+    /// Rows exist before the first / after the last of this page.
+    pub more_before: bool,
+    pub more_after: bool,
+}
+
+/// The total of a filter the counters can answer (queue, state, topic,
+/// language, unassigned); `None` for the others.
+fn counted_total(conn: &Connection, hidden: &str, f: &Filter) -> StoreResult<Option<i64>> {
+    if f.mine.is_some() || f.participant.is_some() || f.older_than.is_some() {
+        return Ok(None);
+    }
+    let mut cond = vec!["c.queue NOT IN (SELECT value FROM json_each(?1))".to_string()];
+    let mut args: Vec<Value> = vec![Value::Text(hidden.to_string())];
+    for (col, v) in [
+        ("c.queue", f.queue.clone()),
+        ("c.state", f.state.map(|s| s.as_str().to_string())),
+        ("c.topic", f.topic.clone()),
+        ("c.language", f.language.clone()),
+    ] {
+        if let Some(v) = v {
+            args.push(Value::Text(v));
+            cond.push(format!("{col} = ?{}", args.len()));
+        }
+    }
+    if f.unassigned {
+        cond.push("c.unassigned".into());
+    }
+    let n = conn
+        .prepare_cached(&format!(
+            "SELECT COALESCE(SUM(c.n), 0) FROM desk_counts c WHERE {}",
+            cond.join(" AND ")
+        ))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    Ok(Some(n))
 }
 
 pub fn list(conn: &Connection, hidden: &str, f: &Filter) -> StoreResult<Page> {
@@ -208,21 +313,78 @@ pub fn list(conn: &Connection, hidden: &str, f: &Filter) -> StoreResult<Page> {
     if f.unassigned {
         cond.push("t.claimed_by IS NULL AND t.assigned_to IS NULL".into());
     }
-    let wh = cond.join(" AND ");
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM tickets t WHERE {wh}"))?
-        .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
+    let total = match counted_total(conn, hidden, f)? {
+        // Nothing to page through: no need to look for rows.
+        Some(0) => {
+            return Ok(Page {
+                tickets: Vec::new(),
+                total: 0,
+                more_before: false,
+                more_after: false,
+            })
+        }
+        Some(n) => n,
+        None => conn
+            .prepare_cached(&format!(
+                "SELECT COUNT(*) FROM tickets t WHERE {}",
+                cond.join(" AND ")
+            ))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
+    };
+    // Going back reads the page in reverse order from its first row.
+    let backwards = matches!(f.keyset, Some(Keyset::Before(_)));
+    if let Some(Keyset::After(c) | Keyset::Before(c)) = &f.keyset {
+        args.push(Value::Text(c.updated_at.clone()));
+        let at = args.len();
+        args.push(Value::Integer(c.id));
+        let id = args.len();
+        // Ascending in the sort's own order: "after" is greater.
+        let greater = matches!(f.sort, Sort::Oldest | Sort::Id) != backwards;
+        let (op, op_eq) = if greater { (">", ">=") } else { ("<", "<=") };
+        cond.push(match f.sort {
+            Sort::Id => format!("t.id {op} ?{id}"),
+            _ => format!(
+                "t.updated_at {op_eq} ?{at} AND (t.updated_at {op} ?{at} OR t.id {op} ?{id})"
+            ),
+        });
+    }
     let per = f.per_page.clamp(1, 1_000_000);
-    let sql = format!(
-        "SELECT {COLS} FROM tickets t WHERE {wh} ORDER BY {} LIMIT {per} OFFSET {}",
-        f.sort.order_by(),
+    let order = if backwards {
+        f.sort.reverse_order_by()
+    } else {
+        f.sort.order_by()
+    };
+    let offset = if f.keyset.is_none() {
         u64::from(f.page) * u64::from(per)
+    } else {
+        0
+    };
+    // One row more than a page says whether another page follows.
+    let sql = format!(
+        "SELECT {COLS} FROM tickets t WHERE {} ORDER BY {order} LIMIT {} OFFSET {offset}",
+        cond.join(" AND "),
+        u64::from(per) + 1
     );
-    let tickets = conn
+    let mut tickets: Vec<DeskTicket> = conn
         .prepare_cached(&sql)?
         .query_map(params_from_iter(args.iter()), row)?
         .collect::<Result<_, _>>()?;
-    Ok(Page { tickets, total })
+    let more = tickets.len() > per as usize;
+    tickets.truncate(per as usize);
+    if backwards {
+        tickets.reverse();
+    }
+    let (more_before, more_after) = match f.keyset {
+        None => (offset > 0, more),
+        Some(Keyset::After(_)) => (true, more),
+        Some(Keyset::Before(_)) => (more, true),
+    };
+    Ok(Page {
+        tickets,
+        total,
+        more_before,
+        more_after,
+    })
 }
 
 /// Words as an FTS5 query: each one quoted, so no input is FTS syntax.

@@ -269,6 +269,9 @@ pub(super) async fn preview(
 ) -> Result<Response, WebError> {
     let d = p.desk.clone();
     let f = p.form;
+    if f.template.is_empty() {
+        return Err(WebError::BadRequest("choose a template to preview".into()));
+    }
     let (t, rendered) = app
         .tx(move |app, tx| {
             let t = visible(app, tx, &d, id, false)?;

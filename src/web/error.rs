@@ -18,6 +18,9 @@ pub enum WebError {
     Csrf,
     #[error("{0}")]
     Conflict(String),
+    /// Visible, but this action is not the viewer's to take.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("too many failed logins; wait a few minutes and try again")]
     Throttled,
     #[error("internal error")]
@@ -50,7 +53,7 @@ impl IntoResponse for WebError {
         let status = match &self {
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            WebError::Csrf => StatusCode::FORBIDDEN,
+            WebError::Csrf | WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Throttled => StatusCode::TOO_MANY_REQUESTS,
             WebError::Internal(detail) => {

@@ -13,7 +13,9 @@
 mod actions;
 mod error;
 mod pages;
+mod privacy;
 pub mod session;
+mod sla;
 mod views;
 
 use crate::clock::Clock;
@@ -41,6 +43,22 @@ pub struct WebSettings {
     /// Failed logins per user name (and per client) within 15 minutes
     /// before further attempts are refused.
     pub max_failed_logins: i64,
+    /// `sla.near_breach`: a running clock with less left is at risk.
+    pub sla_near_breach: chrono::TimeDelta,
+    /// Where the file transport writes replies: forgetting a participant
+    /// removes theirs.
+    pub outbox_dir: Option<PathBuf>,
+    /// Single sign-on by a reverse proxy's header (off by default).
+    pub proxy_login: Option<ProxyLogin>,
+}
+
+/// `web.trusted_user_header` from `web.trusted_proxies`: a request from one
+/// of those addresses that carries the header is that (existing, enabled)
+/// user. From any other peer the header means nothing.
+#[derive(Debug, Clone)]
+pub struct ProxyLogin {
+    pub header: axum::http::HeaderName,
+    pub proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for WebSettings {
@@ -50,7 +68,21 @@ impl Default for WebSettings {
             secure_cookies: false,
             idle_timeout: Duration::from_secs(30 * 60),
             max_failed_logins: 5,
+            sla_near_breach: chrono::TimeDelta::hours(1),
+            outbox_dir: None,
+            proxy_login: None,
         }
+    }
+}
+
+impl WebSettings {
+    /// `[web]` of `config` (defaults without one) with what the console
+    /// takes from the rest of it.
+    pub fn of(config: &crate::config::Config) -> WebSettings {
+        let mut s = config.web.clone().unwrap_or_default();
+        s.sla_near_breach = config.sla.near_breach;
+        s.outbox_dir = Some(config.outbox_dir());
+        s
     }
 }
 
@@ -64,6 +96,9 @@ pub struct App {
     /// Wakes whoever delivers the outbox after a reply was queued.
     pub deliver: Option<std::sync::Mutex<std::sync::mpsc::Sender<()>>>,
     assets: views::Assets,
+    /// Keys the CSRF tokens of proxy-authenticated users (who have no
+    /// session row); new at each start.
+    proxy_secret: [u8; 32],
 }
 
 impl App {
@@ -87,6 +122,7 @@ impl App {
             clock,
             deliver: None,
             assets: views::Assets::new(),
+            proxy_secret: rand::random(),
         })
     }
 
@@ -96,13 +132,24 @@ impl App {
         T: Send + 'static,
         F: FnOnce(&App, &rusqlite::Transaction<'_>) -> Result<T, WebError> + Send + 'static,
     {
+        self.store_mut(move |app, store| store.transaction(|tx| f(app, tx)))
+            .await
+    }
+
+    /// Run `f` with the store itself, for work that manages its own
+    /// transactions (an erasure ends with a VACUUM).
+    async fn store_mut<T, F>(self: &Arc<Self>, f: F) -> Result<T, WebError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&App, &mut Store) -> Result<T, WebError> + Send + 'static,
+    {
         let app = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let mut store = app
                 .store
                 .lock()
                 .map_err(|_| WebError::Internal("store lock poisoned".into()))?;
-            store.transaction(|tx| f(&app, tx))
+            f(&app, &mut store)
         })
         .await
         .map_err(|e| WebError::Internal(format!("store task failed: {e}")))?
@@ -131,6 +178,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/logout", post(session::logout))
         .route("/tickets", get(pages::list))
         .route("/search", get(pages::search))
+        .route("/due", get(pages::due))
         .route("/tickets/{id}", get(pages::ticket))
         .route("/tickets/{id}/version", get(pages::version))
         .route(
@@ -147,6 +195,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/tickets/{id}/merge", post(actions::merge))
         .route("/tickets/{id}/reply/preview", post(actions::preview))
         .route("/tickets/{id}/reply", post(actions::reply))
+        .route("/tickets/{id}/privacy/export", get(privacy::export))
+        .route(
+            "/tickets/{id}/privacy/forget",
+            get(privacy::forget_preview).post(privacy::forget),
+        )
         .route("/assets/{name}", get(pages::asset))
         .fallback(pages::not_found)
         .with_state(app)

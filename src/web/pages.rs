@@ -24,15 +24,26 @@ pub(super) fn chrome<'a>(app: &'a App, d: &'a Desk, q: &str) -> Chrome<'a> {
 }
 
 pub(super) async fn overview(State(app): State<Arc<App>>, d: Desk) -> Result<Response, WebError> {
-    let hidden = d.viewer.hidden_queues_json().to_string();
-    let o = app
-        .tx(move |_, tx| Ok(desk::overview(tx, &hidden)?))
+    let viewer = d.viewer.clone();
+    let (o, by_queue) = app
+        .tx(move |app, tx| {
+            let o = desk::overview(tx, viewer.hidden_queues_json())?;
+            let now = app.clock.now();
+            let due = super::sla::by_queue(tx, &viewer, now, app.settings.sla_near_breach)?;
+            Ok((o, due))
+        })
         .await?;
     let total_open = o.queues.iter().map(|q| q.open).sum();
+    let sla = o
+        .queues
+        .iter()
+        .map(|q| by_queue.get(&q.queue).copied().unwrap_or_default())
+        .collect();
     Ok(views::html(&OverviewPage {
         c: chrome(&app, &d, ""),
         o,
         total_open,
+        sla,
     }))
 }
 
@@ -58,6 +69,11 @@ pub(super) struct ListQuery {
     sort: String,
     #[serde(default)]
     page: u32,
+    /// Keyset paging: the cursor of the row the page follows / precedes.
+    #[serde(default)]
+    after: String,
+    #[serde(default)]
+    before: String,
 }
 
 fn some(s: &str) -> Option<String> {
@@ -104,6 +120,15 @@ pub(super) async fn list(
             Some(app.clock.now() - chrono::Duration::days(days.clamp(0, 3650)))
         }
     };
+    let cursor = |s: &str| {
+        desk::Cursor::decode(s)
+            .ok_or_else(|| WebError::BadRequest(format!("not a list position: {s:?}")))
+    };
+    let keyset = match (some(&q.after), some(&q.before)) {
+        (Some(a), _) => Some(desk::Keyset::After(cursor(&a)?)),
+        (None, Some(b)) => Some(desk::Keyset::Before(cursor(&b)?)),
+        (None, None) => None,
+    };
     let filter = Filter {
         queue: some(&q.queue),
         state,
@@ -116,13 +141,18 @@ pub(super) async fn list(
         sort,
         page: q.page,
         per_page: PER_PAGE,
+        keyset,
     };
     let hidden = d.viewer.hidden_queues_json().to_string();
     let f = filter.clone();
-    let page = app
-        .tx(move |_, tx| Ok(desk::list(tx, &hidden, &f)?))
+    let (page, badges) = app
+        .tx(move |app, tx| {
+            let page = desk::list(tx, &hidden, &f)?;
+            let badges = badges(app, tx, &page.tickets)?;
+            Ok((page, badges))
+        })
         .await?;
-    let link = |p: u32| {
+    let link = |p: u32, at: (&str, String)| {
         let mut pairs: Vec<(&str, String)> = [
             ("queue", &q.queue),
             ("state", &q.state),
@@ -138,13 +168,13 @@ pub(super) async fn list(
         .filter(|(_, v)| !v.is_empty())
         .map(|(k, v)| (k, v.clone()))
         .collect();
+        pairs.push(at);
         pairs.push(("page", p.to_string()));
         format!(
             "/tickets?{}",
             serde_urlencoded::to_string(pairs).unwrap_or_default()
         )
     };
-    let shown = u64::from(q.page + 1) * u64::from(PER_PAGE);
     let queues = crate::desk::queues(&app.rules)
         .into_iter()
         .filter(|x| d.viewer.can_see(Some(x)))
@@ -158,11 +188,23 @@ pub(super) async fn list(
         Sort::Newest => "newest",
         Sort::Id => "id",
     };
+    let prev = page.tickets.first().filter(|_| page.more_before).map(|t| {
+        link(
+            q.page.saturating_sub(1),
+            ("before", desk::Cursor::of(t).encode()),
+        )
+    });
+    let next = page.tickets.last().filter(|_| page.more_after).map(|t| {
+        link(
+            q.page.saturating_add(1),
+            ("after", desk::Cursor::of(t).encode()),
+        )
+    });
     Ok(views::html(&ListPage {
         c: chrome(&app, &d, ""),
         heading: "Tickets".into(),
         total: page.total,
-        tickets: page.tickets,
+        tickets: page.tickets.into_iter().zip(badges).collect(),
         search: false,
         queues: choices(&queues, filter.queue.as_deref()),
         states: choices(&states, state.map(TicketState::as_str)),
@@ -173,9 +215,9 @@ pub(super) async fn list(
         unassigned: filter.unassigned,
         participant: q.participant.clone(),
         age_days: q.age_days.clone(),
-        prev: (q.page > 0).then(|| link(q.page - 1)),
-        next: (shown < page.total as u64).then(|| link(q.page + 1)),
-        page_no: q.page + 1,
+        prev,
+        next,
+        page_no: q.page.saturating_add(1),
     }))
 }
 
@@ -192,14 +234,79 @@ pub(super) async fn search(
 ) -> Result<Response, WebError> {
     let hidden = d.viewer.hidden_queues_json().to_string();
     let words = s.q.clone();
-    let found = app
-        .tx(move |_, tx| Ok(desk::search(tx, &hidden, &words, 200)?))
+    let (found, badges) = app
+        .tx(move |app, tx| {
+            let found = desk::search(tx, &hidden, &words, 200)?;
+            let badges = badges(app, tx, &found)?;
+            Ok((found, badges))
+        })
         .await?;
-    Ok(views::html(&ListPage {
-        c: chrome(&app, &d, &s.q),
-        heading: format!("Search: {}", s.q),
-        total: found.len() as i64,
-        tickets: found,
+    Ok(plain_list(
+        &app,
+        &d,
+        &s.q,
+        format!("Search: {}", s.q),
+        found.into_iter().zip(badges).collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DueQuery {
+    #[serde(default)]
+    queue: String,
+}
+
+/// The tickets whose SLA clock has run out or is about to (what `status`
+/// and `tickets list --due` list), of the queues the viewer may see;
+/// optionally of one queue (the overview's counts link here).
+pub(super) async fn due(
+    State(app): State<Arc<App>>,
+    d: Desk,
+    Query(q): Query<DueQuery>,
+) -> Result<Response, WebError> {
+    let viewer = d.viewer.clone();
+    let queue = some(&q.queue);
+    let heading = match &queue {
+        Some(name) => format!("SLA breached or at risk: {name}"),
+        None => "SLA breached or at risk".to_string(),
+    };
+    let rows = app
+        .tx(move |app, tx| {
+            let now = app.clock.now();
+            let near = app.settings.sla_near_breach;
+            let mut rows = Vec::new();
+            for t in crate::sla::due(tx, now, near)? {
+                let shown = t.queue.clone().unwrap_or_else(|| "-".into());
+                if queue.as_ref().is_some_and(|q| *q != shown) {
+                    continue;
+                }
+                // The same visibility query as every page: a hidden one is absent.
+                if let Some(dt) = desk::ticket(tx, viewer.hidden_queues_json(), t.id)? {
+                    rows.push((dt, super::sla::worst(&t.clocks)));
+                }
+                if rows.len() == 500 {
+                    break;
+                }
+            }
+            Ok(rows)
+        })
+        .await?;
+    Ok(plain_list(&app, &d, "", heading, rows))
+}
+
+/// A list without filters or pages: search results, SLA breaches.
+fn plain_list(
+    app: &App,
+    d: &Desk,
+    q: &str,
+    heading: String,
+    tickets: Vec<(DeskTicket, super::sla::Badge)>,
+) -> Response {
+    views::html(&ListPage {
+        c: chrome(app, d, q),
+        heading,
+        total: tickets.len() as i64,
+        tickets,
         search: true,
         queues: Vec::new(),
         states: Vec::new(),
@@ -213,7 +320,22 @@ pub(super) async fn search(
         prev: None,
         next: None,
         page_no: 1,
-    }))
+    })
+}
+
+/// Each listed ticket's most pressing SLA clock.
+fn badges(
+    app: &App,
+    tx: &rusqlite::Connection,
+    tickets: &[DeskTicket],
+) -> Result<Vec<super::sla::Badge>, WebError> {
+    let views = super::sla::views(
+        tx,
+        tickets.iter().map(|t| t.id),
+        app.clock.now(),
+        app.settings.sla_near_breach,
+    )?;
+    Ok(views.iter().map(super::sla::worst).collect())
 }
 
 /// Whether tickets in this queue are restricted by the rules.
@@ -242,6 +364,7 @@ pub(super) fn visible(
 /// What the ticket page shows besides the ticket itself.
 pub(super) struct TicketData {
     t: DeskTicket,
+    clocks: crate::sla::ClockView,
     entries: Vec<Entry>,
     events: Vec<events::Event>,
     others: Vec<DeskTicket>,
@@ -354,7 +477,11 @@ pub(super) fn ticket_data(
         .filter(|e| e.kind != "reply_key")
         .collect();
     let others = desk::others_of(tx, d.viewer.hidden_queues_json(), &t, 20)?;
+    let clocks = crate::sla::due::clocks_of(tx, t.id)?
+        .unwrap_or_default()
+        .view(app.clock.now(), app.settings.sla_near_breach);
     Ok(TicketData {
+        clocks,
         entries: entries(t.id, thread, replies),
         t,
         events,
@@ -379,14 +506,18 @@ pub(super) fn ticket_page(
         .into_iter()
         .filter(|q| d.viewer.can_see(Some(q)))
         .collect();
+    let topic_template = topic_template(app, &t);
     let page = TicketPage {
         c: chrome(app, d, ""),
+        clocks: super::sla::clocks(&data.clocks),
+        template_choices: choices(&app.rules.templates, topic_template.as_deref()),
+        no_topic_template: topic_template.is_none(),
+        privacy_subject: super::privacy::subject(app, d, &t),
         restricted: restricted(app, t.queue.as_deref()),
         sensitive,
         entries: data.entries,
         events: data.events,
         others: data.others,
-        templates: app.rules.templates.clone(),
         languages: choices(&languages(app), t.language.as_deref()),
         queues: choices(&queues, t.queue.as_deref()),
         topics: choices(&topics(app), t.topic.as_deref()),
@@ -397,6 +528,18 @@ pub(super) fn ticket_page(
         t,
     };
     views::html(&page)
+}
+
+/// The template the rules answer the ticket's topic with (or one named
+/// after the topic), when the rule set has it: what the reply form offers
+/// first. The language list already starts at the ticket's language.
+fn topic_template(app: &App, t: &DeskTicket) -> Option<String> {
+    let topic = t.topic.as_deref()?;
+    app.rules
+        .route(&t.project, topic)
+        .and_then(|r| r.template.clone())
+        .or_else(|| Some(topic.to_string()))
+        .filter(|name| app.rules.templates.contains(name))
 }
 
 #[derive(Debug, Deserialize, Default)]

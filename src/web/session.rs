@@ -104,6 +104,12 @@ impl FromRequestParts<Arc<App>> for Desk {
         if let Some(d) = parts.extensions.get::<Desk>() {
             return Ok(d.clone());
         }
+        if let Some(user) = proxy_user(parts, app) {
+            let user = user.map_err(|why| WebError::Forbidden(why.into()).into_response())?;
+            let desk = proxy_desk(app, user).await?;
+            parts.extensions.insert(desk.clone());
+            return Ok(desk);
+        }
         let next = parts
             .uri
             .path_and_query()
@@ -153,6 +159,60 @@ impl FromRequestParts<Arc<App>> for Desk {
             Err(expired) => Err(LoginRequired { expired, next }.into_response()),
         }
     }
+}
+
+/// The user a trusted proxy names, when single sign-on is configured and
+/// the TCP peer is one of the proxies; `None` otherwise (the header of any
+/// other peer is ignored, and the normal login applies).
+fn proxy_user(parts: &Parts, app: &App) -> Option<Result<String, &'static str>> {
+    let sso = app.settings.proxy_login.as_ref()?;
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    // An IPv4 proxy reaching a dual-stack listener shows as ::ffff:a.b.c.d.
+    let peer = match peer {
+        std::net::IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map_or(std::net::IpAddr::V6(v6), std::net::IpAddr::V4),
+        v4 => v4,
+    };
+    if !sso.proxies.contains(&peer) {
+        return None;
+    }
+    let mut values = parts.headers.get_all(&sso.header).iter();
+    let first = values.next()?;
+    // Two values: the proxy appended its own to one the client sent
+    // instead of replacing it; which is whose cannot be told.
+    if values.next().is_some() {
+        return Some(Err("the proxy sent the user header twice"));
+    }
+    let name = first.to_str().ok()?.trim();
+    (!name.is_empty()).then(|| Ok(name.to_string()))
+}
+
+/// The desk of a proxy-authenticated user: an existing, enabled account
+/// (never created here), with a CSRF token keyed by this process's secret.
+async fn proxy_desk(app: &Arc<App>, user: String) -> Result<Desk, Response> {
+    let found = app
+        .tx(move |app, tx| {
+            Ok(match users::get(tx, &user)? {
+                Some(u) if !u.disabled => Ok(Desk {
+                    viewer: Viewer::new(&u.name, u.role, &u.queues, &app.rules),
+                    csrf: hex::encode(Sha256::digest(
+                        [&app.proxy_secret[..], b"csrf:", u.name.as_bytes()].concat(),
+                    )),
+                    session_hash: String::new(),
+                }),
+                _ => Err(user),
+            })
+        })
+        .await
+        .map_err(IntoResponse::into_response)?;
+    found.map_err(|user| {
+        tracing::warn!(user = %user, "proxy named an unknown or disabled user");
+        WebError::Forbidden(format!(
+            "{user:?} is not an enabled console user; an admin adds it with `helpgate users add`"
+        ))
+        .into_response()
+    })
 }
 
 #[derive(Deserialize)]

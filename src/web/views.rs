@@ -64,6 +64,8 @@ pub(super) struct OverviewPage<'a> {
     pub(super) c: Chrome<'a>,
     pub(super) o: Overview,
     pub(super) total_open: i64,
+    /// Per queue of `o.queues`, in order: tickets breached, near a breach.
+    pub(super) sla: Vec<(usize, usize)>,
 }
 
 /// A select's options and which one is chosen.
@@ -87,7 +89,8 @@ pub(super) fn choices(values: &[String], current: Option<&str>) -> Vec<Choice> {
 pub(super) struct ListPage<'a> {
     pub(super) c: Chrome<'a>,
     pub(super) heading: String,
-    pub(super) tickets: Vec<DeskTicket>,
+    /// Each ticket with its most pressing SLA clock.
+    pub(super) tickets: Vec<(DeskTicket, super::sla::Badge)>,
     pub(super) total: i64,
     pub(super) search: bool,
     pub(super) queues: Vec<Choice>,
@@ -136,12 +139,17 @@ pub(super) struct Entry {
 pub(super) struct TicketPage<'a> {
     pub(super) c: Chrome<'a>,
     pub(super) t: DeskTicket,
+    pub(super) clocks: Vec<(&'static str, super::sla::Badge)>,
+    /// Templates, the one for the ticket's topic selected.
+    pub(super) template_choices: Vec<Choice>,
+    pub(super) no_topic_template: bool,
+    /// Privacy request: the participant whose data export and forget act on.
+    pub(super) privacy_subject: Option<String>,
     pub(super) restricted: bool,
     pub(super) sensitive: bool,
     pub(super) entries: Vec<Entry>,
     pub(super) events: Vec<Event>,
     pub(super) others: Vec<DeskTicket>,
-    pub(super) templates: Vec<String>,
     pub(super) languages: Vec<Choice>,
     pub(super) queues: Vec<Choice>,
     pub(super) topics: Vec<Choice>,
@@ -149,6 +157,16 @@ pub(super) struct TicketPage<'a> {
     pub(super) mine: bool,
     pub(super) takeover_from: Option<String>,
     pub(super) flash: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "forget.html")]
+pub(super) struct ForgetPage<'a> {
+    pub(super) c: Chrome<'a>,
+    pub(super) t: DeskTicket,
+    pub(super) who: String,
+    pub(super) person: crate::participant::forget::Person,
+    pub(super) tokens: Vec<String>,
 }
 
 #[derive(Template)]

@@ -1349,3 +1349,55 @@ fn rules_test_shows_the_rendered_reply_in_the_participants_language() {
     let text = env.ok(&["rules", "test", mail.to_str().unwrap()]);
     assert!(text.contains("reply:     template payment in pt"), "{text}");
 }
+
+/// Issue 11's queue notice, end to end: `ingest` with `[notices]` queues it
+/// with the new ticket and sends it through Postfix (`[smtp]`), and the
+/// team's mailbox in Dovecot gets the ticket's facts and link, not the
+/// participant's words or address.
+#[test]
+fn queue_notice_reaches_the_team_through_postfix_without_the_participants_words() {
+    let stack = MailStack::start();
+    let env = Env::new();
+    let config = env.dir.path().join("helpgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[smtp]\nhost = \"127.0.0.1\"\nport = {}\nsecurity = \"none\"\n\
+             [notices]\nfrom = \"helpgate@example.test\"\nconsole_url = \"https://desk.example.test\"\n\
+             [notices.queues]\nsensitive = [\"carol@example.test\"]\n",
+            stack.smtp_port
+        ),
+    )
+    .unwrap();
+    let mail = env.mail(
+        "privacy.eml",
+        "From: Dave Doe <dave@example.test>\nTo: support@example.test\n\
+         Subject: Delete my personal data\nMessage-ID: <gdpr-1@example.test>\n\n\
+         Under the GDPR I request the deletion of all my personal data. Reference quokkaly.\n",
+    );
+    let out = env
+        .cmd(&["ingest", mail.to_str().unwrap()])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("replies: 1 sent"),
+        "{out:?}"
+    );
+    stack.wait_count("carol", "INBOX", 1, Duration::from_secs(10));
+    let got = stack.fetch_all("carol", "INBOX");
+    let text = String::from_utf8(got[0].bytes.clone()).unwrap();
+    assert_eq!(
+        header(&text, "Subject"),
+        Some("New ticket [#1] in queue sensitive: privacy (en)")
+    );
+    assert!(
+        text.contains("https://desk.example.test/tickets/1"),
+        "{text}"
+    );
+    for secret in ["dave@example.test", "Dave", "GDPR", "quokkaly", "Delete my"] {
+        assert!(!text.contains(secret), "{secret} leaked: {text}");
+    }
+}

@@ -73,6 +73,11 @@ fn ticket_by_subject(env: &Env, subject: &str) -> i64 {
 
 impl Console {
     fn start() -> Console {
+        Console::start_with(None)
+    }
+
+    /// With a config file holding `config` for `serve`.
+    fn start_with(config: Option<&str>) -> Console {
         let env = Env::new();
         let a = env.mail("general.eml", GENERAL);
         let b = env.mail("sensitive.eml", SENSITIVE);
@@ -99,6 +104,11 @@ impl Console {
         assert_eq!(queue(sensitive).as_deref(), Some("sensitive"));
         let port = free_port();
         let mut cmd = env.cmd(&["serve", "--listen", &format!("127.0.0.1:{port}")]);
+        if let Some(text) = config {
+            let path = env.dir.path().join("helpgate.toml");
+            std::fs::write(&path, text).unwrap();
+            cmd.arg("--config").arg(path);
+        }
         cmd.stdout(std::process::Stdio::null());
         let log = env.dir.path().join("serve.log");
         let mut server = Group::spawn_server(&mut cmd, &log);
@@ -237,6 +247,26 @@ impl Browser {
             .unwrap()
     }
 
+    /// Wait until the element reads `want`: after a click that submits a
+    /// form, the old page (with the same element) may still be showing.
+    async fn wait_text(&self, css: &str, want: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let now = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if now == want {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{css} reads {now:?}, not {want:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     async fn body(&self) -> String {
         self.text("body").await
     }
@@ -347,7 +377,7 @@ async fn issue_11_claim_conflict_then_template_reply_with_preview_lands_once() {
     assert!(offer.contains("claimed by bo"), "{offer}");
     assert_eq!(c.show(c.general)["claimed_by"], "bo");
     b.click("takeover").await;
-    assert_eq!(b.text("#claimed-by").await, "ana");
+    b.wait_text("#claimed-by", "ana").await;
     let events = c.show(c.general)["events"].as_array().unwrap().clone();
     assert!(
         events
@@ -483,8 +513,49 @@ fn http(
     cookie: &str,
     form: &str,
 ) -> (u16, Vec<(String, String)>, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    exchange(
+        TcpStream::connect(("127.0.0.1", port)).unwrap(),
+        method,
+        path,
+        cookie,
+        "",
+        form,
+    )
+}
+
+/// A GET from the loopback address `from` (the whole of 127/8 is local on
+/// Linux), with extra header lines.
+fn get_from(
+    from: &str,
+    port: u16,
+    path: &str,
+    extra: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stream = rt
+        .block_on(socket.connect(format!("127.0.0.1:{port}").parse().unwrap()))
+        .unwrap()
+        .into_std()
+        .unwrap();
+    stream.set_nonblocking(false).unwrap();
+    exchange(stream, "GET", path, "", extra, "")
+}
+
+fn exchange(
+    mut s: TcpStream,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    extra: &str,
+    form: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let mut req =
+        format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{extra}");
     if !cookie.is_empty() {
         req.push_str(&format!("Cookie: {cookie}\r\n"));
     }
@@ -677,4 +748,370 @@ fn issue_11_attachments_download_as_opaque_files_never_inline() {
     assert!(h
         .iter()
         .any(|(k, v)| k == "location" && v.starts_with("/login")));
+}
+
+/// Issue 12 in the console: a ticket whose first-response clock ran out is
+/// marked as breached in the list, on its page and in its queue's count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_12_breached_ticket_is_marked_in_list_page_and_overview() {
+    let c = Console::start();
+    // The general ticket arrived three hours ago; its queue answers first
+    // within an hour. `status` brings the clocks up to date, as the daemon does.
+    let db = rusqlite::Connection::open(c.env.state().join("helpgate.db")).unwrap();
+    let three_hours_ago = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 hours')";
+    db.execute(
+        &format!(
+            "UPDATE tickets SET created_at = {three_hours_ago}, updated_at = {three_hours_ago}"
+        ),
+        [],
+    )
+    .unwrap();
+    db.execute(
+        &format!("UPDATE messages SET received_at = {three_hours_ago}"),
+        [],
+    )
+    .unwrap();
+    let config = c.env.dir.path().join("sla.toml");
+    std::fs::write(
+        &config,
+        "[sla]\n[[sla.policy]]\nqueue = \"general\"\nfirst_response = \"1h\"\nresolution = \"2d\"\n\
+         [[sla.policy]]\nqueue = \"sensitive\"\nfirst_response = \"1h\"\nresolution = \"2d\"\n",
+    )
+    .unwrap();
+    let out = c
+        .env
+        .cmd(&["status"])
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("sla: 2 breached"),
+        "{out:?}"
+    );
+
+    let b = Browser::start().await;
+    b.login(&c, "ana").await;
+    let row = b
+        .text("#queues tr[data-queue=general] td[data-breached]")
+        .await;
+    assert_eq!(row, "1");
+    // The count leads to the ticket.
+    b.client
+        .find(Locator::Css(
+            "#queues tr[data-queue=general] td[data-breached] a",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.wait_text("h1", "SLA breached or at risk: general").await;
+    let due = b.text("#tickets").await;
+    assert!(due.contains("Question about my account settings"), "{due}");
+    assert!(due.contains("first response breached"), "{due}");
+    // The sensitive ticket has breached too, but is not ana's to see: the
+    // unfiltered list has the one ticket.
+    b.go(&c.url("/due")).await;
+    assert_eq!(b.text("#count").await, "1 tickets");
+    let sam = login(&c, "sam", "sam-password-1").unwrap();
+    let (_, _, page) = get(&c, "/due", &sam);
+    assert!(page.contains("<p id=\"count\">2 tickets</p>"), "{page}");
+    b.go(&c.url("/tickets?queue=general")).await;
+    let sla = b
+        .text(&format!(
+            "#tickets tr[data-id=\"{}\"] [data-sla]",
+            c.general
+        ))
+        .await;
+    assert!(sla.starts_with("first response breached 2h"), "{sla}");
+    b.go(&c.url(&format!("/tickets/{}", c.general))).await;
+    let clocks = b.text("#sla").await;
+    assert!(clocks.contains("First response breached 2h"), "{clocks}");
+    assert!(clocks.contains("Resolution due"), "{clocks}");
+    let marked = b
+        .client
+        .find(Locator::Css("#sla .badge.sla-breached"))
+        .await
+        .unwrap();
+    assert!(marked.text().await.unwrap().starts_with("breached"));
+    b.screenshot("ticket-sla-breached").await;
+    b.close().await;
+}
+
+/// The reply form starts at the template the rules answer the ticket's
+/// topic with, in the ticket's language; a topic without one offers none
+/// (it used to start at `payment` whatever the ticket was about).
+#[test]
+fn issue_11_reply_form_defaults_to_the_topic_template_in_the_ticket_language() {
+    let c = Console::start();
+    let id = c.general.to_string();
+    let session = login(&c, "ana", "ana-password-1").unwrap();
+    let selected = |page: &str, select: &str| -> Vec<String> {
+        let start = page.find(&format!("id=\"{select}\"")).unwrap();
+        let end = start + page[start..].find("</select>").unwrap();
+        page[start..end]
+            .split("<option ")
+            .filter(|o| o.contains(" selected"))
+            .map(|o| hidden(&format!("name=\"x\" {o}"), "x"))
+            .collect()
+    };
+    c.env
+        .ok(&["tickets", "reclassify", &id, "--topic", "account"]);
+    let (_, _, page) = get(&c, &format!("/tickets/{id}"), &session);
+    assert_eq!(selected(&page, "template"), [""], "no template for account");
+    c.env.ok(&[
+        "tickets",
+        "reclassify",
+        &id,
+        "--topic",
+        "instructions",
+        "--language",
+        "de",
+    ]);
+    let (_, _, page) = get(&c, &format!("/tickets/{id}"), &session);
+    assert_eq!(selected(&page, "template"), ["instructions"]);
+    assert_eq!(selected(&page, "lang"), ["de"]);
+    // Previewing with nothing chosen says so instead of picking one.
+    let csrf = hidden(&page, "csrf");
+    let (status, _, body) = http(
+        c.port,
+        "POST",
+        &format!("/tickets/{id}/reply/preview"),
+        &session,
+        &format!("template=&lang=de&csrf={csrf}"),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("choose a template"), "{body}");
+}
+
+/// Issue 13 in the console: a privacy ticket links to the export and to
+/// forgetting its participant, for users with the privacy queue only.
+#[test]
+fn issue_13_privacy_ticket_exports_and_forgets_for_the_privacy_queue_only() {
+    let c = Console::start();
+    let id = c.sensitive;
+    assert_eq!(c.show(id)["topic"], "privacy");
+    let sam = login(&c, "sam", "sam-password-1").unwrap();
+    let ana = login(&c, "ana", "ana-password-1").unwrap();
+    let export = format!("/tickets/{id}/privacy/export");
+    let forget = format!("/tickets/{id}/privacy/forget");
+    let (_, _, page) = get(&c, &format!("/tickets/{id}"), &sam);
+    assert!(page.contains(&format!("href=\"{export}\"")), "{page}");
+    assert!(page.contains(&format!("href=\"{forget}\"")), "{page}");
+    let sam_csrf = hidden(&page, "csrf");
+
+    // Without the privacy queue: not by URL, not by form.
+    let (_, _, ana_page) = get(&c, &format!("/tickets/{}", c.general), &ana);
+    let ana_csrf = hidden(&ana_page, "csrf");
+    assert!(!ana_page.contains("privacy/export"));
+    assert_eq!(get(&c, &export, &ana).0, 404);
+    assert_eq!(get(&c, &forget, &ana).0, 404);
+    let (status, _, _) = http(
+        c.port,
+        "POST",
+        &forget,
+        &ana,
+        &format!("confirm=1&csrf={ana_csrf}"),
+    );
+    assert_eq!(status, 404);
+    // Even where the ticket is visible to her (moved to her queue), the
+    // privacy actions are not hers.
+    let db = rusqlite::Connection::open(c.env.state().join("helpgate.db")).unwrap();
+    db.execute("UPDATE tickets SET queue = 'general' WHERE id = ?1", [id])
+        .unwrap();
+    assert_eq!(get(&c, &format!("/tickets/{id}"), &ana).0, 200);
+    assert_eq!(get(&c, &export, &ana).0, 403);
+    assert_eq!(get(&c, &forget, &ana).0, 403);
+    db.execute("UPDATE tickets SET queue = 'sensitive' WHERE id = ?1", [id])
+        .unwrap();
+
+    // The export: a download of what `helpgate export` writes.
+    let (status, h, body) = get(&c, &export, &sam);
+    assert_eq!(status, 200);
+    let header = |n: &str| h.iter().find(|(k, _)| k == n).unwrap().1.clone();
+    assert_eq!(header("content-type"), "application/json");
+    assert!(header("content-disposition").starts_with("attachment;"));
+    let doc: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let cli_dir = c.env.dir.path().join("cli-export");
+    c.env
+        .ok(&["export", "noor.h@example.org", "--out", path_str(&cli_dir)]);
+    let cli: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cli_dir.join("export.json")).unwrap())
+            .unwrap();
+    assert_eq!(doc["addresses"], serde_json::json!(["noor.h@example.org"]));
+    assert_eq!(doc["messages"], cli["messages"]);
+    assert_eq!(doc["tickets"][0]["id"], id);
+
+    // Forget: first the list of what would go; nothing has gone yet.
+    let (status, _, preview) = get(&c, &forget, &sam);
+    assert_eq!(status, 200);
+    assert!(preview.contains("address noor.h@example.org"), "{preview}");
+    assert!(preview.contains("1 messages"), "{preview}");
+    assert!(c.show(id)["thread"][0]["new_text"]
+        .as_str()
+        .unwrap()
+        .contains("xylophonic"));
+    // Not without the ticked box, nor without the form's token.
+    let (status, _, _) = http(c.port, "POST", &forget, &sam, &format!("csrf={sam_csrf}"));
+    assert_eq!(status, 400);
+    let (status, _, _) = http(c.port, "POST", &forget, &sam, "confirm=1");
+    assert_eq!(status, 403);
+    assert_eq!(c.show(id)["subject"], "Delete my personal data");
+    let (status, h, _) = http(
+        c.port,
+        "POST",
+        &forget,
+        &sam,
+        &format!("confirm=1&csrf={sam_csrf}"),
+    );
+    assert_eq!(status, 303, "{h:?}");
+    let after = c.show(id);
+    assert_eq!(after["subject"], "(erased)");
+    assert!(!after["thread"][0]["new_text"]
+        .as_str()
+        .unwrap_or("")
+        .contains("xylophonic"));
+    let events = after["events"].as_array().unwrap();
+    for kind in ["privacy_export", "privacy_forget"] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e["kind"] == kind && e["actor"] == "sam"),
+            "{kind}: {events:?}"
+        );
+    }
+    let gone = json_lines(
+        &c.env
+            .ok(&["forget", "noor.h@example.org", "--dry-run", "--json"]),
+    );
+    assert_eq!(gone[0]["found"], false);
+    // Nothing left to act on: the links are gone and the URLs answer 404.
+    assert_eq!(get(&c, &export, &sam).0, 404);
+}
+
+/// Single sign-on: the proxy's user header counts only from the configured
+/// proxy address, names an existing enabled user, and never creates one.
+#[test]
+fn issue_11_proxy_user_header_is_honoured_only_from_the_trusted_proxy() {
+    let c = Console::start_with(Some(
+        "[web]\ntrusted_user_header = \"X-Remote-User\"\ntrusted_proxies = [\"127.0.0.2\"]\n",
+    ));
+    let as_user = |user: &str| format!("X-Remote-User: {user}\r\n");
+    // From any other peer the header is ignored: the login page as usual.
+    let (status, h, _) = get_from("127.0.0.1", c.port, "/", &as_user("ana"));
+    assert_eq!(status, 303);
+    assert!(h
+        .iter()
+        .any(|(k, v)| k == "location" && v.starts_with("/login")));
+    let (status, _, _) = get_from("127.0.0.3", c.port, "/", &as_user("sam"));
+    assert_eq!(status, 303);
+    // From the proxy: logged in as the named user, with their queues.
+    let (status, _, page) = get_from("127.0.0.2", c.port, "/", &as_user("ana"));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("ana (specialist)"), "{page}");
+    assert!(!page.contains("data-queue=\"sensitive\""), "{page}");
+    let (_, _, page) = get_from("127.0.0.2", c.port, "/", &as_user("sam"));
+    assert!(page.contains("data-queue=\"sensitive\""), "{page}");
+    // A form works: its CSRF token is the proxied user's.
+    let (_, _, page) = get_from(
+        "127.0.0.2",
+        c.port,
+        &format!("/tickets/{}", c.general),
+        &as_user("ana"),
+    );
+    assert!(page.contains("name=\"csrf\""));
+    // Unknown and disabled users are refused, and nobody is created.
+    let (status, _, _) = get_from("127.0.0.2", c.port, "/", &as_user("mallory"));
+    assert_eq!(status, 403);
+    c.env.ok(&["users", "disable", "bo"]);
+    let (status, _, _) = get_from("127.0.0.2", c.port, "/", &as_user("bo"));
+    assert_eq!(status, 403);
+    let users = c.env.ok(&["users", "list"]);
+    assert!(!users.contains("mallory"), "{users}");
+    // A header sent twice (a proxy that appends instead of replacing) is
+    // nobody's.
+    let (status, _, _) = get_from(
+        "127.0.0.2",
+        c.port,
+        "/",
+        &format!("{}{}", as_user("sam"), as_user("ana")),
+    );
+    assert_eq!(status, 403);
+    // Without the header the proxy's requests log in as anyone else does.
+    let (status, _, _) = get_from("127.0.0.2", c.port, "/", "");
+    assert_eq!(status, 303);
+}
+
+/// `[notices]`: a new ticket routed to a queue with notices configured
+/// writes one outbox row per address, in the ticket's transaction; the
+/// notice names ticket, queue, topic, language and the console link, never
+/// what the participant wrote or who they are. A follow-up and a ticket of
+/// another queue write none.
+#[test]
+fn issue_11_new_ticket_in_a_noticed_queue_mails_its_team_without_the_participants_words() {
+    let env = Env::new();
+    let config = env.dir.path().join("helpgate.toml");
+    std::fs::write(
+        &config,
+        "[notices]\nfrom = \"helpgate@desk.example\"\nconsole_url = \"https://desk.example/\"\n\
+         [notices.queues]\nsensitive = [\"privacy-team@desk.example\", \"lead@desk.example\"]\n",
+    )
+    .unwrap();
+    let ingest = |name: &str, text: &str| {
+        let path = env.mail(name, text);
+        let out = env
+            .cmd(&["ingest", path_str(&path)])
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    ingest("general.eml", GENERAL);
+    ingest("sensitive.eml", SENSITIVE);
+    let id = ticket_by_subject(&env, "Delete my personal data");
+    ingest(
+        "follow-up.eml",
+        &format!(
+            "From: Noor Haddad <noor.h@example.org>\nTo: support@helpgate.example\n\
+             Subject: Re: Delete my personal data [#{id}]\nMessage-ID: <privacy-2@example.org>\n\
+             In-Reply-To: <privacy-1@example.org>\n\nAny news? xylophonic again.\n"
+        ),
+    );
+    let db = rusqlite::Connection::open(env.state().join("helpgate.db")).unwrap();
+    let mut st = db
+        .prepare("SELECT recipient, ticket_id, raw FROM outbox WHERE kind = 'queue_notice' ORDER BY recipient")
+        .unwrap();
+    let rows: Vec<(String, Option<i64>, Vec<u8>)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let to: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(to, ["lead@desk.example", "privacy-team@desk.example"]);
+    for (_, ticket, raw) in &rows {
+        // Not one of the ticket's replies: the console and exports list
+        // those as mail to the participant.
+        assert_eq!(*ticket, None);
+        let raw = String::from_utf8_lossy(raw);
+        for fact in [
+            format!("[#{id}]"),
+            "sensitive".to_string(),
+            "privacy".to_string(),
+            format!("https://desk.example/tickets/{id}"),
+            "From: helpgate@desk.example".to_string(),
+        ] {
+            assert!(raw.contains(&fact), "{fact} missing: {raw}");
+        }
+        for secret in [
+            "noor.h@example.org",
+            "Noor",
+            "Delete my personal data",
+            "GDPR",
+            "xylophonic",
+        ] {
+            assert!(!raw.contains(secret), "{secret} leaked: {raw}");
+        }
+    }
 }
