@@ -296,18 +296,9 @@ const MIGRATIONS: &[&str] = &[
 
     CREATE VIRTUAL TABLE messages_fts USING fts5(subject, new_text, content='', contentless_delete=1);
     "#,
-    // 7 (issue 11, web console, second round): counts of unmerged tickets
-    // per queue, state, topic, language and assignment, kept exact by
-    // triggers on every path that changes a ticket (ingest, desk actions,
-    // merges, reclassification, erasure), so the queue overview and a list's
-    // total read a few hundred counter rows instead of aggregating 300,000
-    // tickets (benches/web.rs). '' stands for "none": a primary key treats
-    // NULLs as distinct; a key whose count falls to 0 keeps its row (there
-    // are at most a few thousand keys). Partial indexes hold only running clocks, so the
-    // overview's breached / near-breach counts read those, not the table.
-    // Idempotent (a recount), so a store that went past slot 7 before it
-    // was filled can be given the same SQL as a later migration.
-    DESK_COUNTS,
+    // 7: no-op. Stores made before this session's round passed it empty,
+    // so the desk counters it was meant for are migration 13.
+    "-- reserved 7",
     // 8 (issue 11, web console): the search index holds every message stored
     // before ingest began to fill it; tickets listed by queue and state sort
     // by their update time without a sorter; the queue overview reads
@@ -358,8 +349,17 @@ const MIGRATIONS: &[&str] = &[
     "-- reserved 11",
     // 12: reserved for the performance work (ingest, report, clocks); replace when it needs schema.
     "-- reserved 12",
-    // 13: reserved for the lead's CLI work; replace this no-op when it needs schema.
-    "-- reserved 13",
+    // 13 (issue 11, web console, second round): counts of unmerged tickets
+    // per queue, state, topic, language and assignment, kept exact by
+    // triggers on every path that changes a ticket (ingest, desk actions,
+    // merges, reclassification, erasure), so the queue overview and a list's
+    // total read a few hundred counter rows instead of aggregating 300,000
+    // tickets (benches/web.rs). '' stands for "none": a primary key treats
+    // NULLs as distinct; a key whose count falls to 0 keeps its row (there
+    // are at most a few thousand keys). Partial indexes hold only running clocks, so the
+    // overview's breached / near-breach counts read those, not the table.
+    // Idempotent (a recount).
+    DESK_COUNTS,
 ];
 
 /// Bring the schema up to date, one migration per transaction. Each
