@@ -336,6 +336,8 @@ pub struct ReplyRequest {
     /// A key the form carried: the same key twice queues one reply
     /// (a double click, a resent form).
     pub once_key: Option<String>,
+    /// `[tickets] tag`: the reply's subject carries `[tag #N]`.
+    pub site_tag: Option<String>,
 }
 
 /// Queue a specialist reply through the outbox. Returns the outbox id, or
@@ -380,7 +382,18 @@ pub fn reply(
             }
         }
     }
-    let outbox = reply::queue_specialist_reply(conn, rules, templates, id, &req.body, actor, now)?;
+    let outbox = reply::queue_specialist_reply(
+        conn,
+        rules,
+        templates,
+        reply::SpecialistReply {
+            ticket: id,
+            body: &req.body,
+            site_tag: req.site_tag.as_deref(),
+        },
+        actor,
+        now,
+    )?;
     if let Some(key) = &req.once_key {
         events::add(
             conn,
@@ -768,6 +781,7 @@ mod tests {
             },
             confirm_sensitive: false,
             once_key: Some("k1".into()),
+            site_tag: None,
         };
         let send = |s: &mut Store, req: &ReplyRequest| {
             s.transaction(|tx| reply(tx, &rules, &templates, id, req, "ana", at()))
@@ -800,10 +814,33 @@ mod tests {
             },
             confirm_sensitive: true,
             once_key: None,
+            site_tag: None,
         };
         assert!(matches!(
             send(&mut s, &text),
             Err(DeskError::UnknownLanguage { .. })
         ));
+        // With a site tag the specialist's subject carries it, as automatic
+        // replies do.
+        let tagged = ReplyRequest {
+            body: SpecialistBody::Text("Tagged answer".into()),
+            confirm_sensitive: true,
+            once_key: None,
+            site_tag: Some("voices".into()),
+        };
+        let out = send(&mut s, &tagged).unwrap();
+        let raw: Vec<u8> = s
+            .conn()
+            .query_row("SELECT raw FROM outbox WHERE id = ?1", [out], |r| r.get(0))
+            .unwrap();
+        let raw = String::from_utf8_lossy(&raw);
+        let subject = raw
+            .lines()
+            .find(|l| l.starts_with("Subject:"))
+            .unwrap_or_default();
+        assert!(
+            subject.contains(&format!("[voices #{}]", id.0)),
+            "{subject}"
+        );
     }
 }

@@ -147,6 +147,7 @@ pub(crate) fn run(cli: &Cli, cmd: &TicketAction) -> anyhow::Result<ExitCode> {
                 body,
                 confirm_sensitive: true,
                 once_key: None,
+                site_tag: config.site_tag.clone(),
             };
             let outbox = store.transaction(|tx| {
                 desk::reply(tx, &rules, &templates, TicketId(*id), &req, &actor, now)

@@ -420,6 +420,15 @@ pub enum ReplyError {
     Compose(#[from] compose::ComposeError),
 }
 
+/// What a specialist answers on which ticket.
+#[derive(Debug, Clone, Copy)]
+pub struct SpecialistReply<'a> {
+    pub ticket: TicketId,
+    pub body: &'a SpecialistBody,
+    /// `[tickets] tag`: `[tag #N]` in the subject, as automatic replies have.
+    pub site_tag: Option<&'a str>,
+}
+
 /// Queue a specialist's reply on a ticket: same threading and outbox as
 /// automatic replies, without the automatic-reply headers and limits.
 /// Returns the outbox row id.
@@ -427,11 +436,15 @@ pub fn queue_specialist_reply(
     conn: &Connection,
     rules: &RuleSet,
     templates: &Templates,
-    ticket: TicketId,
-    body: &SpecialistBody,
+    reply: SpecialistReply<'_>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<i64, ReplyError> {
+    let SpecialistReply {
+        ticket,
+        body,
+        site_tag,
+    } = reply;
     let t = tickets::get(conn, ticket)?.ok_or(ReplyError::NoTicket(ticket.0))?;
     let to = t
         .participant
@@ -477,9 +490,7 @@ pub fn queue_specialist_reply(
     };
     let composed = compose::compose(&compose::Reply {
         ticket,
-        // Kept to the signature other front doors call: specialists' replies
-        // carry `[#N]`, which the participant's answers still join through.
-        site_tag: None,
+        site_tag,
         from_address: &project.support_address,
         from_name: &project.name,
         to_address: &to,

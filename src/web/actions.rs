@@ -345,6 +345,7 @@ pub(super) async fn reply(
         body,
         confirm_sensitive: f.confirm_sensitive == "1",
         once_key: (!f.once_key.is_empty()).then_some(f.once_key),
+        site_tag: app.settings.site_tag.clone(),
     };
     let d = p.desk;
     let outbox = app

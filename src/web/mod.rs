@@ -50,6 +50,8 @@ pub struct WebSettings {
     pub outbox_dir: Option<PathBuf>,
     /// Single sign-on by a reverse proxy's header (off by default).
     pub proxy_login: Option<ProxyLogin>,
+    /// `[tickets] tag`: specialists' replies carry `[tag #N]` like automatic ones.
+    pub site_tag: Option<String>,
 }
 
 /// `web.trusted_user_header` from `web.trusted_proxies`: a request from one
@@ -71,6 +73,7 @@ impl Default for WebSettings {
             sla_near_breach: chrono::TimeDelta::hours(1),
             outbox_dir: None,
             proxy_login: None,
+            site_tag: None,
         }
     }
 }
@@ -82,6 +85,7 @@ impl WebSettings {
         let mut s = config.web.clone().unwrap_or_default();
         s.sla_near_breach = config.sla.near_breach;
         s.outbox_dir = Some(config.outbox_dir());
+        s.site_tag = config.site_tag.clone();
         s
     }
 }
