@@ -483,6 +483,8 @@ mod tests {
             "Ein Prüfer gibt meine Aufnahmen nur frei, wenn ich ihm ein Foto von mir schicke.",
             "Mijn foto's staan op een andere website, hoe kan dat?",
             "My account says it is restricted and I can't record anymore.",
+            "Ik wil graag dat jullie alles wat ik heb ingestuurd weghalen.",
+            "Un revisore mi scrive di continuo e mi ha chiesto delle foto.",
         ] {
             let (action, topic) = decided("question", body);
             assert_eq!(action, Action::Escalate, "{body} -> {topic}");
@@ -523,6 +525,12 @@ mod tests {
             let (a, t) = decided(subject, body);
             assert_eq!((a, t.as_str()), (Action::Human, want), "{body}");
         }
+        // "of your platform" is no request to remove anything from it.
+        let (a, t) = decided(
+            "Vraag van een leraar",
+            "Ik ben leraar. Mag ik de opdrachten van jullie platform in de les gebruiken?",
+        );
+        assert_ne!(a, Action::Escalate, "{t}");
     }
 
     #[test]
