@@ -474,6 +474,17 @@ mod tests {
             "我最近觉得活着很累，不想再继续了。",
             // A sensitive signal inside another topic wins.
             "When will I be paid for October? Also please delete my data afterwards.",
+            // Deletion in the passive or indirectly, abuse without its words,
+            // a restricted account.
+            "Vorrei che le mie foto venissero cancellate, grazie.",
+            "Je voudrais que mes enregistrements soient supprimés.",
+            "Please get all my recordings off your servers, I am stopping.",
+            "A man on Telegram says he is a coordinator and wants a photo of my passport via WhatsApp.",
+            "Ein Prüfer gibt meine Aufnahmen nur frei, wenn ich ihm ein Foto von mir schicke.",
+            "Mijn foto's staan op een andere website, hoe kan dat?",
+            "My account says it is restricted and I can't record anymore.",
+            "Ik wil graag dat jullie alles wat ik heb ingestuurd weghalen.",
+            "Un revisore mi scrive di continuo e mi ha chiesto delle foto.",
         ] {
             let (action, topic) = decided("question", body);
             assert_eq!(action, Action::Escalate, "{body} -> {topic}");
@@ -483,19 +494,43 @@ mod tests {
     #[test]
     fn weak_or_lockout_wording_goes_to_a_person_without_escalation() {
         use crate::decide::Action;
-        // A login lockout is an account matter.
+        for (subject, body, want) in [
+            // A login lockout is an account matter.
+            (
+                "en pääse kirjautumaan",
+                "Tilini on lukittu enkä pääse kirjautumaan. Salasanan nollaus ei toimi.",
+                "account",
+            ),
+            // One keyword ("Daten"), even in subject and body, is no privacy
+            // request: a person, no restricted queue, no answer.
+            (
+                "Nutzung der Daten",
+                "Ich schreibe eine Masterarbeit. Kann ich einen Teil der Daten bekommen, oder an wen wende ich mich?",
+                "other",
+            ),
+            // Fear of a ban is no appeal.
+            (
+                "due account",
+                "Ho due account per errore, si possono unire? Non voglio essere bannato.",
+                "account",
+            ),
+            // Privacy words in passing do not take a press request to the
+            // restricted queue.
+            (
+                "Interview request",
+                "I am a journalist preparing a radio documentary on regional languages. Could we interview someone from the team? We would also like to understand consent and privacy in the project.",
+                "other",
+            ),
+        ] {
+            let (a, t) = decided(subject, body);
+            assert_eq!((a, t.as_str()), (Action::Human, want), "{body}");
+        }
+        // "of your platform" is no request to remove anything from it.
         let (a, t) = decided(
-            "en pääse kirjautumaan",
-            "Tilini on lukittu enkä pääse kirjautumaan. Salasanan nollaus ei toimi.",
+            "Vraag van een leraar",
+            "Ik ben leraar. Mag ik de opdrachten van jullie platform in de les gebruiken?",
         );
-        assert_eq!((a, t.as_str()), (Action::Human, "account"));
-        // One keyword ("Daten"), even in subject and body, is no privacy
-        // request: a person, no restricted queue, no answer.
-        let (a, t) = decided(
-            "Nutzung der Daten",
-            "Ich schreibe eine Masterarbeit. Kann ich einen Teil der Daten bekommen, oder an wen wende ich mich?",
-        );
-        assert_eq!((a, t.as_str()), (Action::Human, "other"));
+        assert_ne!(a, Action::Escalate, "{t}");
     }
 
     #[test]

@@ -39,6 +39,11 @@ pub(super) fn confident_language(rules: &RuleSet, out: &Classification) -> Optio
 /// (abuse and appeal words: "harassing", "suspended").
 const CLEAR_KEYWORD: f64 = 2.0;
 
+/// How many times stronger another topic must be for a sensitive topic
+/// with keywords only (no phrase, no clear keyword) not to take over: "we
+/// want no personal data, only to interview the team" is a press request.
+const OUTWEIGHED: f64 = 3.0;
+
 /// A keyword's score in the subject (weight 1 x the default subject
 /// weight): below it, a lone keyword is in the body only.
 const SUBJECT_KEYWORD: f64 = 1.5;
@@ -59,6 +64,8 @@ pub(super) fn score(
     // subject and body ("Daten", "Daten"), is not a topic.
     let mut first_keyword: Vec<Option<u32>> = vec![None; rules.topics.len()];
     let mut more: Vec<bool> = vec![false; rules.topics.len()];
+    // Per topic: a phrase, a regex or a clear keyword matched.
+    let mut clear: Vec<bool> = vec![false; rules.topics.len()];
     for (hits, subject) in [(subj, true), (body, false)] {
         for &id in hits {
             let p = &rules.text.patterns[id as usize];
@@ -73,6 +80,7 @@ pub(super) fn score(
                 if p.weight > 0.0 {
                     if p.kind != PatternKind::Keyword || p.weight >= CLEAR_KEYWORD {
                         more[t] = true;
+                        clear[t] = true;
                     } else {
                         match first_keyword[t] {
                             None => first_keyword[t] = Some(id),
@@ -125,10 +133,15 @@ pub(super) fn score(
     // A sensitive signal anywhere in the new text wins, however much else
     // the mail is about: a self-harm hint in a rejection complaint is what
     // a person must read first.
+    // Weak words of a sensitive topic ("personal data" in passing) do not
+    // take over from a topic many times stronger; they still keep any
+    // automatic answer away (`sensitive_hint`).
     let sensitive = ranked.iter().find(|(t, s)| {
         *s >= strong
             && is_sensitive(*t)
-            && (*t == best || !rules.topics[*t].yields_to.contains(best_id))
+            && (*t == best
+                || (!rules.topics[*t].yields_to.contains(best_id)
+                    && (clear[*t] || best_score < *s * OUTWEIGHED)))
     });
     let (mut chosen, mut score) = sensitive.copied().unwrap_or((best, best_score));
     // A topic that yields to another with strong evidence of its own loses
