@@ -32,11 +32,11 @@ const PHRASES: [&str; 4] = [
     "I did not receive the confirmation code",
 ];
 
-/// CPU seconds (user + system) this thread has used, from
-/// /proc/thread-self/stat: on a shared machine wall time includes waiting
+/// CPU seconds (user + system) the process has used, all threads (the
+/// report reads on two), from /proc/self/stat: on a shared machine wall time includes waiting
 /// for the cores, CPU time does not. Clock ticks of 1/100 s (Linux).
 fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())

@@ -336,24 +336,23 @@ pub(super) fn build(
     p: &Period,
     project: Option<&str>,
     now: DateTime<Utc>,
-) -> StoreResult<(Report, Vec<TicketRow>)> {
-    let tickets = tickets(conn, p, project)?;
-    let messages = message_counts(conn, p, project)?;
-    let report = Report {
+    tickets: &[TicketRow],
+    messages: &[DayCount],
+) -> StoreResult<Report> {
+    Ok(Report {
         project: project.map(String::from),
         period: p.label(),
         since: p.since,
         until: p.until,
         generated_at: now,
         messages: messages.iter().map(|m| m.4).sum(),
-        volume: volume(&tickets, &messages),
-        outcomes: outcomes(&messages),
-        times: times(&tickets),
-        rates: rates(&tickets),
+        volume: volume(tickets, messages),
+        outcomes: outcomes(messages),
+        times: times(tickets),
+        rates: rates(tickets),
         backlog: backlog(conn, p, project)?,
         replies: replies(conn, p, project)?,
-        sla: breaches(&tickets, p.until.min(now)),
+        sla: breaches(tickets, p.until.min(now)),
         suggestions: Vec::new(),
-    };
-    Ok((report, tickets))
+    })
 }

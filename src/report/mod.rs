@@ -166,13 +166,51 @@ fn build_mapped(
     now: DateTime<Utc>,
 ) -> crate::store::StoreResult<Report> {
     let project = inputs.project.as_deref();
-    let (mut report, tickets) = figures::build(conn, period, project, now)?;
-    let mut s = suggest::phrases(conn, period, project)?;
+    // The message counts and the phrase scan read other rows than the
+    // tickets do: on a second connection they run beside them, on the
+    // second core (1,000,000 messages: 2.7 s one after the other).
+    let (tickets, messages, phrases) = match second_reader(conn)? {
+        Some(other) => std::thread::scope(|s| {
+            let side = s.spawn(move || -> crate::store::StoreResult<_> {
+                Ok((
+                    figures::message_counts(&other, period, project)?,
+                    suggest::phrases(&other, period, project)?,
+                ))
+            });
+            let tickets = figures::tickets(conn, period, project);
+            let (messages, phrases) = side
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            Ok::<_, crate::store::StoreError>((tickets?, messages, phrases))
+        })?,
+        None => (
+            figures::tickets(conn, period, project)?,
+            figures::message_counts(conn, period, project)?,
+            suggest::phrases(conn, period, project)?,
+        ),
+    };
+    let mut report = figures::build(conn, period, project, now, &tickets, &messages)?;
+    let mut s = phrases;
     s.extend(suggest::manual_templates(conn, period, project)?);
     s.extend(suggest::rising(conn, period, project, &tickets)?);
     s.extend(suggest::language_gaps(&tickets, &inputs.coverage));
     report.suggestions = s;
     Ok(report)
+}
+
+/// A read-only connection to the same database file, mapped like the
+/// report's own; `None` for a database without a file (in memory).
+fn second_reader(conn: &Connection) -> crate::store::StoreResult<Option<Connection>> {
+    let Some(path) = conn.path().filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let other = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    other.busy_timeout(std::time::Duration::from_secs(5))?;
+    other.execute_batch(&format!("PRAGMA mmap_size = {MMAP_BYTES}"))?;
+    Ok(Some(other))
 }
 
 /// Topic -> languages with a template file, for the routes that answer

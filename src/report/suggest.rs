@@ -7,8 +7,10 @@ use super::figures::TicketRow;
 use super::period::Period;
 use super::Suggestion;
 use crate::store::{ts, StoreResult};
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
-use std::collections::{BTreeMap, BTreeSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// How many ticket ids a suggestion lists (the count is always complete).
 const MAX_IDS: usize = 20;
@@ -35,21 +37,55 @@ fn suggestion(kind: &str, text: String, mut tickets: Vec<i64>) -> Suggestion {
     }
 }
 
-/// Word trigrams of a text, lower case, letters and digits only.
-fn trigrams(text: &str) -> BTreeSet<String> {
-    let words: Vec<String> = text
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 2)
-        .map(str::to_lowercase)
-        .collect();
-    words
-        .windows(3)
-        .filter(|w| {
-            w.iter()
-                .any(|x| x.chars().count() >= 4 && !STOP.contains(&x.as_str()))
-        })
-        .map(|w| w.join(" "))
-        .collect()
+/// Words as small numbers, so that a trigram is three integers and a
+/// report does not allocate a string per word and per trigram.
+#[derive(Default)]
+struct Words {
+    ids: HashMap<String, u32>,
+    text: Vec<String>,
+    /// Whether the word can carry a phrase (not a stop word, 4+ letters).
+    meaningful: Vec<bool>,
+}
+
+impl Words {
+    fn id(&mut self, word: &str) -> u32 {
+        let lower: Cow<'_, str> = if word.chars().any(char::is_uppercase) {
+            Cow::Owned(word.to_lowercase())
+        } else {
+            Cow::Borrowed(word)
+        };
+        if let Some(&id) = self.ids.get(lower.as_ref()) {
+            return id;
+        }
+        let id = self.text.len() as u32;
+        let w = lower.into_owned();
+        self.meaningful
+            .push(w.chars().count() >= 4 && !STOP.contains(&w.as_str()));
+        self.ids.insert(w.clone(), id);
+        self.text.push(w);
+        id
+    }
+
+    /// Word trigrams of a text (letters and digits, words of 2+ letters)
+    /// with at least one meaningful word.
+    fn trigrams(&mut self, text: &str, out: &mut impl FnMut([u32; 3])) {
+        let mut window = [0u32; 3];
+        let mut n = 0usize;
+        for w in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().nth(1).is_some())
+        {
+            window = [window[1], window[2], self.id(w)];
+            n += 1;
+            if n >= 3 && window.iter().any(|&i| self.meaningful[i as usize]) {
+                out(window);
+            }
+        }
+    }
+
+    fn phrase(&self, g: [u32; 3]) -> String {
+        g.map(|i| self.text[i as usize].as_str()).join(" ")
+    }
 }
 
 /// Phrases in at least two tickets about `other` or no sure topic that a
@@ -65,25 +101,31 @@ pub(super) fn phrases(
          WHERE t.created_at >= ?1 AND t.created_at < ?2 AND (?3 IS NULL OR t.project = ?3)
            AND (t.topic IS NULL OR t.topic = 'other') AND m.action IN ('human', 'escalate')",
     )?;
-    let mut by_phrase: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    let mut per_ticket: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+    let mut words = Words::default();
+    let mut by_phrase: HashMap<[u32; 3], Vec<i64>> = HashMap::new();
     let mut rows = stmt.query(params![ts(p.since), ts(p.until), project])?;
     while let Some(r) = rows.next()? {
         let id: i64 = r.get(0)?;
-        let subject: String = r.get(1)?;
-        let body: Option<String> = r.get(2)?;
-        let set = per_ticket.entry(id).or_default();
-        set.extend(trigrams(&subject));
-        set.extend(trigrams(body.as_deref().unwrap_or("")));
-    }
-    for (id, set) in per_ticket {
-        for g in set {
-            by_phrase.entry(g).or_default().push(id);
+        let mut add = |g: [u32; 3]| {
+            let ids = by_phrase.entry(g).or_default();
+            if ids.last() != Some(&id) {
+                ids.push(id);
+            }
+        };
+        // Borrowed from SQLite's row: no copy of each body.
+        for col in [1, 2] {
+            if let ValueRef::Text(t) = r.get_ref(col)? {
+                words.trigrams(&String::from_utf8_lossy(t), &mut add);
+            }
         }
     }
     let mut ranked: Vec<(String, Vec<i64>)> = by_phrase
         .into_iter()
-        .filter(|(_, t)| t.len() >= 2)
+        .filter_map(|(g, mut t)| {
+            t.sort_unstable();
+            t.dedup();
+            (t.len() >= 2).then(|| (words.phrase(g), t))
+        })
         .collect();
     ranked.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
     Ok(ranked
@@ -216,11 +258,25 @@ pub(super) fn language_gaps(
 mod tests {
     use super::*;
 
+    fn trigrams(text: &str) -> BTreeSet<String> {
+        let mut words = Words::default();
+        let mut grams = Vec::new();
+        words.trigrams(text, &mut |g| grams.push(g));
+        grams.into_iter().map(|g| words.phrase(g)).collect()
+    }
+
     #[test]
     fn trigrams_skip_stopword_only_phrases() {
         let g = trigrams("How do I reset my password? I forgot the password");
         assert!(g.contains("reset my password"));
         assert!(!g.iter().any(|p| p == "how do"));
         assert!(trigrams("and the for").is_empty());
+        // Case folds; one-letter words are skipped, not phrase breaks.
+        let g = trigrams("Mein Konto ist gesperrt");
+        assert!(g.contains("mein konto ist") && g.contains("konto ist gesperrt"));
+        assert_eq!(
+            trigrams("I  CANNOT a find MY upload"),
+            trigrams("cannot find my upload")
+        );
     }
 }

@@ -347,8 +347,12 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 11: reserved for issue 14 (classification); replace this no-op when it needs schema.
     "-- reserved 11",
-    // 12: reserved for the performance work (ingest, report, clocks); replace when it needs schema.
-    "-- reserved 12",
+    // 12 (issue 12, report speed): the backlog reads open tickets' age and
+    // project from an index of open tickets only (it looked up each open
+    // ticket's row: 0.4 s of a report over 400,000 tickets).
+    r#"
+    CREATE INDEX tickets_open_created ON tickets(state, created_at, project) WHERE state = 'open';
+    "#,
     // 13 (issue 11, web console, second round): counts of unmerged tickets
     // per queue, state, topic, language and assignment, kept exact by
     // triggers on every path that changes a ticket (ingest, desk actions,

@@ -251,7 +251,73 @@ pub fn ts(t: DateTime<Utc>) -> String {
 }
 
 pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    stored_ts(s).or_else(|| {
+        DateTime::parse_from_rfc3339(s)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    })
+}
+
+/// The form [`ts`] writes, `2026-12-06T07:05:09.123Z`, read by position: a
+/// report reads five per ticket (400,000 tickets: 2 million). Anything else
+/// is `None`, and [`parse_ts`] falls back to chrono's general parser.
+fn stored_ts(s: &str) -> Option<DateTime<Utc>> {
+    let b = s.as_bytes();
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(num(0, 4)? as i32, num(5, 7)?, num(8, 10)?)?;
+    let time = chrono::NaiveTime::from_hms_milli_opt(
+        num(11, 13)?,
+        num(14, 16)?,
+        num(17, 19)?,
+        num(20, 23)?,
+    )?;
+    Some(date.and_time(time).and_utc())
+}
+
+#[cfg(test)]
+mod ts_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn stored_timestamps_read_back_exactly_and_other_forms_still_parse() {
+        for t in [
+            Utc.timestamp_millis_opt(0).unwrap(),
+            Utc.timestamp_millis_opt(1_796_000_123_456).unwrap(),
+            Utc.with_ymd_and_hms(2024, 2, 29, 23, 59, 59).unwrap(),
+        ] {
+            assert_eq!(parse_ts(&ts(t)), Some(t), "{}", ts(t));
+        }
+        let general = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
+        };
+        for s in [
+            "2026-12-06T08:05:09+02:00",
+            "2026-12-06T07:05:09Z",
+            "2026-12-06T07:05:09.5Z",
+            "2026-13-06T07:05:09.123Z",
+            "2026-02-30T07:05:09.123Z",
+            "2026-12-06T07:05:9x.123Z",
+            "not a time at all, 24 ch",
+        ] {
+            assert_eq!(parse_ts(s), general(s), "{s}");
+        }
+    }
 }
