@@ -181,9 +181,19 @@ impl Daemon {
     }
 
     pub(crate) fn wait_messages(&self, n: i64, timeout: Duration) {
-        wait_for(&format!("{n} stored messages"), timeout, || {
-            self.messages() >= n
-        });
+        let deadline = std::time::Instant::now() + timeout;
+        while self.messages() < n {
+            if std::time::Instant::now() >= deadline {
+                // Where the rest went: quarantined, or a stuck mailbox.
+                panic!(
+                    "timed out waiting for {n} stored messages: {} stored; status {}\nlog tail:\n{}",
+                    self.messages(),
+                    self.status(),
+                    self.log().lines().rev().take(20).collect::<Vec<_>>().join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// `helpgate status --json` parsed.
