@@ -43,11 +43,6 @@ impl Secret {
         Err(SecretError::Literal)
     }
 
-    /// Parse and read at once.
-    pub fn resolve(reference: &str) -> Result<Revealed, SecretError> {
-        Secret::parse(reference)?.reveal()
-    }
-
     /// Read the value now (trailing newline of a file stripped).
     pub fn reveal(&self) -> Result<Revealed, SecretError> {
         match self {
@@ -83,13 +78,16 @@ mod tests {
     #[test]
     fn literal_is_refused_and_debug_redacts() {
         assert!(matches!(
-            Secret::resolve("hunter2"),
+            Secret::parse("hunter2"),
             Err(SecretError::Literal)
         ));
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("pw");
         std::fs::write(&p, "s3cret\n").unwrap();
-        let s = Secret::resolve(&format!("file:{}", p.display())).unwrap();
+        let s = Secret::parse(&format!("file:{}", p.display()))
+            .unwrap()
+            .reveal()
+            .unwrap();
         assert_eq!(s.expose(), "s3cret");
         assert_eq!(format!("{s:?}"), "Secret(***)");
     }
