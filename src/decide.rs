@@ -4,7 +4,7 @@
 //! sensitive; follow-ups go to people; unsure classifications go to people
 //! with the candidates; untrusted senders never get an automatic answer.
 
-use crate::classify::{self, Classification};
+use crate::classify::{self, Classification, TopicSource};
 use crate::guard::Verdict;
 use crate::rules::RuleSet;
 use serde::Serialize;
@@ -180,25 +180,11 @@ fn decide_refined(
             .as_deref()
             .is_some_and(|q| rules.is_restricted_queue(q));
     let strong = rules.thresholds.auto_reply_min_score;
-    let sensitive_topic = route.is_some_and(|r| r.sensitive)
+    // A topic carried over from the conversation escalates as the
+    // conversation, not as something this message says.
+    let sensitive_topic = class.topic_source != TopicSource::Ticket
+        && route.is_some_and(|r| r.sensitive)
         && !(class.topic_uncertain && class.topic_score < strong);
-    // A follow-up's own new text decides too: a legal threat or a deletion
-    // request in a payment conversation is escalated even when the quoted
-    // subject keeps the old topic ahead.
-    let followup_sensitive = if ctx.follow_up && !sensitive_topic {
-        class.candidates.iter().find(|c| {
-            c.score >= strong
-                && rules.is_sensitive_topic(&ctx.project, &c.topic)
-                && !yields(rules, &c.topic, ctx.ticket_topic.as_deref())
-        })
-    } else {
-        None
-    };
-    let (topic, route) = match followup_sensitive {
-        Some(c) => (c.topic.as_str(), rules.route(&ctx.project, &c.topic)),
-        None => (topic, route),
-    };
-    let sensitive_topic = sensitive_topic || followup_sensitive.is_some();
     if sensitive_topic || (ctx.follow_up && sensitive_ticket) {
         let queue = route
             .filter(|r| r.sensitive)
@@ -209,7 +195,10 @@ fn decide_refined(
                     .filter(|q| rules.is_restricted_queue(q))
             })
             .unwrap_or_else(|| rules.sensitive_queue.clone());
-        let reason = if followup_sensitive.is_some() {
+        let reason = if ctx.follow_up
+            && sensitive_topic
+            && class.topic_source == TopicSource::NewText
+        {
             format!("Follow-up whose new text is about {topic}, a sensitive topic: escalated to the restricted queue {queue}.")
         } else if sensitive_topic {
             format!("Topic {topic} is sensitive: escalated to the restricted queue {queue}, no canned answer.")
@@ -317,17 +306,6 @@ fn decide_refined(
             human(format!("{what}: a person answers."), route_queue)
         }
     }
-}
-
-/// `topic` does not take over from `other` (rules: `yields_to`): an
-/// "Einspruch" in a rejection-dispute thread disputes, it appeals nothing.
-fn yields(rules: &RuleSet, topic: &str, other: Option<&str>) -> bool {
-    let Some(other) = other else { return false };
-    rules
-        .topics
-        .iter()
-        .find(|t| t.id == topic)
-        .is_some_and(|t| t.yields_to.iter().any(|y| y == other))
 }
 
 /// Content spam that threads into an existing conversation is a

@@ -106,6 +106,27 @@ pub struct Classification {
     pub sensitive_hint: Option<Candidate>,
     /// Spam and scam evidence (rules/spam.toml).
     pub spam: spam::Assessment,
+    /// Whether the topic is what this message's own words say, or (a
+    /// follow-up whose new text names no clear topic) its conversation's.
+    pub topic_source: TopicSource,
+    /// A one-liner or subject-only mail, where one word is all the evidence
+    /// there can be (kept to score a follow-up's new text again).
+    #[serde(skip)]
+    pub short: bool,
+}
+
+/// Where a message's topic comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicSource {
+    /// Subject and new text of the message itself.
+    #[default]
+    Text,
+    /// A follow-up's new text alone (the subject is the conversation's).
+    NewText,
+    /// The conversation: a nudge ("any news?"), a detail ("the originals
+    /// are attached") continues what the ticket is about.
+    Ticket,
 }
 
 impl Classification {
@@ -155,6 +176,7 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
         rules, email, subject, &new_text, &subj_hits, &body_hits, &mut out,
     );
     let short = one_liner || new_text.trim().is_empty();
+    out.short = short;
     topic::score(rules, &subj_hits, &body_hits, short, &mut out);
     out.spam = spam::assess(email, rules, &[&subj_norm, &body_norm]);
     out.hits = subj_hits
@@ -181,6 +203,13 @@ fn has_topic_hit(rules: &RuleSet, hits: &[u32]) -> bool {
 /// when this message alone is too weak to tell, and the project's default
 /// replaces the rule set's default.
 pub fn refine(class: &mut Classification, ctx: &TicketContext, rules: &RuleSet) {
+    refine_language(class, ctx, rules);
+    if ctx.follow_up {
+        follow_up_topic(class, ctx, rules);
+    }
+}
+
+fn refine_language(class: &mut Classification, ctx: &TicketContext, rules: &RuleSet) {
     let weak = class.language_source.is_none_or(LanguageSource::is_weak);
     if weak {
         if let Some(lang) = &ctx.ticket_language {
@@ -195,6 +224,84 @@ pub fn refine(class: &mut Classification, ctx: &TicketContext, rules: &RuleSet) 
             class.language_source = Some(LanguageSource::ProjectDefault);
         }
     }
+}
+
+/// A follow-up's subject is its conversation's ("Re: payout still
+/// pending"), so what the message itself is about is, in this order: a
+/// topic its new text alone makes clear (at the score an automatic answer
+/// needs); a sensitive signal anywhere in it (a deletion request in a
+/// payment conversation); otherwise (a nudge, a detail, "thanks", an
+/// account number in passing) the ticket's topic. In a sensitive
+/// conversation only another sensitive topic takes over: "attached the
+/// originals, please reactivate my account" continues an appeal.
+fn follow_up_topic(class: &mut Classification, ctx: &TicketContext, rules: &RuleSet) {
+    if class.topic_source != TopicSource::Text {
+        return;
+    }
+    let earlier = ctx.ticket_topic.as_deref().filter(|t| *t != "other");
+    let strong = rules
+        .thresholds
+        .auto_reply_min_score
+        .max(rules.thresholds.min_score);
+    let sensitive = |t: &str| rules.is_sensitive_topic(&ctx.project, t);
+    let body: Vec<u32> = class
+        .hits
+        .iter()
+        .filter(|(_, in_subject)| !in_subject)
+        .map(|&(id, _)| id)
+        .collect();
+    let mut own = Classification {
+        language: class.language.clone(),
+        language_source: class.language_source,
+        ..Classification::default()
+    };
+    topic::score(rules, &[], &body, class.short, &mut own);
+    let own_clear = own.topic.as_deref().is_some_and(|t| {
+        !own.topic_uncertain
+            && t != "other"
+            && own.topic_score >= strong
+            && (earlier.is_none_or(|e| !sensitive(e)) || sensitive(t))
+    });
+    if own_clear {
+        class.topic = own.topic;
+        class.topic_score = own.topic_score;
+        class.topic_uncertain = false;
+        class.candidates = own.candidates;
+        class.topic_source = TopicSource::NewText;
+        return;
+    }
+    let sensitive_already = class
+        .topic
+        .as_deref()
+        .is_some_and(|t| sensitive(t) && !(class.topic_uncertain && class.topic_score < strong));
+    if sensitive_already {
+        return;
+    }
+    let signal = class
+        .candidates
+        .iter()
+        .find(|c| c.score >= strong && sensitive(&c.topic) && !yields(rules, &c.topic, earlier));
+    if let Some(c) = signal {
+        class.topic = Some(c.topic.clone());
+        class.topic_score = c.score;
+        class.topic_uncertain = false;
+        class.topic_source = TopicSource::NewText;
+    } else if let Some(e) = earlier {
+        class.topic = Some(e.to_string());
+        class.topic_uncertain = false;
+        class.topic_source = TopicSource::Ticket;
+    }
+}
+
+/// `topic` does not take over from `other` (rules: `yields_to`): an
+/// "Einspruch" in a rejection-dispute thread disputes, it appeals nothing.
+fn yields(rules: &RuleSet, topic: &str, other: Option<&str>) -> bool {
+    let Some(other) = other else { return false };
+    rules
+        .topics
+        .iter()
+        .find(|t| t.id == topic)
+        .is_some_and(|t| t.yields_to.iter().any(|y| y == other))
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.
@@ -541,5 +648,62 @@ mod tests {
         );
         assert_eq!(strip_subject_prefixes("답장: 결제"), "결제");
         assert_eq!(strip_subject_prefixes("Return of funds"), "Return of funds");
+    }
+}
+
+#[cfg(test)]
+mod follow_up_tests {
+    use super::*;
+
+    fn follow_up(subject: &str, body: &str, ticket_topic: &str) -> Classification {
+        let rules = RuleSet::builtin();
+        let raw = format!(
+            "From: p@example.org\r\nTo: support@example.com\r\nSubject: {subject}\r\n\
+             Message-ID: <f@example.org>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+        );
+        let mut class = classify(&crate::parse::parse(raw.as_bytes()), &rules);
+        let ctx = TicketContext {
+            follow_up: true,
+            project: "default".into(),
+            ticket_topic: Some(ticket_topic.into()),
+            ..TicketContext::default()
+        };
+        refine(&mut class, &ctx, &rules);
+        class
+    }
+
+    #[test]
+    fn a_nudge_continues_the_conversation_and_a_clear_new_matter_takes_over() {
+        // The thread's subject says "pending", an upload word; the nudge
+        // itself names nothing: it is still the payment conversation.
+        let c = follow_up(
+            "Re: payout still says pending??",
+            "Any news on this? Still pending here, five days since I wrote.",
+            "payment",
+        );
+        assert_eq!(
+            (c.topic.as_deref(), c.topic_source),
+            (Some("payment"), TopicSource::Ticket)
+        );
+        let c = follow_up(
+            "Re: payout still says pending??",
+            "Also: please delete my account and all my personal data, I withdraw my consent.",
+            "payment",
+        );
+        assert_eq!(c.topic.as_deref(), Some("privacy"), "{c:?}");
+        assert_ne!(c.topic_source, TopicSource::Ticket);
+    }
+
+    #[test]
+    fn a_detail_in_a_sensitive_conversation_keeps_it_sensitive() {
+        let c = follow_up(
+            "Re: my case",
+            "Here are the original photos with date and place as proof. I still cannot log in to my account, the password reset does nothing.",
+            "appeal",
+        );
+        assert_eq!(
+            (c.topic.as_deref(), c.topic_source),
+            (Some("appeal"), TopicSource::Ticket)
+        );
     }
 }
