@@ -166,10 +166,11 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
         ));
     }
     if let Some(l) = local.filter(|l| rules.machine.noreply_senders.iter().any(|s| s == l)) {
-        return Some(Verdict::machine(
-            "autoreply",
-            format!("sent from {l}, an automated address"),
-        ));
+        // A forum digest or tracker notification comes from noreply too:
+        // its list headers say better what it is.
+        return Some(list_headers(email).unwrap_or_else(|| {
+            Verdict::machine("autoreply", format!("sent from {l}, an automated address"))
+        }));
     }
     let subject = email.subject.trim_start().to_lowercase();
     if let Some(p) = rules
@@ -193,6 +194,8 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
     if let Some(v) = h("auto-submitted").filter(|v| !v.starts_with("no")) {
         let kind = if null_sender || subject_hit(email, rules, Target::BounceSubject) {
             "bounce"
+        } else if v.starts_with("auto-generated") && list_headers(email).is_some() {
+            "list"
         } else {
             "autoreply"
         };
@@ -216,23 +219,26 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
             ));
         }
     }
-    if let Some(p) = h("precedence") {
-        if p.starts_with("auto_reply") {
-            return Some(Verdict::machine("autoreply", "Precedence: auto_reply"));
-        }
+    if h("precedence").is_some_and(|p| p.starts_with("auto_reply")) {
+        return Some(Verdict::machine("autoreply", "Precedence: auto_reply"));
+    }
+    list_headers(email)
+}
+
+/// `Precedence: bulk|junk|list` or a `List-*` header: list or bulk mail.
+fn list_headers(email: &ParsedEmail) -> Option<Verdict> {
+    if let Some(p) = email
+        .header("precedence")
+        .map(|p| p.trim().to_ascii_lowercase())
+    {
         if ["bulk", "junk", "list"].iter().any(|k| p.starts_with(k)) {
             return Some(Verdict::machine("list", format!("Precedence: {p}")));
         }
     }
-    for name in ["list-id", "list-unsubscribe", "list-post"] {
-        if email.header(name).is_some() {
-            return Some(Verdict::machine(
-                "list",
-                format!("mailing-list header {name}"),
-            ));
-        }
-    }
-    None
+    ["list-id", "list-unsubscribe", "list-post"]
+        .into_iter()
+        .find(|name| email.header(name).is_some())
+        .map(|name| Verdict::machine("list", format!("mailing-list header {name}")))
 }
 
 /// Reports that are machine mail whatever their top-level type: an abuse
@@ -567,6 +573,33 @@ mod tests {
                 "{h}: {v}"
             );
         }
+        // A forum digest from noreply, auto-generated: a list, not an
+        // auto-reply; a noreply sender alone stays an automated message.
+        let digest = [
+            ("List-Id", "<forum.example>"),
+            ("Auto-Submitted", "auto-generated"),
+        ];
+        assert_eq!(
+            kind(&check(
+                &mail("noreply@forum.example", "Summary", "12 new topics", &digest),
+                &r
+            )),
+            "list"
+        );
+        assert_eq!(
+            kind(&check(
+                &mail("forum@forum.example", "Summary", "12 new topics", &digest),
+                &r
+            )),
+            "list"
+        );
+        assert_eq!(
+            kind(&check(
+                &mail("noreply@shop.example", "Your order", "shipped", &[]),
+                &r
+            )),
+            "autoreply"
+        );
     }
 
     #[test]
