@@ -84,9 +84,10 @@ pub struct TicketContext {
     pub ticket_queue: Option<String>,
 }
 
-/// Decide. Also settles the language through [`classify::refine`] (the
-/// ticket's earlier language, the project's default); the refined
-/// classification is returned so the caller stores what decided.
+/// Decide on a copy of `class` refined through [`classify::refine`] (the
+/// ticket's earlier language and topic, the project's default), for callers
+/// that do not keep the refined classification; the pipeline, which stores
+/// it, refines once and calls [`decide_refined`].
 pub fn decide(
     verdict: &Verdict,
     class: &Classification,
@@ -99,7 +100,7 @@ pub fn decide(
 }
 
 /// The decision for mail over the size limit, of which only the header
-/// block was read: always a person, in the restricted queue when what the
+/// block was read (`class` as [`classify::refine`] left it): always a person, in the restricted queue when what the
 /// headers say (an appeal in the subject, a sensitive conversation) would
 /// escalate.
 pub fn oversize(
@@ -115,7 +116,7 @@ pub fn oversize(
         size_text(size),
         size_text(limit)
     );
-    let d = decide(verdict, class, ctx, rules);
+    let d = decide_refined(verdict, class, ctx, rules);
     if d.action == Action::Escalate {
         return Decision {
             reason: format!("{what}; {}", d.reason),
@@ -144,7 +145,8 @@ fn size_text(bytes: u64) -> String {
     }
 }
 
-fn decide_refined(
+/// Decide on a classification that [`classify::refine`] has settled.
+pub fn decide_refined(
     verdict: &Verdict,
     class: &Classification,
     ctx: &TicketContext,

@@ -325,20 +325,21 @@ impl Pipeline {
             ticket_topic: existing.as_ref().and_then(|t| t.topic.clone()),
             ticket_queue: existing.as_ref().and_then(|t| t.queue.clone()),
         };
+        // Refined once: the decision and the stored classification agree.
+        let mut class = p.classification.clone();
+        classify::refine(&mut class, &ctx, &self.rules);
         let mut decision = match p.oversize {
             Some(size) => decide::oversize(
                 &p.verdict,
-                &p.classification,
+                &class,
                 &ctx,
                 &self.rules,
                 size,
                 self.max_message_bytes,
             ),
-            None => decide::decide(&p.verdict, &p.classification, &ctx, &self.rules),
+            None => decide::decide_refined(&p.verdict, &class, &ctx, &self.rules),
         };
         let now = self.clock.now();
-        let mut class = p.classification.clone();
-        classify::refine(&mut class, &ctx, &self.rules);
         if let Verdict::Machine { kind, .. } = &p.verdict {
             if decision.action == Action::Ignore {
                 class.topic = Some(kind.clone());
