@@ -227,13 +227,14 @@ impl Pipeline {
                     .map(|p| one(tx, p))
                     .collect::<Result<Vec<_>, _>>()?;
                 with(tx)?;
+                index_for_search(tx, &outcomes)?;
                 Ok::<_, PipelineError>(outcomes)
             })
         };
         match attempt(&|tx, p| self.commit_guarded(tx, p)) {
             Err(e) if !e.is_transient() => {
                 tracing::debug!(error = %error_chain(&e), "batch rolled back: storing message by message");
-                attempt(&|tx, p| self.commit(tx, p))
+                attempt(&|tx, p| self.commit_savepointed(tx, p))
             }
             other => other,
         }
@@ -243,6 +244,17 @@ impl Pipeline {
     /// message's rows are all-or-nothing; if they cannot be written for a
     /// reason that retrying will not fix, the raw bytes go to quarantine.
     pub fn commit(&self, conn: &Connection, p: &Prepared) -> Result<Outcome, PipelineError> {
+        let outcome = self.commit_savepointed(conn, p)?;
+        index_for_search(conn, std::slice::from_ref(&outcome))?;
+        Ok(outcome)
+    }
+
+    /// [`Self::commit`] without adding the message to the search index.
+    fn commit_savepointed(
+        &self,
+        conn: &Connection,
+        p: &Prepared,
+    ) -> Result<Outcome, PipelineError> {
         // Cached statements: parsing the SQL each time cost the store
         // thread a few microseconds per message.
         conn.prepare_cached("SAVEPOINT msg")
@@ -579,6 +591,21 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Index the messages a transaction stored, in one statement after its
+/// other writes ([`messages::index_for_search`] says why).
+fn index_for_search(conn: &Connection, outcomes: &[Outcome]) -> Result<(), StoreError> {
+    let ids: Vec<MessageId> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::NewTicket { message, .. }
+            | Outcome::FollowUp { message, .. }
+            | Outcome::Recorded { message, .. } => Some(*message),
+            Outcome::Duplicate { .. } | Outcome::Quarantined { .. } => None,
+        })
+        .collect();
+    messages::index_for_search(conn, &ids)
+}
+
 fn quarantine(
     conn: &Connection,
     raw: &RawMessage,
@@ -666,5 +693,47 @@ mod tests {
         // Nothing half-written for the refused message: no ticket of its own.
         assert_eq!(count("SELECT COUNT(*) FROM tickets"), 2);
         assert_eq!(count("SELECT COUNT(*) FROM quarantine"), 1);
+        // The search index holds the two stored messages, not the refused one.
+        assert_eq!(
+            count("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'paid'"),
+            2
+        );
+    }
+
+    #[test]
+    fn every_stored_message_is_searchable_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        let pipeline = Pipeline {
+            rules: Arc::new(RuleSet::builtin()),
+            clock: Clock::fixed_unix(1_790_000_000),
+            bound_project: None,
+            max_message_bytes: 50 << 20,
+            replies: Arc::new(crate::reply::Planner::default()),
+        };
+        let first = vec![mail("Payment", "a"), mail("Zahlung", "b")];
+        pipeline.process_batch(&mut store, first).unwrap();
+        // The same message again is a duplicate: no second index entry.
+        let again = vec![mail("Zahlung", "b"), mail("Pagamento", "c")];
+        let outcomes = pipeline.process_batch(&mut store, again).unwrap();
+        assert!(
+            matches!(outcomes[0], Outcome::Duplicate { .. }),
+            "{outcomes:?}"
+        );
+        let hits = |q: &str| -> Vec<i64> {
+            let mut st = store
+                .conn()
+                .prepare(
+                    "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 ORDER BY rowid",
+                )
+                .unwrap();
+            st.query_map([q], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(hits("paid"), vec![1, 2, 3]);
+        assert_eq!(hits("zahlung"), vec![2]);
+        assert_eq!(hits("pagamento"), vec![3]);
     }
 }
