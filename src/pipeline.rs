@@ -651,6 +651,16 @@ mod tests {
         }
     }
 
+    fn test_pipeline() -> Pipeline {
+        Pipeline {
+            rules: Arc::new(RuleSet::builtin()),
+            clock: Clock::fixed_unix(1_790_000_000),
+            bound_project: None,
+            max_message_bytes: 50 << 20,
+            replies: Arc::new(crate::reply::Planner::default()),
+        }
+    }
+
     #[test]
     fn a_message_that_cannot_be_stored_is_quarantined_and_the_rest_of_its_batch_lands() {
         let dir = tempfile::tempdir().unwrap();
@@ -663,13 +673,7 @@ mod tests {
                  BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END;",
             )
             .unwrap();
-        let pipeline = Pipeline {
-            rules: Arc::new(RuleSet::builtin()),
-            clock: Clock::fixed_unix(1_790_000_000),
-            bound_project: None,
-            max_message_bytes: 50 << 20,
-            replies: Arc::new(crate::reply::Planner::default()),
-        };
+        let pipeline = test_pipeline();
         let batch = vec![
             mail("Payment", "a"),
             mail("boom", "b"),
@@ -704,13 +708,7 @@ mod tests {
     fn every_stored_message_is_searchable_once() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open_in(dir.path()).unwrap();
-        let pipeline = Pipeline {
-            rules: Arc::new(RuleSet::builtin()),
-            clock: Clock::fixed_unix(1_790_000_000),
-            bound_project: None,
-            max_message_bytes: 50 << 20,
-            replies: Arc::new(crate::reply::Planner::default()),
-        };
+        let pipeline = test_pipeline();
         let first = vec![mail("Payment", "a"), mail("Zahlung", "b")];
         pipeline.process_batch(&mut store, first).unwrap();
         // The same message again is a duplicate: no second index entry.
