@@ -300,6 +300,37 @@ mod tests {
     }
 
     #[test]
+    fn account_threats_in_any_wording_are_spam_but_a_participant_quoting_one_is_not() {
+        let mut m = mail(
+            "security@account-check.example",
+            "Hesabiniz 24 saat icinde kapatilacaktir",
+            "Sayin kullanici, hesabinizda supheli giris tespit edildi. Hesabinizi dogrulamazsaniz 24 saat icinde kalici olarak kapatilacaktir.",
+        );
+        m.html_only = true;
+        assert!(check(&m).0, "{:?}", check(&m).2);
+        let mut m = mail(
+            "payouts@studio-payments.example",
+            "Action required",
+            "Your payout is on hold. To release it, confirm your identity and payment details within 24 hours.",
+        );
+        m.html_only = true;
+        assert!(check(&m).0, "{:?}", check(&m).2);
+        // The same words quoted by the person they happened to.
+        let m = mail(
+            "sam@inbox.example",
+            "Account banned??",
+            "I logged in today and it says \"Your account has been deactivated for violating the terms\". Please check, I did nothing wrong.",
+        );
+        assert!(!check(&m).0, "{:?}", check(&m).2);
+        let m = mail(
+            "rukhsana@inbox.example",
+            "is this you?",
+            "A person on Telegram with your logo messaged me that my earnings are frozen and I must pay an unlock fee in crypto. Is this really you?",
+        );
+        assert!(!check(&m).0, "{:?}", check(&m).2);
+    }
+
+    #[test]
     fn lookalike_domains_of_our_projects() {
         let r = RuleSet::builtin();
         let ours = r

@@ -743,13 +743,13 @@ impl Compiler {
                 continue;
             };
             let c = cues.get_ref();
-            for (list, weight) in [(&c.cues, 1.0), (&c.strong, 2.0), (&c.negative, -3.0)] {
+            for (list, kind, weight) in [
+                (&c.cues, PatternKind::Machine, 1.0),
+                (&c.strong, PatternKind::Machine, 2.0),
+                (&c.regex, PatternKind::Regex, 2.0),
+                (&c.negative, PatternKind::Negative, -3.0),
+            ] {
                 for p in list {
-                    let kind = if weight < 0.0 {
-                        PatternKind::Negative
-                    } else {
-                        PatternKind::Machine
-                    };
                     self.literal(path, text, &file, p, kind, Target::Spam, lang, weight);
                 }
             }

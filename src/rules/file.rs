@@ -287,6 +287,10 @@ pub(crate) struct SpamCues {
     /// Weight 2 each: wording no participant uses to us.
     #[serde(default)]
     pub(crate) strong: Patterns,
+    /// Weight 2 each, like `strong`: for wording that varies within a
+    /// phrase ("your account ... will be closed").
+    #[serde(default)]
+    pub(crate) regex: Patterns,
     /// Subtract 3: a participant asking about a scam they received.
     #[serde(default)]
     pub(crate) negative: Patterns,
