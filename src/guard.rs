@@ -165,7 +165,7 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
             format!("sent by {l}, a mail system address"),
         ));
     }
-    if let Some(l) = local.filter(|l| rules.machine.noreply_senders.iter().any(|s| s == l)) {
+    if let Some(l) = local.filter(|l| is_noreply(l, &rules.machine.noreply_senders)) {
         // A forum digest or tracker notification comes from noreply too:
         // its list headers say better what it is.
         return Some(list_headers(email).unwrap_or_else(|| {
@@ -223,6 +223,25 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
         return Some(Verdict::machine("autoreply", "Precedence: auto_reply"));
     }
     list_headers(email)
+}
+
+/// A sender's local part is an automated one when it is one of `names`
+/// or carries one as a part of its own (`googlealerts-noreply`,
+/// `noreply-play-console`, `no-reply.accounts`): services name their
+/// senders that way, people do not.
+fn is_noreply(local: &str, names: &[String]) -> bool {
+    names.iter().any(|n| {
+        local == n
+            || local
+                .split(['-', '_', '.', '+'])
+                .any(|part| part == n.as_str())
+            || local
+                .strip_prefix(n.as_str())
+                .is_some_and(|rest| rest.starts_with(['-', '_', '.', '+']))
+            || local
+                .strip_suffix(n.as_str())
+                .is_some_and(|rest| rest.ends_with(['-', '_', '.', '+']))
+    })
 }
 
 /// `Precedence: bulk|junk|list` or a `List-*` header: list or bulk mail.
@@ -509,6 +528,65 @@ mod tests {
             Verdict::Human => "human",
             Verdict::Untrusted { .. } => "untrusted",
         }
+    }
+
+    #[test]
+    fn services_name_their_automated_senders_in_many_ways() {
+        let r = RuleSet::builtin();
+        let body = "You appeared in 14 searches this week.";
+        for from in [
+            "googlealerts-noreply@google.example",
+            "noreply-play-console@google.example",
+            "notifications-noreply@linkedin.example",
+            "no-reply.accounts@service.example",
+        ] {
+            assert_eq!(
+                kind(&check(&mail(from, "News", body, &[]), &r)),
+                "autoreply",
+                "{from}"
+            );
+        }
+        // People whose names merely contain such letters are people.
+        for from in [
+            "noreen@inbox.example",
+            "bounce.jones@inbox.example",
+            "anotificationsfan@x.example",
+        ] {
+            assert_eq!(
+                kind(&check(
+                    &mail(from, "my payment", "When do you pay?", &[]),
+                    &r
+                )),
+                "human",
+                "{from}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_business_closed_for_holidays_is_an_out_of_office() {
+        let r = RuleSet::builtin();
+        let v = check(
+            &mail(
+                "hola@estudio.example",
+                "Re: Colaboracion",
+                "Hola! Estamos cerrados por vacaciones del 8 al 15 de febrero. Responderemos a tu mensaje en cuanto volvamos.",
+                &[],
+            ),
+            &r,
+        );
+        assert_eq!(kind(&v), "autoreply");
+        // A participant back from holidays is not one.
+        let v = check(
+            &mail(
+                "ana@inbox.example",
+                "grabaciones",
+                "Hola, al volver de vacaciones grabe 20 frases. Les llegaron?",
+                &[],
+            ),
+            &r,
+        );
+        assert_eq!(kind(&v), "human");
     }
 
     #[test]
