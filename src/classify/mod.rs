@@ -730,6 +730,11 @@ mod tests {
             ("질문", "모두 지우고 다시 업로드해야 하나요?"),
             ("질문", "녹음을 삭제하고 다시 녹음해도 되나요?"),
             ("질문", "잘못 녹음했는데 다 지우고 다시 올려도 돼요?"),
+            (
+                "question",
+                "I messed up, can I delete my files and upload them again?",
+            ),
+            ("问题", "能删掉我的录音重新录吗？"),
         ];
         // A deletion that names the person's data, account or recordings
         // (or "everything about me") still escalates.
@@ -755,6 +760,9 @@ mod tests {
             ("请求", "把我的录音都删掉，我不想参加了。"),
             ("요청", "제 개인정보를 모두 지워 주세요."),
             ("요청", "제 녹음 다 지워 주세요. 더 이상 참여 안 할게요."),
+            ("quit", "I'm quitting. Delete all my stuff please."),
+            ("请求", "请删掉我的录音，我不做了。"),
+            ("", "탈퇴"),
         ];
         for (cases, escalates) in [(&redo[..], false), (&requests[..], true)] {
             for (subject, body) in cases {
