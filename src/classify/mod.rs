@@ -261,6 +261,7 @@ fn follow_up_topic(class: &mut Classification, ctx: &TicketContext, rules: &Rule
             && t != "other"
             && own.topic_score >= strong
             && (earlier.is_none_or(|e| !sensitive(e)) || sensitive(t))
+            && !yields(rules, t, earlier, &body)
     });
     if own_clear {
         class.topic = own.topic;
@@ -277,10 +278,9 @@ fn follow_up_topic(class: &mut Classification, ctx: &TicketContext, rules: &Rule
     if sensitive_already {
         return;
     }
-    let signal = class
-        .candidates
-        .iter()
-        .find(|c| c.score >= strong && sensitive(&c.topic) && !yields(rules, &c.topic, earlier));
+    let signal = class.candidates.iter().find(|c| {
+        c.score >= strong && sensitive(&c.topic) && !yields(rules, &c.topic, earlier, &body)
+    });
     if let Some(c) = signal {
         class.topic = Some(c.topic.clone());
         class.topic_score = c.score;
@@ -294,14 +294,25 @@ fn follow_up_topic(class: &mut Classification, ctx: &TicketContext, rules: &Rule
 }
 
 /// `topic` does not take over from `other` (rules: `yields_to`): an
-/// "Einspruch" in a rejection-dispute thread disputes, it appeals nothing.
-fn yields(rules: &RuleSet, topic: &str, other: Option<&str>) -> bool {
+/// "Einspruch" in a rejection-dispute thread disputes, it appeals nothing,
+/// unless the new text (`hits`) also gives evidence of a `yields_unless`
+/// topic ("... and now my account is blocked").
+fn yields(rules: &RuleSet, topic: &str, other: Option<&str>, hits: &[u32]) -> bool {
     let Some(other) = other else { return false };
-    rules
-        .topics
-        .iter()
-        .find(|t| t.id == topic)
-        .is_some_and(|t| t.yields_to.iter().any(|y| y == other))
+    let Some(t) = rules.topics.iter().position(|t| t.id == topic) else {
+        return false;
+    };
+    topic::yields_to(rules, t, other, |u| topic_evidence(rules, hits, u))
+}
+
+/// Whether any pattern of topic `id` with a positive weight is among `hits`.
+fn topic_evidence(rules: &RuleSet, hits: &[u32], id: &str) -> bool {
+    use crate::rules::matcher::Target;
+    hits.iter().any(|&i| {
+        rules.text.patterns.get(i as usize).is_some_and(|p| {
+            p.weight > 0.0 && matches!(p.target, Target::Topic(t) if rules.topics[t].id == id)
+        })
+    })
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary.
@@ -461,6 +472,23 @@ mod tests {
             ),
             "appeal"
         );
+    }
+
+    #[test]
+    fn yields_unless_holds_when_the_sensitive_topic_is_picked() {
+        let r = RuleSet::builtin();
+        let dispute = "Most of my recordings were rejected and I disagree with the rejection, the quality was fine, please review the rejected ones.";
+        // Rejection words dominate, but the account is blocked too: the
+        // appeal does not yield to the rejection dispute (yields_unless =
+        // account), however much stronger the dispute scores. Without
+        // account words the same dispute stays a dispute.
+        for (tail, want) in [
+            ("Also my account is now blocked.", "appeal"),
+            ("I want to appeal.", "rejection_dispute"),
+        ] {
+            let c = classify(&mail("rejections", &format!("{dispute} {tail}")), &r);
+            assert_eq!(c.topic.as_deref(), Some(want), "{tail}: {:?}", c.candidates);
+        }
     }
 
     #[test]
@@ -641,6 +669,110 @@ mod tests {
     }
 
     #[test]
+    fn delete_and_redo_is_a_task_question_a_deletion_names_what_goes() {
+        use crate::decide::Action;
+        // "Delete everything" alone, or a deletion to record or upload
+        // again, is no privacy request, in any of the 13 languages.
+        let redo = [
+            (
+                "batch 3",
+                "I made a mistake in batch 3. Should I delete everything and re-upload?",
+            ),
+            (
+                "question",
+                "Can I delete the recording and record it again?",
+            ),
+            (
+                "lote 3",
+                "Errei no lote 3. Devo apagar tudo e enviar de novo?",
+            ),
+            ("duvida", "Posso apagar a gravação e gravar de novo?"),
+            (
+                "Frage",
+                "Ich habe mich vertan. Soll ich alles löschen und neu hochladen?",
+            ),
+            ("Frage", "Kann ich die Aufnahme löschen und neu aufnehmen?"),
+            ("vraag", "Moet ik alles verwijderen en opnieuw uploaden?"),
+            ("vraag", "Kan ik de opname wissen en opnieuw inspreken?"),
+            ("question", "Dois-je tout supprimer et tout renvoyer ?"),
+            (
+                "question",
+                "Puis-je effacer l'enregistrement et le refaire ?",
+            ),
+            ("domanda", "Devo cancellare tutto e ricaricare?"),
+            ("domanda", "Posso cancellare la registrazione e rifarla?"),
+            ("pregunta", "¿Tengo que borrar todo y volver a subirlo?"),
+            (
+                "pregunta",
+                "¿Puedo borrar la grabación y grabarla otra vez?",
+            ),
+            ("soru", "Hepsini silip yeniden yüklemeli miyim?"),
+            ("soru", "Kaydı silip tekrar kaydedebilir miyim?"),
+            ("ερώτηση", "Να τα σβήσω όλα και να τα ανεβάσω ξανά;"),
+            (
+                "ερώτηση",
+                "Μπορώ να διαγράψω την ηχογράφηση και να την ξαναγράψω;",
+            ),
+            (
+                "kysymys",
+                "Pitääkö minun poistaa kaikki ja ladata uudelleen?",
+            ),
+            (
+                "kysymys",
+                "Voinko poistaa äänitteen ja äänittää sen uudelleen?",
+            ),
+            ("cau hoi", "Tôi có nên xóa hết và tải lên lại không?"),
+            ("cau hoi", "Tôi có thể xóa bản ghi và ghi lại không?"),
+            ("cau hoi", "toi co nen xoa het roi tai len lai khong?"),
+            ("问题", "我要不要全部删掉重新上传？"),
+            ("问题", "我可以删掉录音重新录吗？"),
+            ("问题", "录错了，都删掉再传一次可以吗？"),
+            ("질문", "모두 지우고 다시 업로드해야 하나요?"),
+            ("질문", "녹음을 삭제하고 다시 녹음해도 되나요?"),
+            ("질문", "잘못 녹음했는데 다 지우고 다시 올려도 돼요?"),
+            (
+                "question",
+                "I messed up, can I delete my files and upload them again?",
+            ),
+            ("问题", "能删掉我的录音重新录吗？"),
+        ];
+        // A deletion that names the person's data, account or recordings
+        // (or "everything about me") still escalates.
+        let requests = [
+            ("request", "Please delete everything you have about me."),
+            ("request", "Delete my account and all my recordings."),
+            ("request", "I want you to delete all my data."),
+            ("pedido", "Quero que apaguem todos os meus dados."),
+            ("pedido", "Apaguem tudo que vocês têm sobre mim."),
+            ("Anfrage", "Bitte löschen Sie alle meine Daten."),
+            ("Anfrage", "Löscht bitte alles von mir, ich höre auf."),
+            ("verzoek", "Verwijder alstublieft al mijn gegevens."),
+            ("demande", "Supprimez toutes mes données, s'il vous plaît."),
+            ("richiesta", "Cancellate tutti i miei dati, per favore."),
+            ("solicitud", "Borren todos mis datos, por favor."),
+            ("talep", "Lütfen tüm verilerimi silin."),
+            ("αίτημα", "Διαγράψτε όλα τα δεδομένα μου."),
+            ("pyyntö", "Poistakaa kaikki tietoni."),
+            ("yeu cau", "Xin hãy xóa toàn bộ dữ liệu của tôi."),
+            ("yeu cau", "Xoa het moi thu ve toi, toi khong tham gia nua."),
+            ("yeu cau", "Làm ơn xóa tài khoản của tôi."),
+            ("请求", "请把我的数据都删掉。"),
+            ("请求", "把我的录音都删掉，我不想参加了。"),
+            ("요청", "제 개인정보를 모두 지워 주세요."),
+            ("요청", "제 녹음 다 지워 주세요. 더 이상 참여 안 할게요."),
+            ("quit", "I'm quitting. Delete all my stuff please."),
+            ("请求", "请删掉我的录音，我不做了。"),
+            ("", "탈퇴"),
+        ];
+        for (cases, escalates) in [(&redo[..], false), (&requests[..], true)] {
+            for (subject, body) in cases {
+                let (action, topic) = decided(subject, body);
+                assert_eq!(action == Action::Escalate, escalates, "{body} -> {topic}");
+            }
+        }
+    }
+
+    #[test]
     fn subject_prefixes_are_removed() {
         assert_eq!(
             strip_subject_prefixes("Re: AW: Fwd: pagamento"),
@@ -692,6 +824,24 @@ mod follow_up_tests {
         );
         assert_eq!(c.topic.as_deref(), Some("privacy"), "{c:?}");
         assert_ne!(c.topic_source, TopicSource::Ticket);
+    }
+
+    #[test]
+    fn an_appeal_in_a_dispute_thread_takes_over_only_when_the_account_is_named() {
+        // An appeal word in a rejection-dispute thread disputes ...
+        let c = follow_up(
+            "Re: rejected recordings",
+            "I appeal this decision, the noise was not my fault. Please look again.",
+            "rejection_dispute",
+        );
+        assert_ne!(c.topic.as_deref(), Some("appeal"), "{c:?}");
+        // ... but a blocked account is an appeal (yields_unless = account).
+        let c = follow_up(
+            "Re: rejected recordings",
+            "Now my account has been suspended as well. I appeal this suspension.",
+            "rejection_dispute",
+        );
+        assert_eq!(c.topic.as_deref(), Some("appeal"), "{c:?}");
     }
 
     #[test]

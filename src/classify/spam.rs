@@ -331,6 +331,36 @@ mod tests {
     }
 
     #[test]
+    fn phishing_job_dating_and_newsletters_in_many_languages() {
+        for (subject, body) in [
+            ("全额退税通知", "尊敬的用户，您有一笔个人所得税退税待领取，请在24小时内点击链接填写银行卡信息办理。"),
+            ("Hyvä asiakas, palautus odottaa", "Sinulle on myönnetty veronpalautus 412,50 €. Vahvista pankkitietosi 48 tunnin kuluessa."),
+            ("Su cuenta será suspendida", "Estimado usuario: detectamos actividad sospechosa en su cuenta. Si no verifica su identidad hoy, su cuenta será suspendida."),
+            ("Seu saque foi aprovado", "Para liberar o Pix, confirme seus dados bancários no link abaixo em até 2 horas."),
+            ("Werk vanuit huis", "Geen ervaring nodig, €350 per dag. Stuur een WhatsApp."),
+            ("", "Bonjour, j'ai vu votre profil et je voudrais faire connaissance. Regardez mes photos ici."),
+            ("La lettre du mois", "Chers lecteurs, dans ce numéro : la protection des données vocales. Pour vous désinscrire, répondez STOP."),
+            ("Κερδίστε ένα iPhone", "Συγχαρητήρια! Επιλεγήκατε για την κλήρωση. Πληρώστε μόνο 2 € μεταφορικά."),
+        ] {
+            let m = mail("news@sender.example", subject, body);
+            assert!(check(&m).0, "{body}: {:?}", check(&m).2);
+        }
+        // Participants saying nearby words: a suspicious mail reported, a
+        // blocked account of their own (HTML, a "Re:" that answers
+        // nothing), a tax or bank-details question.
+        for (subject, body) in [
+            ("Re: ?", "I got a suspicious email saying we detected unusual activity, your account will be suspended. Is this from you?"),
+            ("Re: 계정", "제 계정이 정지되었어요. 왜 정지됐는지 알려주세요."),
+            ("Re: conta", "Minha conta foi limitada e não sei por quê. Confirmei meus dados bancários ontem."),
+            ("vergi", "Bu kazançlar için vergi ödemem gerekiyor mu?"),
+        ] {
+            let mut m = mail("p@inbox.example", subject, body);
+            m.html_only = true;
+            assert!(!check(&m).0, "{body}: {:?}", check(&m).2);
+        }
+    }
+
+    #[test]
     fn lookalike_domains_of_our_projects() {
         let r = RuleSet::builtin();
         let ours = r

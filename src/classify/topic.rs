@@ -136,11 +136,12 @@ pub(super) fn score(
     // Weak words of a sensitive topic ("personal data" in passing) do not
     // take over from a topic many times stronger; they still keep any
     // automatic answer away (`sensitive_hint`).
+    let evidence = |u: &str| ranked.iter().any(|(v, _)| rules.topics[*v].id == u);
     let sensitive = ranked.iter().find(|(t, s)| {
         *s >= strong
             && is_sensitive(*t)
             && (*t == best
-                || (!rules.topics[*t].yields_to.contains(best_id)
+                || (!yields_to(rules, *t, best_id, evidence)
                     && (clear[*t] || best_score < *s * OUTWEIGHED)))
     });
     let (mut chosen, mut score) = sensitive.copied().unwrap_or((best, best_score));
@@ -151,14 +152,7 @@ pub(super) fn score(
         *t != chosen
             && *s >= strong * th.min_ratio
             && score <= *s * th.min_ratio * 2.0
-            && rules.topics[chosen]
-                .yields_to
-                .contains(&rules.topics[*t].id)
-            && !ranked.iter().any(|(u, _)| {
-                rules.topics[chosen]
-                    .yields_unless
-                    .contains(&rules.topics[*u].id)
-            })
+            && yields_to(rules, chosen, &rules.topics[*t].id, evidence)
     });
     if let Some(&(t, s)) = yielded {
         (chosen, score) = (t, s);
@@ -174,8 +168,11 @@ pub(super) fn score(
     // is no topic at all (outside a one-liner): a person reads it, with no
     // automatic answer (see decide).
     let lone_keyword = !short && !more[chosen];
+    // For a sensitive topic one weak keyword is no evidence even in a
+    // one-liner: "can I delete the recording?" is no deletion request, and
+    // the restricted queue needs a phrase, a regex or a clear keyword.
     let weak = if is_sensitive(chosen) {
-        score < strong || lone_keyword
+        score < strong || !more[chosen]
     } else {
         lone_keyword && score < th.min_score.max(SUBJECT_KEYWORD)
     };
@@ -189,6 +186,21 @@ pub(super) fn score(
     // a person looks, rather than the restricted queue.
     out.topic_uncertain = (sensitive.is_none() || yielded.is_some())
         && (runner * th.min_ratio > best_score || (is_sensitive(chosen) && score < strong));
+}
+
+/// Whether topic `t` gives way to `other` (`yields_to`), unless a topic of
+/// its `yields_unless` has any evidence (`evidence(id)`): an appeal yields
+/// to a rejection dispute, but not when the mail speaks of the account.
+/// Every place that lets one topic take over from another asks this, so
+/// the sensitive pick, the yield and a follow-up agree.
+pub(super) fn yields_to(
+    rules: &RuleSet,
+    t: usize,
+    other: &str,
+    evidence: impl Fn(&str) -> bool,
+) -> bool {
+    let topic = &rules.topics[t];
+    topic.yields_to.iter().any(|y| y == other) && !topic.yields_unless.iter().any(|u| evidence(u))
 }
 
 fn round(x: f64) -> f64 {

@@ -454,6 +454,7 @@ impl Compiler {
                     phrases,
                     regex,
                     negative,
+                    negative_regex,
                 } = pats.get_ref();
                 let w = &t.weights;
                 for (list, kind, weight) in [
@@ -461,6 +462,7 @@ impl Compiler {
                     (phrases, PatternKind::Phrase, w.phrase),
                     (regex, PatternKind::Regex, w.regex),
                     (negative, PatternKind::Negative, -w.negative),
+                    (negative_regex, PatternKind::Regex, -w.negative),
                 ] {
                     for p in list {
                         self.literal(path, text, &file, p, kind, Target::Topic(idx), lang, weight);

@@ -238,6 +238,11 @@ pub(crate) struct LangPatterns {
     pub(crate) regex: Patterns,
     #[serde(default)]
     pub(crate) negative: Patterns,
+    /// Regexes that count against the topic, like `negative`: the context
+    /// that makes a topic's words mean something else ("delete ... and
+    /// upload again" is a task question, not a deletion request).
+    #[serde(default)]
+    pub(crate) negative_regex: Patterns,
 }
 
 fn one() -> f64 {
