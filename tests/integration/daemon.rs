@@ -450,7 +450,19 @@ fn crash_test_sigkill_during_delivery_loses_and_duplicates_nothing() {
     let mut rng = rand::thread_rng();
     let mut rounds = 0;
     while rounds < 20 || !sender.is_finished() {
+        let connected = d.log().matches("mailbox connected").count();
         d.start();
+        if rounds % 3 == 0 {
+            // Every third round counts its time from when the daemon works:
+            // a slow start (a debug build compiling the rules on a loaded
+            // machine) must not have every round killed before its first
+            // fetch. The others still kill at any point of the start.
+            wait_for(
+                "the daemon's mailbox connected",
+                Duration::from_secs(60),
+                || d.log().matches("mailbox connected").count() > connected,
+            );
+        }
         std::thread::sleep(Duration::from_millis(rng.gen_range(50..1500)));
         d.kill9();
         rounds += 1;
