@@ -160,9 +160,27 @@ impl RuleSet {
     }
 
     /// Compile the rule files in `dir`: all of them, or none with every error.
+    /// Every regex is compiled once here to refuse one over the size limit
+    /// with its file and line (they run compiled on first use).
     pub fn load(dir: &Path) -> Result<RuleSet, Vec<RuleError>> {
         let sources = compile::read_dir(dir)?;
-        compile::compile(&sources)
+        let set = compile::compile(&sources)?;
+        let errors = set.regex_errors();
+        if errors.is_empty() {
+            Ok(set)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// Compile every regex of the set (each otherwise compiles on first
+    /// use) and report those that do not, with file and line.
+    pub(crate) fn regex_errors(&self) -> Vec<RuleError> {
+        [&self.text, &self.machine.matcher, &self.spam.matcher]
+            .into_iter()
+            .filter_map(|m| m.compile_all().err())
+            .flat_map(|e| e.located().collect::<Vec<_>>())
+            .collect()
     }
 
     pub fn project(&self, id: &str) -> Option<&Project> {

@@ -174,10 +174,6 @@ impl Store {
         // spilled it, every later one wrote its copies to a temp file: 15 %
         // of ingest's CPU on realistic mail went to those writes (perf).
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        // A batch of a few hundred messages dirties more pages than the
-        // default 2 MB cache holds: SQLite then spills them to the WAL in
-        // the middle of the transaction and reads them back.
-        conn.pragma_update(None, "cache_size", -16384)?;
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
