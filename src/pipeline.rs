@@ -349,7 +349,7 @@ impl Pipeline {
                 size,
                 self.max_message_bytes,
             ),
-            None => decide::decide_refined(&p.verdict, &class, &ctx, &self.rules),
+            None => decide::decide_with_second_opinion(&p.verdict, &mut class, &ctx, &self.rules),
         };
         let now = self.clock.now();
         if let Verdict::Machine { kind, .. } = &p.verdict {

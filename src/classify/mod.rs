@@ -11,6 +11,7 @@
 
 mod language;
 pub mod quote;
+pub mod second_opinion;
 pub mod spam;
 mod topic;
 
@@ -113,6 +114,9 @@ pub struct Classification {
     /// there can be (kept to score a follow-up's new text again).
     #[serde(skip)]
     pub short: bool,
+    /// The statistical model's vote, asked only where the rules alone
+    /// would leave a first message to a person (see [`second_opinion`]).
+    pub second_opinion: Option<second_opinion::Vote>,
 }
 
 /// Where a message's topic comes from.
@@ -127,6 +131,9 @@ pub enum TopicSource {
     /// The conversation: a nudge ("any news?"), a detail ("the originals
     /// are attached") continues what the ticket is about.
     Ticket,
+    /// The second opinion's vote, where the rules found no clear topic or
+    /// one that goes to a person anyway: never answered automatically.
+    SecondOpinion,
 }
 
 impl Classification {
@@ -138,9 +145,7 @@ impl Classification {
 
 /// Classify a message: context-free, CPU-bound, never fails.
 pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
-    let mut new_text = quote::strip(prefix(&email.body.new_text, MAX_BODY_BYTES));
-    quote::drop_mobile_signature(&mut new_text);
-    let subject = strip_subject_prefixes(&email.subject);
+    let (subject, new_text) = own_words(email);
     let mut subj_norm = normalize(subject, 400);
     // A subject-only mail: the subject is the message, so it also counts
     // as the body.
@@ -179,12 +184,44 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     out.short = short;
     topic::score(rules, &subj_hits, &body_hits, short, &mut out);
     out.spam = spam::assess(email, rules, &[&subj_norm, &body_norm]);
+    if let Some(model) = rules.second_opinion.as_ref().and_then(|f| f.model().ok()) {
+        if may_need_second_opinion(rules, &out) {
+            out.second_opinion = Some(model.vote(subject, &new_text));
+        }
+    }
     out.hits = subj_hits
         .iter()
         .map(|&i| (i, true))
         .chain(body_hits.iter().map(|&i| (i, false)))
         .collect();
     out
+}
+
+/// What classification reads of a message: its subject without "Re:" and
+/// the like, and its new text without quoted history or a mobile signature
+/// (also what the second opinion is trained on).
+pub fn own_words(email: &ParsedEmail) -> (&str, String) {
+    let mut new_text = quote::strip(prefix(&email.body.new_text, MAX_BODY_BYTES));
+    quote::drop_mobile_signature(&mut new_text);
+    (strip_subject_prefixes(&email.subject), new_text)
+}
+
+/// Whether the second opinion could change anything: it can only move a
+/// decision toward a person or toward escalation, so mail the rules
+/// already escalate with a clear sensitive topic, or judge spam, is not
+/// worth the n-gram scan.
+fn may_need_second_opinion(rules: &RuleSet, class: &Classification) -> bool {
+    if class.spam.is_spam(rules) {
+        return false;
+    }
+    let clear =
+        !class.topic_uncertain && class.topic_score >= rules.thresholds.auto_reply_min_score;
+    let sensitive = class
+        .topic
+        .as_deref()
+        .and_then(|t| rules.routes.get(t))
+        .is_some_and(|r| r.sensitive);
+    !(sensitive && clear)
 }
 
 fn is_topic_hit(rules: &RuleSet, id: u32) -> bool {

@@ -13,6 +13,7 @@ mod serve;
 mod show;
 mod status;
 mod tickets;
+mod train;
 mod users;
 
 use anyhow::Context;

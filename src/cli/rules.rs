@@ -44,6 +44,23 @@ pub(crate) enum RulesCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Train the second opinion's model from labelled sets (folders with labels.csv and
+    /// emails/), e.g. tests/fixtures/unseen* and `corrections export` output.
+    Train {
+        /// Labelled set folders, used whole.
+        #[arg(required_unless_present = "dev_part_of")]
+        sets: Vec<PathBuf>,
+        /// Labelled sets of which only the dev part is used: the split of the
+        /// labelled_eval test (by conversation), so its eval part stays unseen.
+        #[arg(long, value_name = "SET")]
+        dev_part_of: Vec<PathBuf>,
+        /// The model file to write (ship it as rules/second_opinion.tsv).
+        #[arg(long)]
+        out: PathBuf,
+        /// Rule directory whose topics the labels must name (default: as for test).
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
     /// Replay stored messages (or a Maildir) through old and new rules; list changed decisions
     /// and, from the store, the specialists' corrections that the new rules break or fix.
     Diff {
@@ -68,6 +85,17 @@ pub(crate) fn run(cli: &Cli, cmd: &RulesCmd) -> anyhow::Result<ExitCode> {
     let config = load_config(cli)?;
     match cmd {
         RulesCmd::Check { dir } => check(&config, dir.as_deref()),
+        RulesCmd::Train {
+            sets,
+            dev_part_of,
+            out,
+            rules,
+        } => super::train::run(
+            &load_rules(&config, rules.as_deref())?,
+            sets,
+            dev_part_of,
+            out,
+        ),
         RulesCmd::Test {
             corrections: true,
             rules,
@@ -171,7 +199,7 @@ pub(crate) fn dry_run(
         class.language = None;
         class.language_source = None;
     }
-    let decision = decide::decide(&verdict, &class, &ctx, rules);
+    let decision = decide::decide_with_second_opinion(&verdict, &mut class, &ctx, rules);
     Run {
         email,
         verdict,
@@ -256,6 +284,8 @@ fn test(
                         "uncertain": run.class.topic_uncertain,
                         "candidates": run.class.candidates,
                         "matches": run.class.matches(rules),
+                        "source": run.class.topic_source,
+                        "second_opinion": run.class.second_opinion,
                     },
                     "guard": run.verdict,
                     "decision": run.decision,
@@ -347,6 +377,20 @@ fn print_run(
             cands.join(", ")
         }
     )?;
+    if let Some(v) = &c.second_opinion {
+        writeln!(
+            out,
+            "second opinion: {} (margin {:.3}, runner-up {}){}",
+            v.topic,
+            v.margin,
+            v.runner_up,
+            if c.topic_source == classify::TopicSource::SecondOpinion {
+                ", taken"
+            } else {
+                ""
+            }
+        )?;
+    }
     for m in &c.matches(rules) {
         writeln!(
             out,

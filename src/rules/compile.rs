@@ -25,7 +25,9 @@ const REQUIRED: [&str; 4] = [
     "machine.toml",
 ];
 /// Rule files that may be absent.
-const OPTIONAL: [&str; 1] = ["spam.toml"];
+const OPTIONAL: [&str; 2] = ["spam.toml", MODEL_FILE];
+/// The second opinion's model (`helpgate rules train`), optional.
+pub(crate) const MODEL_FILE: &str = "second_opinion.tsv";
 
 /// The rule files under `dir`: the four required files and topics/*.toml.
 pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
@@ -220,6 +222,8 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
             Matcher::default()
         }
     };
+    let second_opinion = find(MODEL_FILE)
+        .map(|(p, t)| crate::classify::second_opinion::ModelFile::new(p.clone(), t.clone()));
     if !c.errors.is_empty() {
         return Err(c.errors);
     }
@@ -244,6 +248,7 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
         text,
         machine: machine_rules,
         spam: spam_rules,
+        second_opinion,
         files: sources.iter().map(|(p, _)| p.clone()).collect(),
     })
 }

@@ -147,6 +147,8 @@ pub struct RuleSet {
     pub text: Matcher,
     pub machine: MachineRules,
     pub spam: SpamRules,
+    /// The second opinion's model (rules/second_opinion.tsv), when shipped.
+    pub second_opinion: Option<crate::classify::second_opinion::ModelFile>,
     /// The files the set was compiled from, for summaries.
     pub files: Vec<String>,
 }
@@ -165,7 +167,8 @@ impl RuleSet {
     pub fn load(dir: &Path) -> Result<RuleSet, Vec<RuleError>> {
         let sources = compile::read_dir(dir)?;
         let set = compile::compile(&sources)?;
-        let errors = set.regex_errors();
+        let mut errors = set.regex_errors();
+        errors.extend(set.model_error());
         if errors.is_empty() {
             Ok(set)
         } else {
@@ -181,6 +184,19 @@ impl RuleSet {
             .filter_map(|m| m.compile_all().err())
             .flat_map(|e| e.located().collect::<Vec<_>>())
             .collect()
+    }
+
+    /// Parse the second opinion's model (otherwise parsed on first use)
+    /// and report what is wrong with it, with file and line.
+    pub(crate) fn model_error(&self) -> Option<RuleError> {
+        let f = self.second_opinion.as_ref()?;
+        let e = f.model().err()?;
+        Some(RuleError {
+            path: f.path.clone().into(),
+            line: e.line,
+            column: 0,
+            reason: format!("second opinion model: {}", e.reason),
+        })
     }
 
     pub fn project(&self, id: &str) -> Option<&Project> {
@@ -263,7 +279,11 @@ impl RuleSet {
 
 fn collect_builtin(dir: &include_dir::Dir<'static>, out: &mut Vec<(String, String)>) {
     for f in dir.files() {
-        if f.path().extension().is_some_and(|e| e == "toml") {
+        let model = f
+            .path()
+            .file_name()
+            .is_some_and(|n| n == compile::MODEL_FILE);
+        if model || f.path().extension().is_some_and(|e| e == "toml") {
             let text = f.contents_utf8().expect("shipped rule files are UTF-8");
             out.push((format!("rules/{}", f.path().display()), text.to_string()));
         }

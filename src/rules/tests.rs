@@ -108,7 +108,12 @@ fn with(file: &str, text: &str) -> Vec<String> {
     }
     // As `RuleSet::load` checks a rule set.
     match compile(&s) {
-        Ok(set) => set.regex_errors().iter().map(ToString::to_string).collect(),
+        Ok(set) => set
+            .regex_errors()
+            .iter()
+            .chain(set.model_error().as_ref())
+            .map(ToString::to_string)
+            .collect(),
         Err(errs) => errs.iter().map(ToString::to_string).collect(),
     }
 }
@@ -383,4 +388,36 @@ fn every_shipped_regex_compiles() {
     // They compile on first use; this is the check `RuleSet::load` makes.
     let errors = RuleSet::builtin().regex_errors();
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn the_shipped_second_opinion_knows_every_topic_and_spam() {
+    let r = RuleSet::builtin();
+    let model = r
+        .second_opinion
+        .as_ref()
+        .expect("shipped")
+        .model()
+        .expect("parses");
+    let mut want: Vec<&str> = r.topics.iter().map(|t| t.id.as_str()).collect();
+    want.push("spam");
+    want.sort_unstable();
+    assert_eq!(model.classes(), want);
+}
+
+#[test]
+fn a_broken_second_opinion_model_is_refused_with_its_line() {
+    let errs = with(
+        "r/second_opinion.tsv",
+        "# header\nclasses\tpayment\tother\ndocs\t3\t4\nabc\t0:1 5:2\n",
+    );
+    assert_eq!(
+        errs,
+        ["r/second_opinion.tsv:4:0: second opinion model: expected class:count pairs"]
+    );
+    assert!(with(
+        "r/second_opinion.tsv",
+        "classes\tpayment\tother\ndocs\t3\t4\nabc\t0:1 1:2\n"
+    )
+    .is_empty());
 }

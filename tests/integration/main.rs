@@ -44,6 +44,8 @@ mod reply;
 mod reply_trimming;
 /// `helpgate report` in three formats; the HTML in headless Chromium.
 mod report;
+/// The second opinion: `rules train`, its vote in `rules test` and ingest.
+mod second_opinion;
 /// Content spam: recorded, never answered or queued; oversize appeals.
 mod spam;
 /// The web console: real Chromium via WebDriver, CSRF, expiry, throttling.
