@@ -63,8 +63,10 @@ fn measure(rules: &RuleSet, mails: &[ParsedEmail], rounds: usize) -> Vec<Duratio
         for m in mails {
             let start = Instant::now();
             let v = guard::check(black_box(m), rules);
-            let c = classify::classify(black_box(m), rules);
-            let d = decide::decide(&v, &c, &ctx, rules);
+            let mut c = classify::classify(black_box(m), rules);
+            classify::ask_second_opinion(m, &v, rules, &mut c);
+            classify::refine(&mut c, &ctx, rules);
+            let d = decide::decide_with_second_opinion(&v, &mut c, &ctx, rules);
             black_box(d);
             times.push(start.elapsed());
         }
@@ -110,9 +112,11 @@ fn decide_one(
     rules: &RuleSet,
     ctx: &TicketContext,
 ) -> (guard::Verdict, classify::Classification, decide::Decision) {
-    let c = classify::classify(m, rules);
+    let mut c = classify::classify(m, rules);
     let v = classify::spam::screen(guard::check(m, rules), &c.spam, rules);
-    let d = decide::decide(&v, &c, ctx, rules);
+    classify::ask_second_opinion(m, &v, rules, &mut c);
+    classify::refine(&mut c, ctx, rules);
+    let d = decide::decide_with_second_opinion(&v, &mut c, ctx, rules);
     (v, c, d)
 }
 

@@ -184,11 +184,6 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     out.short = short;
     topic::score(rules, &subj_hits, &body_hits, short, &mut out);
     out.spam = spam::assess(email, rules, &[&subj_norm, &body_norm]);
-    if let Some(model) = rules.second_opinion.as_ref().and_then(|f| f.model().ok()) {
-        if may_need_second_opinion(rules, &out) {
-            out.second_opinion = Some(model.vote(subject, &new_text));
-        }
-    }
     out.hits = subj_hits
         .iter()
         .map(|&i| (i, true))
@@ -206,10 +201,26 @@ pub fn own_words(email: &ParsedEmail) -> (&str, String) {
     (strip_subject_prefixes(&email.subject), new_text)
 }
 
-/// Whether the second opinion could change anything: it can only move a
-/// decision toward a person or toward escalation, so mail the rules
-/// already escalate with a clear sensitive topic, or judge spam, is not
-/// worth the n-gram scan.
+/// Ask the second opinion (when the rules ship a model) about a person's
+/// mail, after the guard: machine mail is never asked, nor mail the rules
+/// already escalate with a clear sensitive topic or judge spam. The vote
+/// can only move a decision toward a person or toward escalation, so
+/// there the n-gram scan (about 20 us) would change nothing.
+pub fn ask_second_opinion(
+    email: &ParsedEmail,
+    verdict: &crate::guard::Verdict,
+    rules: &RuleSet,
+    class: &mut Classification,
+) {
+    if verdict.is_machine() || !may_need_second_opinion(rules, class) {
+        return;
+    }
+    if let Some(model) = rules.second_opinion.as_ref().and_then(|f| f.model().ok()) {
+        let (subject, new_text) = own_words(email);
+        class.second_opinion = Some(model.vote(subject, &new_text));
+    }
+}
+
 fn may_need_second_opinion(rules: &RuleSet, class: &Classification) -> bool {
     if class.spam.is_spam(rules) {
         return false;
