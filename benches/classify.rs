@@ -62,9 +62,9 @@ fn measure(rules: &RuleSet, mails: &[ParsedEmail], rounds: usize) -> Vec<Duratio
     for _ in 0..rounds {
         for m in mails {
             let start = Instant::now();
-            let v = guard::check(black_box(m), rules);
+            let mut v = guard::check(black_box(m), rules);
             let mut c = classify::classify(black_box(m), rules);
-            classify::ask_second_opinion(m, &v, rules, &mut c);
+            classify::ask_second_opinion(m, &mut v, rules, &mut c);
             classify::refine(&mut c, &ctx, rules);
             let d = decide::decide_with_second_opinion(&v, &mut c, &ctx, rules);
             black_box(d);
@@ -113,8 +113,8 @@ fn decide_one(
     ctx: &TicketContext,
 ) -> (guard::Verdict, classify::Classification, decide::Decision) {
     let mut c = classify::classify(m, rules);
-    let v = classify::spam::screen(guard::check(m, rules), &c.spam, rules);
-    classify::ask_second_opinion(m, &v, rules, &mut c);
+    let mut v = classify::spam::screen(guard::check(m, rules), &c.spam, rules);
+    classify::ask_second_opinion(m, &mut v, rules, &mut c);
     classify::refine(&mut c, ctx, rules);
     let d = decide::decide_with_second_opinion(&v, &mut c, ctx, rules);
     (v, c, d)

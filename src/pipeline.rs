@@ -154,12 +154,12 @@ impl Pipeline {
             ));
         }
         let mut classification = classify::classify(&email, &self.rules);
-        let verdict = classify::spam::screen(
+        let mut verdict = classify::spam::screen(
             guard::check_with(&email, &self.rules, &self.replies.trust),
             &classification.spam,
             &self.rules,
         );
-        classify::ask_second_opinion(&email, &verdict, &self.rules, &mut classification);
+        classify::ask_second_opinion(&email, &mut verdict, &self.rules, &mut classification);
         let body_json = body_json(&email);
         Prepared {
             // Filled in by `prepare`, which owns the bytes.

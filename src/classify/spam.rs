@@ -137,6 +137,15 @@ pub fn screen(verdict: Verdict, spam: &Assessment, rules: &RuleSet) -> Verdict {
     }
 }
 
+/// A content-spam verdict ([`screen`]) on wording alone: the assessment
+/// holds no structural signal (HTML only, fake reply, Reply-To elsewhere,
+/// lookalike domain, failed authentication, risky attachment).
+pub fn by_wording_only(verdict: &Verdict, spam: &Assessment) -> bool {
+    matches!(verdict, Verdict::Machine { kind, reason }
+        if kind == "spam" && reason.starts_with(BY_CONTENT))
+        && spam.score - spam.content < 0.005
+}
+
 fn fake_reply(email: &ParsedEmail) -> bool {
     let subject = email.subject.trim_start();
     let stripped = super::strip_subject_prefixes(subject);

@@ -188,8 +188,8 @@ pub(crate) fn dry_run(
 ) -> Run {
     let email = parse::parse(raw);
     let mut class = classify::classify(&email, rules);
-    let verdict = classify::spam::screen(guard::check(&email, rules), &class.spam, rules);
-    classify::ask_second_opinion(&email, &verdict, rules, &mut class);
+    let mut verdict = classify::spam::screen(guard::check(&email, rules), &class.spam, rules);
+    classify::ask_second_opinion(&email, &mut verdict, rules, &mut class);
     let ctx = ctx.unwrap_or_else(|| TicketContext {
         project: rules.project_for(&email, mailbox).id.clone(),
         ..TicketContext::default()
