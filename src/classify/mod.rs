@@ -183,7 +183,16 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     let short = one_liner || new_text.trim().is_empty();
     out.short = short;
     topic::score(rules, &subj_hits, &body_hits, short, &mut out);
-    out.spam = spam::assess(email, rules, &[&subj_norm, &body_norm]);
+    // A forward's subject is the forwarded message's ("Fwd: Your account
+    // will be closed"): when the forwarder wrote words of their own ("is
+    // this really from you?"), those are what spam cues read.
+    let forwarder_wrote = email.body.forwarded.is_some() && !new_text.trim().is_empty();
+    let spam_texts: &[&str] = if forwarder_wrote {
+        &[&body_norm]
+    } else {
+        &[&subj_norm, &body_norm]
+    };
+    out.spam = spam::assess(email, rules, spam_texts);
     out.hits = subj_hits
         .iter()
         .map(|&i| (i, true))
@@ -210,11 +219,12 @@ pub fn own_words(email: &ParsedEmail) -> (&str, String) {
 /// Spam by wording alone (no upstream verdict, none of the structural
 /// signs: HTML only, fake reply, Reply-To elsewhere, lookalike domain,
 /// failed authentication, risky attachment) is given back to a person when
-/// the rules find a sensitive topic clearly, or the second opinion votes
-/// one: a participant appealing a suspension quotes the notice ("my account
-/// says: your account has been suspended") in the words phishing uses, and
-/// a lost appeal is worse than a specialist seeing a phish. It stays spam
-/// enough that nothing answers it automatically.
+/// the second opinion does not vote spam and the rules find a sensitive
+/// topic clearly or the vote is one (without a model: when the rules do): a
+/// participant appealing a suspension quotes the notice ("my account says:
+/// your account has been suspended") in the words phishing uses, and a lost
+/// appeal is worse than a specialist seeing a phish. It stays spam enough
+/// that nothing answers it automatically.
 pub fn ask_second_opinion(
     email: &ParsedEmail,
     verdict: &mut crate::guard::Verdict,
@@ -225,20 +235,24 @@ pub fn ask_second_opinion(
     if verdict.is_machine() && !wording_only {
         return;
     }
-    if wording_only && clear_sensitive_topic(rules, class) {
-        *verdict = crate::guard::Verdict::Human;
+    let model = rules.second_opinion.as_ref().and_then(|f| f.model().ok());
+    let Some(model) = model else {
+        if wording_only && clear_sensitive_topic(rules, class) {
+            *verdict = crate::guard::Verdict::Human;
+        }
         return;
-    }
+    };
     if !wording_only && !may_need_second_opinion(rules, class) {
         return;
     }
-    let Some(model) = rules.second_opinion.as_ref().and_then(|f| f.model().ok()) else {
-        return;
-    };
     let (subject, new_text) = own_words(email);
     let vote = model.vote(subject, &new_text);
     if wording_only {
-        if !rules.routes.get(&vote.topic).is_some_and(|r| r.sensitive) {
+        // A phish says "your account has been suspended" too, and the
+        // rules then see an appeal: the model, which has read both, must
+        // not call it spam.
+        let sensitive_vote = rules.routes.get(&vote.topic).is_some_and(|r| r.sensitive);
+        if vote.topic == "spam" || !(sensitive_vote || clear_sensitive_topic(rules, class)) {
             return;
         }
         *verdict = crate::guard::Verdict::Human;
@@ -526,6 +540,17 @@ mod tests {
                 "Reply-To: x@elsewhere.example\nSubject: my account",
             );
         let (verdict, _) = screened(&phish);
+        assert!(verdict.is_machine(), "{verdict:?}");
+    }
+
+    #[test]
+    fn a_forwarded_phish_with_the_participant_s_question_is_not_spam() {
+        let fwd = "From: Marta Rossi <marta.rossi@libero.it>\nTo: support@helpgate.example\nSubject: Fwd: Your account has been suspended\n\nHi, I got this today, is it really from you? The sender looks strange.\n\n---------- Forwarded message ---------\nFrom: Security <alert@secure-login.example>\nSubject: Your account has been suspended\n\nYour account has been suspended. Verify your identity within 24 hours or your account will be closed.\n";
+        let (verdict, _) = screened(fwd);
+        assert_eq!(verdict, crate::guard::Verdict::Human);
+        // The same notice sent as it is stays spam.
+        let direct = "From: Security <alert@secure-login.example>\nTo: support@helpgate.example\nSubject: Your account has been suspended\n\nYour account has been suspended. Verify your identity within 24 hours or your account will be closed.\n";
+        let (verdict, _) = screened(direct);
         assert!(verdict.is_machine(), "{verdict:?}");
     }
 
