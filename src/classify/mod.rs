@@ -627,6 +627,115 @@ mod tests {
     }
 
     #[test]
+    fn impersonation_threats_leaks_stop_using_and_revoked_levels_escalate() {
+        use crate::decide::Action;
+        for (subject, body) in [
+            // Someone else passing as the participant or as staff.
+            (
+                "weird",
+                "Someone made an account with my name and is asking people for money.",
+            ),
+            (
+                "Frage",
+                "Jemand verwendet meine Fotos auf einer Seite, die so aussieht wie eure.",
+            ),
+            (
+                "bizarre",
+                "Un profil avec mon nom circule, ce n'est pas moi qui l'ai créé.",
+            ),
+            (
+                "soru",
+                "Birisi adımı ve fotoğrafımı kullanarak profil açmış.",
+            ),
+            (
+                "help",
+                "A guy messaged me on Telegram saying he is a moderator and wants my ID.",
+            ),
+            // A threat of violence inside a complaint.
+            (
+                "payment",
+                "This is your final warning. Pay me by Friday or you'll regret it.",
+            ),
+            (
+                "Zahlung",
+                "Letzte Warnung. Ich komme persönlich vorbei, wenn das Geld nicht kommt.",
+            ),
+            // The participant's own recording put online.
+            (
+                "vraag",
+                "Mijn stemopname staat nu op Instagram met gemene reacties erbij.",
+            ),
+            (
+                "pergunta",
+                "Minha gravação apareceu no TikTok com comentários me zoando.",
+            ),
+            // Stop using / take it out, without a delete word.
+            (
+                "richiesta",
+                "Toglietemi dai vostri sistemi, non voglio più saperne.",
+            ),
+            (
+                "grabaciones",
+                "Ya no quiero que mis grabaciones se usen para nada.",
+            ),
+            (
+                "photos",
+                "I'd rather you didn't use any of my photos from now on.",
+            ),
+            (
+                "mijn zoon",
+                "Ik heb nooit toestemming gegeven, mijn zoon heeft zich zelf aangemeld.",
+            ),
+            ("照片", "请把我上传的身份证照片删掉。"),
+            (
+                "payment",
+                "im 14 and i signed up with my own email, can you still pay me?",
+            ),
+            // A level or access revoked, asked back.
+            (
+                "livello",
+                "Mi hanno tolto il livello 2 senza spiegazione, chiedo una revisione.",
+            ),
+            (
+                "tier",
+                "My tier was revoked overnight, please look at it again.",
+            ),
+        ] {
+            let (action, topic) = decided(subject, body);
+            assert_eq!(action, Action::Escalate, "{body} -> {topic}");
+        }
+    }
+
+    #[test]
+    fn near_misses_of_round_8_kinds_do_not_escalate() {
+        use crate::decide::Action;
+        for (subject, body) in [
+            // A profile update, an age question, an upload question.
+            (
+                "profile",
+                "How do I update my profile with my new name after the wedding?",
+            ),
+            ("edad", "Tengo 16 años, ¿puedo registrarme?"),
+            ("question", "I'm 17, can I sign up or do I have to wait?"),
+            (
+                "upload",
+                "Hoe lang duurt het voordat mijn opname op de website staat?",
+            ),
+            (
+                "aanmelding",
+                "Ik heb toestemming van mijn ouders, mag ik meedoen?",
+            ),
+            (
+                "tasks",
+                "Which recordings should I do first, the warning ones or the address ones?",
+            ),
+        ] {
+            let (action, topic) = decided(subject, body);
+            assert_ne!(action, Action::Escalate, "{body} -> {topic}");
+        }
+    }
+
+    #[test]
     fn weak_or_lockout_wording_goes_to_a_person_without_escalation() {
         use crate::decide::Action;
         for (subject, body, want) in [

@@ -269,6 +269,61 @@ mod tests {
     }
 
     #[test]
+    fn loan_offers_and_paid_like_jobs_are_spam_in_several_languages() {
+        for (subject, body) in [
+            (
+                "Your loan application is pre-approved",
+                "Instant loan up to 20,000 USD, no credit check, money in your account today. Apply here.",
+            ),
+            (
+                "Préstamo aprobado",
+                "Su préstamo aprobado de 5.000 EUR, sin aval, ingreso en 24 horas. Responda ya.",
+            ),
+            (
+                "Vay nhanh không thế chấp",
+                "Vay tiền online, giải ngân trong ngày, lãi suất chỉ 1%. Liên hệ Zalo.",
+            ),
+            (
+                "Kredi fırsatı",
+                "İhtiyaç kredisi başvurunuz hazır, kefilsiz ve evraksız, hemen başvurun.",
+            ),
+            (
+                "Werk vanuit huis",
+                "Verdien tot 300 euro per dag met video's liken. Geen ervaring nodig, beperkte plaatsen.",
+            ),
+        ] {
+            let m = mail("offers@promo.example", subject, body);
+            assert!(check(&m).0, "{subject}: {:?}", check(&m).2);
+        }
+    }
+
+    #[test]
+    fn participants_naming_a_day_a_deadline_or_home_are_not_spam() {
+        for (subject, body) in [
+            (
+                "payment",
+                "You said payment comes within 48 hours, it has been a week. How much do I earn per day?",
+            ),
+            (
+                "domanda",
+                "Posso registrare da casa? Quante registrazioni posso fare al giorno, entro quando?",
+            ),
+            (
+                "pregunta",
+                "Grabo desde casa, sin experiencia. ¿Cuántas tareas puedo hacer al día?",
+            ),
+            (
+                "uploader",
+                "I used the uploader on your website instead of the app. Did my photos arrive?",
+            ),
+        ] {
+            let m = mail("someone@inbox.example", subject, body);
+            let (spam, doubt, a) = check(&m);
+            assert!(!spam && !doubt, "{subject}: {a:?}");
+        }
+    }
+
+    #[test]
     fn participants_are_not_spam_even_with_html_zips_and_scam_questions() {
         let mut m = mail(
             "ana@inbox.example",
