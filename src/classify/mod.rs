@@ -736,6 +736,56 @@ mod tests {
     }
 
     #[test]
+    fn taxes_go_to_a_person_and_how_a_recording_looks_is_an_instruction() {
+        use crate::decide::Action;
+        for (subject, body) in [
+            (
+                "Tax question",
+                "Do I have to declare what you paid me as income? My accountant asks.",
+            ),
+            (
+                "Steuer",
+                "Muss ich die Auszahlungen beim Finanzamt angeben?",
+            ),
+            (
+                "세금 문의",
+                "작업비에 원천징수가 되나요? 소득세 신고는 어떻게 하나요?",
+            ),
+            (
+                "impuestos",
+                "¿Tengo que declarar en Hacienda lo que me pagáis?",
+            ),
+        ] {
+            let (action, topic) = decided(subject, body);
+            assert_eq!((action, topic.as_str()), (Action::Human, "other"), "{body}");
+        }
+        for (subject, body) in [
+            (
+                "video question",
+                "Which resolution do you want for the videos, 720p or 1080p?",
+            ),
+            (
+                "fotos",
+                "Puedo hacer las fotos con luz artificial o tiene que ser luz natural? Y el fondo?",
+            ),
+            (
+                "foto",
+                "Lo sfondo deve essere bianco? E l'illuminazione va bene di sera?",
+            ),
+        ] {
+            let (action, topic) = decided(subject, body);
+            assert_eq!(
+                (action, topic.as_str()),
+                (Action::AutoReply, "instructions"),
+                "{body}"
+            );
+        }
+        // A payout question stays a payout question.
+        let (action, topic) = decided("payout", "When will I get paid for the March tasks?");
+        assert_eq!((action, topic.as_str()), (Action::AutoReply, "payment"));
+    }
+
+    #[test]
     fn weak_or_lockout_wording_goes_to_a_person_without_escalation() {
         use crate::decide::Action;
         for (subject, body, want) in [
@@ -933,6 +983,26 @@ mod follow_up_tests {
         );
         assert_eq!(c.topic.as_deref(), Some("privacy"), "{c:?}");
         assert_ne!(c.topic_source, TopicSource::Ticket);
+    }
+
+    #[test]
+    fn a_changed_name_or_n_of_m_rejected_moves_a_follow_up() {
+        // A changed name is an account matter of its own, in any language.
+        for body in [
+            "Thanks! One more thing: I changed my surname, how do I update it?",
+            "Grazie! Ho cambiato il cognome, come lo aggiorno nel profilo?",
+            "Kiitos! Vaihdoin sukunimeni, miten päivitän sen?",
+        ] {
+            let c = follow_up("Re: question about tasks", body, "instructions");
+            assert_eq!(c.topic.as_deref(), Some("account"), "{body}: {c:?}");
+        }
+        // "N of M rejected" turns an upload conversation into a dispute.
+        let c = follow_up(
+            "Re: envoi des photos",
+            "Elles sont arrivées, mais 12 sur 20 refusées pour flou. Pourquoi ?",
+            "upload_confirmation",
+        );
+        assert_eq!(c.topic.as_deref(), Some("rejection_dispute"), "{c:?}");
     }
 
     #[test]

@@ -123,7 +123,11 @@ pub const BY_CONTENT: &str = "spam by content";
 /// Machine mail of kind `spam` when the assessment says so and no earlier
 /// verdict did: upstream verdicts and machine mail keep theirs.
 pub fn screen(verdict: Verdict, spam: &Assessment, rules: &RuleSet) -> Verdict {
-    if verdict.is_machine() || !spam.is_spam(rules) {
+    // An automated sender ("noreply") or an auto-reply marker is how spam
+    // tools send too: content that adds up to spam says better what the
+    // mail is (a parcel scam from noreply@ is spam, not an auto-reply).
+    let weak_machine = matches!(&verdict, Verdict::Machine { kind, .. } if kind == "autoreply");
+    if (verdict.is_machine() && !weak_machine) || !spam.is_spam(rules) {
         return verdict;
     }
     Verdict::Machine {
@@ -295,6 +299,31 @@ mod tests {
             let m = mail("offers@promo.example", subject, body);
             assert!(check(&m).0, "{subject}: {:?}", check(&m).2);
         }
+    }
+
+    #[test]
+    fn spam_from_an_automated_sender_is_spam_an_automated_notice_is_not() {
+        let r = RuleSet::builtin();
+        let screened = |m: &ParsedEmail| {
+            let c = super::super::classify(m, &r);
+            screen(crate::guard::check(m, &r), &c.spam, &r)
+        };
+        let kind = |v: Verdict| match v {
+            Verdict::Machine { kind, .. } => kind,
+            other => format!("{other:?}"),
+        };
+        let m = mail(
+            "noreply@parcel-track.example",
+            "Your parcel could not be delivered",
+            "Dear customer, your parcel is held: the delivery fee was not paid. Pay within 24 hours, click here.",
+        );
+        assert_eq!(kind(screened(&m)), "spam");
+        let m = mail(
+            "noreply@shop.example",
+            "Your order has shipped",
+            "Your order 4411 has shipped and arrives on Tuesday.",
+        );
+        assert_eq!(kind(screened(&m)), "autoreply");
     }
 
     #[test]
