@@ -996,6 +996,13 @@ mod follow_up_tests {
             let c = follow_up("Re: question about tasks", body, "instructions");
             assert_eq!(c.topic.as_deref(), Some("account"), "{body}: {c:?}");
         }
+        // Verifying one's identity is an account matter, said with a verb too.
+        let c = follow_up(
+            "Re: question about tasks",
+            "Ahora no puedo verificar mi identidad, la app rechaza mi cédula.",
+            "instructions",
+        );
+        assert_eq!(c.topic.as_deref(), Some("account"), "{c:?}");
         // "N of M rejected" turns an upload conversation into a dispute.
         let c = follow_up(
             "Re: envoi des photos",

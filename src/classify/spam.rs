@@ -292,6 +292,14 @@ mod tests {
                 "İhtiyaç kredisi başvurunuz hazır, kefilsiz ve evraksız, hemen başvurun.",
             ),
             (
+                "Votre mot de passe expire aujourd'hui",
+                "Le mot de passe de support@example.org expire aujourd'hui. Conserver le même mot de passe : cliquez ici.",
+            ),
+            (
+                "Mailbox notice",
+                "Your password expires today. Click below to keep same password. IT department.",
+            ),
+            (
                 "Werk vanuit huis",
                 "Verdien tot 300 euro per dag met video's liken. Geen ervaring nodig, beperkte plaatsen.",
             ),
@@ -340,6 +348,10 @@ mod tests {
             (
                 "pregunta",
                 "Grabo desde casa, sin experiencia. ¿Cuántas tareas puedo hacer al día?",
+            ),
+            (
+                "password",
+                "My password expired and the reset link does not arrive. How do I log in?",
             ),
             (
                 "uploader",
