@@ -194,7 +194,10 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
     if let Some(v) = h("auto-submitted").filter(|v| !v.starts_with("no")) {
         let kind = if null_sender || subject_hit(email, rules, Target::BounceSubject) {
             "bounce"
-        } else if v.starts_with("auto-generated") && list_headers(email).is_some() {
+        } else if v.starts_with("auto-generated")
+            && list_headers(email).is_some()
+            && !(list_ids(email).is_none() && says_auto_reply(email, rules))
+        {
             "list"
         } else {
             "autoreply"
@@ -222,7 +225,24 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
     if h("precedence").is_some_and(|p| p.starts_with("auto_reply")) {
         return Some(Verdict::machine("autoreply", "Precedence: auto_reply"));
     }
-    list_headers(email)
+    // Helpdesks mark their acknowledgements "Precedence: bulk" like lists;
+    // without a list's own headers, their words say what they are.
+    match list_headers(email) {
+        Some(Verdict::Machine { reason, .. })
+            if list_ids(email).is_none() && says_auto_reply(email, rules) =>
+        {
+            Some(Verdict::machine(
+                "autoreply",
+                format!("{reason}, but worded as an auto-reply"),
+            ))
+        }
+        other => other,
+    }
+}
+
+/// The auto-reply wording of machine.toml in subject or text.
+fn says_auto_reply(email: &ParsedEmail, rules: &RuleSet) -> bool {
+    matches!(by_phrases(email, rules), Some(Verdict::Machine { kind, .. }) if kind == "autoreply")
 }
 
 /// A sender's local part is an automated one when it is one of `names`
@@ -254,10 +274,14 @@ fn list_headers(email: &ParsedEmail) -> Option<Verdict> {
             return Some(Verdict::machine("list", format!("Precedence: {p}")));
         }
     }
+    list_ids(email).map(|name| Verdict::machine("list", format!("mailing-list header {name}")))
+}
+
+/// The first header only a mailing list sends.
+fn list_ids(email: &ParsedEmail) -> Option<&'static str> {
     ["list-id", "list-unsubscribe", "list-post"]
         .into_iter()
         .find(|name| email.header(name).is_some())
-        .map(|name| Verdict::machine("list", format!("mailing-list header {name}")))
 }
 
 /// Reports that are machine mail whatever their top-level type: an abuse
@@ -678,6 +702,43 @@ mod tests {
             )),
             "autoreply"
         );
+    }
+
+    #[test]
+    fn a_helpdesk_acknowledgement_marked_bulk_is_an_auto_reply_a_list_stays_a_list() {
+        let r = RuleSet::builtin();
+        let ack = "Thank you for contacting us. This is an automatic confirmation that your message has been received and assigned ticket number 5521.";
+        for headers in [
+            vec![("Precedence", "bulk")],
+            vec![("Auto-Submitted", "auto-generated"), ("Precedence", "bulk")],
+        ] {
+            let m = mail(
+                "help@other-org.example",
+                "[Ticket 5521] Re: question",
+                ack,
+                &headers,
+            );
+            assert_eq!(kind(&check(&m, &r)), "autoreply", "{headers:?}");
+        }
+        // A real list (List-Id) stays a list whatever it says; bulk mail
+        // without auto-reply words stays a list.
+        let m = mail(
+            "news@other-org.example",
+            "Digest",
+            ack,
+            &[
+                ("Precedence", "bulk"),
+                ("List-Id", "<news.other-org.example>"),
+            ],
+        );
+        assert_eq!(kind(&check(&m, &r)), "list");
+        let m = mail(
+            "news@other-org.example",
+            "Digest",
+            "12 new posts this week",
+            &[("Precedence", "bulk")],
+        );
+        assert_eq!(kind(&check(&m, &r)), "list");
     }
 
     #[test]

@@ -758,6 +758,165 @@ mod tests {
     }
 
     #[test]
+    fn impersonation_threats_leaks_stop_using_and_revoked_levels_escalate() {
+        use crate::decide::Action;
+        for (subject, body) in [
+            // Someone else passing as the participant or as staff.
+            (
+                "weird",
+                "Someone made an account with my name and is asking people for money.",
+            ),
+            (
+                "Frage",
+                "Jemand verwendet meine Fotos auf einer Seite, die so aussieht wie eure.",
+            ),
+            (
+                "bizarre",
+                "Un profil avec mon nom circule, ce n'est pas moi qui l'ai créé.",
+            ),
+            (
+                "soru",
+                "Birisi adımı ve fotoğrafımı kullanarak profil açmış.",
+            ),
+            (
+                "help",
+                "A guy messaged me on Telegram saying he is a moderator and wants my ID.",
+            ),
+            // A threat of violence inside a complaint.
+            (
+                "payment",
+                "This is your final warning. Pay me by Friday or you'll regret it.",
+            ),
+            (
+                "Zahlung",
+                "Letzte Warnung. Ich komme persönlich vorbei, wenn das Geld nicht kommt.",
+            ),
+            // The participant's own recording put online.
+            (
+                "vraag",
+                "Mijn stemopname staat nu op Instagram met gemene reacties erbij.",
+            ),
+            (
+                "pergunta",
+                "Minha gravação apareceu no TikTok com comentários me zoando.",
+            ),
+            // Stop using / take it out, without a delete word.
+            (
+                "richiesta",
+                "Toglietemi dai vostri sistemi, non voglio più saperne.",
+            ),
+            (
+                "grabaciones",
+                "Ya no quiero que mis grabaciones se usen para nada.",
+            ),
+            (
+                "photos",
+                "I'd rather you didn't use any of my photos from now on.",
+            ),
+            (
+                "mijn zoon",
+                "Ik heb nooit toestemming gegeven, mijn zoon heeft zich zelf aangemeld.",
+            ),
+            ("照片", "请把我上传的身份证照片删掉。"),
+            (
+                "payment",
+                "im 14 and i signed up with my own email, can you still pay me?",
+            ),
+            // A level or access revoked, asked back.
+            (
+                "livello",
+                "Mi hanno tolto il livello 2 senza spiegazione, chiedo una revisione.",
+            ),
+            (
+                "tier",
+                "My tier was revoked overnight, please look at it again.",
+            ),
+        ] {
+            let (action, topic) = decided(subject, body);
+            assert_eq!(action, Action::Escalate, "{body} -> {topic}");
+        }
+    }
+
+    #[test]
+    fn near_misses_of_round_8_kinds_do_not_escalate() {
+        use crate::decide::Action;
+        for (subject, body) in [
+            // A profile update, an age question, an upload question.
+            (
+                "profile",
+                "How do I update my profile with my new name after the wedding?",
+            ),
+            ("edad", "Tengo 16 años, ¿puedo registrarme?"),
+            ("question", "I'm 17, can I sign up or do I have to wait?"),
+            (
+                "upload",
+                "Hoe lang duurt het voordat mijn opname op de website staat?",
+            ),
+            (
+                "aanmelding",
+                "Ik heb toestemming van mijn ouders, mag ik meedoen?",
+            ),
+            (
+                "tasks",
+                "Which recordings should I do first, the warning ones or the address ones?",
+            ),
+        ] {
+            let (action, topic) = decided(subject, body);
+            assert_ne!(action, Action::Escalate, "{body} -> {topic}");
+        }
+    }
+
+    #[test]
+    fn taxes_go_to_a_person_and_how_a_recording_looks_is_an_instruction() {
+        use crate::decide::Action;
+        for (subject, body) in [
+            (
+                "Tax question",
+                "Do I have to declare what you paid me as income? My accountant asks.",
+            ),
+            (
+                "Steuer",
+                "Muss ich die Auszahlungen beim Finanzamt angeben?",
+            ),
+            (
+                "세금 문의",
+                "작업비에 원천징수가 되나요? 소득세 신고는 어떻게 하나요?",
+            ),
+            (
+                "impuestos",
+                "¿Tengo que declarar en Hacienda lo que me pagáis?",
+            ),
+        ] {
+            let (action, topic) = decided(subject, body);
+            assert_eq!((action, topic.as_str()), (Action::Human, "other"), "{body}");
+        }
+        for (subject, body) in [
+            (
+                "video question",
+                "Which resolution do you want for the videos, 720p or 1080p?",
+            ),
+            (
+                "fotos",
+                "Puedo hacer las fotos con luz artificial o tiene que ser luz natural? Y el fondo?",
+            ),
+            (
+                "foto",
+                "Lo sfondo deve essere bianco? E l'illuminazione va bene di sera?",
+            ),
+        ] {
+            let (action, topic) = decided(subject, body);
+            assert_eq!(
+                (action, topic.as_str()),
+                (Action::AutoReply, "instructions"),
+                "{body}"
+            );
+        }
+        // A payout question stays a payout question.
+        let (action, topic) = decided("payout", "When will I get paid for the March tasks?");
+        assert_eq!((action, topic.as_str()), (Action::AutoReply, "payment"));
+    }
+
+    #[test]
     fn weak_or_lockout_wording_goes_to_a_person_without_escalation() {
         use crate::decide::Action;
         for (subject, body, want) in [
@@ -955,6 +1114,33 @@ mod follow_up_tests {
         );
         assert_eq!(c.topic.as_deref(), Some("privacy"), "{c:?}");
         assert_ne!(c.topic_source, TopicSource::Ticket);
+    }
+
+    #[test]
+    fn a_changed_name_or_n_of_m_rejected_moves_a_follow_up() {
+        // A changed name is an account matter of its own, in any language.
+        for body in [
+            "Thanks! One more thing: I changed my surname, how do I update it?",
+            "Grazie! Ho cambiato il cognome, come lo aggiorno nel profilo?",
+            "Kiitos! Vaihdoin sukunimeni, miten päivitän sen?",
+        ] {
+            let c = follow_up("Re: question about tasks", body, "instructions");
+            assert_eq!(c.topic.as_deref(), Some("account"), "{body}: {c:?}");
+        }
+        // Verifying one's identity is an account matter, said with a verb too.
+        let c = follow_up(
+            "Re: question about tasks",
+            "Ahora no puedo verificar mi identidad, la app rechaza mi cédula.",
+            "instructions",
+        );
+        assert_eq!(c.topic.as_deref(), Some("account"), "{c:?}");
+        // "N of M rejected" turns an upload conversation into a dispute.
+        let c = follow_up(
+            "Re: envoi des photos",
+            "Elles sont arrivées, mais 12 sur 20 refusées pour flou. Pourquoi ?",
+            "upload_confirmation",
+        );
+        assert_eq!(c.topic.as_deref(), Some("rejection_dispute"), "{c:?}");
     }
 
     #[test]

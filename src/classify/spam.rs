@@ -123,7 +123,11 @@ pub const BY_CONTENT: &str = "spam by content";
 /// Machine mail of kind `spam` when the assessment says so and no earlier
 /// verdict did: upstream verdicts and machine mail keep theirs.
 pub fn screen(verdict: Verdict, spam: &Assessment, rules: &RuleSet) -> Verdict {
-    if verdict.is_machine() || !spam.is_spam(rules) {
+    // An automated sender ("noreply") or an auto-reply marker is how spam
+    // tools send too: content that adds up to spam says better what the
+    // mail is (a parcel scam from noreply@ is spam, not an auto-reply).
+    let weak_machine = matches!(&verdict, Verdict::Machine { kind, .. } if kind == "autoreply");
+    if (verdict.is_machine() && !weak_machine) || !spam.is_spam(rules) {
         return verdict;
     }
     Verdict::Machine {
@@ -275,6 +279,98 @@ mod tests {
         );
         m.html_only = true;
         assert!(check(&m).0, "{:?}", check(&m).2);
+    }
+
+    #[test]
+    fn loan_offers_and_paid_like_jobs_are_spam_in_several_languages() {
+        for (subject, body) in [
+            (
+                "Your loan application is pre-approved",
+                "Instant loan up to 20,000 USD, no credit check, money in your account today. Apply here.",
+            ),
+            (
+                "Préstamo aprobado",
+                "Su préstamo aprobado de 5.000 EUR, sin aval, ingreso en 24 horas. Responda ya.",
+            ),
+            (
+                "Vay nhanh không thế chấp",
+                "Vay tiền online, giải ngân trong ngày, lãi suất chỉ 1%. Liên hệ Zalo.",
+            ),
+            (
+                "Kredi fırsatı",
+                "İhtiyaç kredisi başvurunuz hazır, kefilsiz ve evraksız, hemen başvurun.",
+            ),
+            (
+                "Votre mot de passe expire aujourd'hui",
+                "Le mot de passe de support@example.org expire aujourd'hui. Conserver le même mot de passe : cliquez ici.",
+            ),
+            (
+                "Mailbox notice",
+                "Your password expires today. Click below to keep same password. IT department.",
+            ),
+            (
+                "Werk vanuit huis",
+                "Verdien tot 300 euro per dag met video's liken. Geen ervaring nodig, beperkte plaatsen.",
+            ),
+        ] {
+            let m = mail("offers@promo.example", subject, body);
+            assert!(check(&m).0, "{subject}: {:?}", check(&m).2);
+        }
+    }
+
+    #[test]
+    fn spam_from_an_automated_sender_is_spam_an_automated_notice_is_not() {
+        let r = RuleSet::builtin();
+        let screened = |m: &ParsedEmail| {
+            let c = super::super::classify(m, &r);
+            screen(crate::guard::check(m, &r), &c.spam, &r)
+        };
+        let kind = |v: Verdict| match v {
+            Verdict::Machine { kind, .. } => kind,
+            other => format!("{other:?}"),
+        };
+        let m = mail(
+            "noreply@parcel-track.example",
+            "Your parcel could not be delivered",
+            "Dear customer, your parcel is held: the delivery fee was not paid. Pay within 24 hours, click here.",
+        );
+        assert_eq!(kind(screened(&m)), "spam");
+        let m = mail(
+            "noreply@shop.example",
+            "Your order has shipped",
+            "Your order 4411 has shipped and arrives on Tuesday.",
+        );
+        assert_eq!(kind(screened(&m)), "autoreply");
+    }
+
+    #[test]
+    fn participants_naming_a_day_a_deadline_or_home_are_not_spam() {
+        for (subject, body) in [
+            (
+                "payment",
+                "You said payment comes within 48 hours, it has been a week. How much do I earn per day?",
+            ),
+            (
+                "domanda",
+                "Posso registrare da casa? Quante registrazioni posso fare al giorno, entro quando?",
+            ),
+            (
+                "pregunta",
+                "Grabo desde casa, sin experiencia. ¿Cuántas tareas puedo hacer al día?",
+            ),
+            (
+                "password",
+                "My password expired and the reset link does not arrive. How do I log in?",
+            ),
+            (
+                "uploader",
+                "I used the uploader on your website instead of the app. Did my photos arrive?",
+            ),
+        ] {
+            let m = mail("someone@inbox.example", subject, body);
+            let (spam, doubt, a) = check(&m);
+            assert!(!spam && !doubt, "{subject}: {a:?}");
+        }
     }
 
     #[test]
