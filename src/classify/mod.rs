@@ -256,6 +256,8 @@ pub fn ask_second_opinion(
             return;
         }
         *verdict = crate::guard::Verdict::Human;
+    } else if let Some(machine) = spam::confirmed_by_vote(&vote, &class.spam) {
+        *verdict = machine;
     }
     class.second_opinion = Some(vote);
 }
@@ -552,6 +554,28 @@ mod tests {
         let direct = "From: Security <alert@secure-login.example>\nTo: support@helpgate.example\nSubject: Your account has been suspended\n\nYour account has been suspended. Verify your identity within 24 hours or your account will be closed.\n";
         let (verdict, _) = screened(direct);
         assert!(verdict.is_machine(), "{verdict:?}");
+    }
+
+    #[test]
+    fn scams_the_cues_half_know_are_spam_when_the_second_opinion_agrees() {
+        // Wording the cues only half know (one weak cue each), a clear spam
+        // vote: loan and invoice offers in Turkish, German and English.
+        for raw in [
+            "From: Kredi Merkezi <info@hizli-kredi.example>\nTo: support@helpgate.example\nSubject: Kredi teklifiniz onaylandı\n\nSayın müşterimiz, kefilsiz 30.000 TL kredi başvurunuz onaylandı. Hemen tıklayın, para bugün hesabınızda.\n",
+            "From: Domain Services <renew@domain-registry-notice.example>\nTo: support@helpgate.example\nSubject: Final notice: your domain expiration\n\nYour domain will expire and be released to the public. Renew now for $79 to keep your search listing.\n",
+        ] {
+            let (verdict, class) = screened(raw);
+            assert!(verdict.is_machine(), "{verdict:?} {:?} {:?}", class.spam, class.second_opinion);
+        }
+        // Participants asking about such mail, or about their payout, are
+        // people.
+        for raw in [
+            "From: Elif Kaya <elif.kaya@gmail.com>\nTo: support@helpgate.example\nSubject: kredi mesajı sizden mi?\n\nMerhaba, bana sizin adınıza bir kredi teklifi geldi, link var. Bu sizden mi? Hesabımla ilgili bir sorun mu var? Kayıtlarımı yüklemeye devam ediyorum.\n",
+            "From: Tom Baker <tom.baker@gmail.com>\nTo: support@helpgate.example\nSubject: strange final notice email\n\nHi, I received a 'final notice' email saying your domain expires and asking me to pay. Is that a scam? I just want to know my payout for last week is safe.\n",
+        ] {
+            let (verdict, class) = screened(raw);
+            assert_eq!(verdict, crate::guard::Verdict::Human, "{:?} {:?}", class.spam, class.second_opinion);
+        }
     }
 
     fn lang(c: &Classification) -> (&str, LanguageSource) {
