@@ -181,6 +181,23 @@ pub fn decide_with_second_opinion(
         return d;
     };
     let topic = class.topic.as_deref().unwrap_or("other");
+    if d.action == Action::AutoReply && crate::classify::spam::suspected_by_vote(vote, &class.spam)
+    {
+        let route_queue = rules
+            .route(&ctx.project, topic)
+            .and_then(|r| r.queue.clone());
+        return Decision {
+            action: Action::Human,
+            queue: Some(route_queue.unwrap_or_else(|| rules.default_queue.clone())),
+            template: None,
+            reason: format!(
+                "Topic {topic} would get an automatic answer, but the second opinion votes spam (margin {:.2}) and the rules agree (spam score {}: {}): a person decides.",
+                vote.margin,
+                class.spam.score,
+                class.spam.signals.join(", ")
+            ),
+        };
+    }
     let sensitive = |t: &str| rules.is_sensitive_topic(&ctx.project, t);
     let needed = if d.action == Action::AutoReply && sensitive(&vote.topic) {
         SECOND_OPINION_VETO

@@ -614,6 +614,61 @@ mod tests {
     }
 
     #[test]
+    fn out_of_office_about_the_mail_itself_in_many_languages_but_not_a_participant_away() {
+        let r = RuleSet::builtin();
+        // What an absence notice says about the mail: not forwarded, no
+        // regular access, an answer on return (no header, a "RE:" subject).
+        for (subject, body) in [
+            ("RE: Projekt", "Guten Tag, ich bin bis Freitag unterwegs. Ihre Nachricht wird nicht weitergeleitet."),
+            ("RE : Projet", "Bonjour, je suis en déplacement. Votre message ne sera pas transféré."),
+            ("RES: Projeto", "Olá, estou fora até segunda, sem acesso frequente ao e-mail."),
+            ("R: Progetto", "Buongiorno, l'ufficio resterà chiusa fino al 3 maggio, risponderemo alla vostra richiesta dopo."),
+            ("RE: Proyecto", "Hola, estoy de viaje y no tendré acceso al correo hasta el lunes."),
+            ("RE: 프로젝트", "안녕하세요. 이번 주는 출장이라 메일 확인이 늦어질 수 있습니다."),
+            ("ΑΠ: Έργο", "Καλημέρα, είμαι εκτός γραφείου μέχρι την Τρίτη."),
+            ("Vs: Projekti", "Hei, olen matkoilla ja minulla on rajoitettu pääsy sähköpostiin."),
+        ] {
+            let v = check(&mail("someone@inbox.example", subject, body, &[]), &r);
+            assert_eq!(kind(&v), "autoreply", "{body}");
+        }
+        // A participant away says so in their own words, about their work.
+        for (subject, body) in [
+            ("Aufnahmen", "Hallo, ich bin bis zum 10. im Urlaub, danach lade ich die restlichen Aufnahmen hoch. Ist das ok?"),
+            ("gravações", "Olá, vou viajar até dia 6 e sem internet, depois envio o resto das gravações. Tudo bem?"),
+            ("녹음", "안녕하세요, 지금 휴가 중이라 녹음을 못 했어요. 다음 주에 올려도 될까요?"),
+            ("enregistrements", "Bonjour, je suis en congé jusqu'au 9, je ferai les enregistrements après. Merci!"),
+        ] {
+            let v = check(&mail("p@inbox.example", subject, body, &[]), &r);
+            assert_eq!(kind(&v), "human", "{body}");
+        }
+    }
+
+    #[test]
+    fn newsletter_and_notifier_role_addresses_are_machine_mail() {
+        let r = RuleSet::builtin();
+        let body = "Three new posts this month.";
+        for from in [
+            "newsletter@shop.example",
+            "nieuwsbrief@platform.example",
+            "notification@social.example",
+            "digest@forum.example",
+            "team-alerts@tracker.example",
+        ] {
+            assert!(
+                check(&mail(from, "Update", body, &[]), &r).is_machine(),
+                "{from}"
+            );
+        }
+        for from in ["alertson@inbox.example", "digester.maria@inbox.example"] {
+            assert_eq!(
+                kind(&check(&mail(from, "payment", "When do you pay?", &[]), &r)),
+                "human",
+                "{from}"
+            );
+        }
+    }
+
+    #[test]
     fn rfc3834_auto_submitted_but_not_no() {
         let r = RuleSet::builtin();
         let p = "p@example.org";

@@ -554,6 +554,42 @@ mod tests {
         assert!(verdict.is_machine(), "{verdict:?}");
     }
 
+    #[test]
+    fn scams_the_cues_half_know_get_no_automatic_answer_when_the_second_opinion_agrees() {
+        let r = RuleSet::builtin();
+        let decided = |raw: &str| {
+            let (verdict, mut class) = screened(raw);
+            let ctx = crate::decide::TicketContext {
+                project: "default".into(),
+                ..Default::default()
+            };
+            let d = crate::decide::decide_with_second_opinion(&verdict, &mut class, &ctx, &r);
+            (verdict, d.action, class.second_opinion)
+        };
+        // Wording the cues only half know (one weak cue each), a clear spam
+        // vote: loan and domain offers. The model may move a decision only
+        // toward a person, so they are not ignored, but never answered.
+        for raw in [
+            "From: Kredi Merkezi <info@hizli-kredi.example>\nTo: support@helpgate.example\nSubject: Kredi teklifiniz onaylandı\n\nSayın müşterimiz, kefilsiz 30.000 TL kredi başvurunuz onaylandı. Hemen tıklayın, para bugün hesabınızda.\n",
+            "From: Domain Services <renew@domain-registry-notice.example>\nTo: support@helpgate.example\nSubject: Final notice: your domain expiration\n\nYour domain will expire and be released to the public. Renew now for $79 to keep your search listing.\n",
+        ] {
+            let (verdict, action, vote) = decided(raw);
+            assert!(
+                verdict.is_machine() || action != crate::decide::Action::AutoReply,
+                "{verdict:?} {action:?} {vote:?}"
+            );
+        }
+        // Participants asking about such mail, or about their payout, are
+        // people.
+        for raw in [
+            "From: Elif Kaya <elif.kaya@gmail.com>\nTo: support@helpgate.example\nSubject: kredi mesajı sizden mi?\n\nMerhaba, bana sizin adınıza bir kredi teklifi geldi, link var. Bu sizden mi? Hesabımla ilgili bir sorun mu var? Kayıtlarımı yüklemeye devam ediyorum.\n",
+            "From: Tom Baker <tom.baker@gmail.com>\nTo: support@helpgate.example\nSubject: strange final notice email\n\nHi, I received a 'final notice' email saying your domain expires and asking me to pay. Is that a scam? I just want to know my payout for last week is safe.\n",
+        ] {
+            let (verdict, _, vote) = decided(raw);
+            assert_eq!(verdict, crate::guard::Verdict::Human, "{vote:?}");
+        }
+    }
+
     fn lang(c: &Classification) -> (&str, LanguageSource) {
         (
             c.language.as_deref().unwrap_or(""),
