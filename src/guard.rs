@@ -165,6 +165,14 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
             format!("sent by {l}, a mail system address"),
         ));
     }
+    if let Some(d) = notifier_domain(email, &rules.machine.notifier_domains) {
+        return Some(list_headers(email).unwrap_or_else(|| {
+            Verdict::machine(
+                "list",
+                format!("sent from {d}, which only sends notifications"),
+            )
+        }));
+    }
     if let Some(l) = local.filter(|l| is_noreply(l, &rules.machine.noreply_senders)) {
         // A forum digest or tracker notification comes from noreply too:
         // its list headers say better what it is.
@@ -305,6 +313,29 @@ fn by_structure(email: &ParsedEmail) -> Option<Verdict> {
         ));
     }
     None
+}
+
+/// The sender's domain when it is one of `domains` or a subdomain of one
+/// (`mail.paypal.de` for `paypal.de`), or when an entry without a dot is
+/// one of its labels before the top level (`paypal` for `paypal.fr`,
+/// `e.paypal.co.uk`); a lookalike (`paypal-security.example`) is not.
+fn notifier_domain<'a>(email: &'a ParsedEmail, domains: &[String]) -> Option<&'a str> {
+    let address = &email.from.as_ref()?.email;
+    let domain = address.rsplit_once('@')?.1;
+    let lower = domain.to_ascii_lowercase();
+    let labels: Vec<&str> = lower.split('.').collect();
+    let named = |d: &str| labels[..labels.len().saturating_sub(1)].contains(&d);
+    let listed = |d: &String| {
+        if d.contains('.') {
+            lower == *d
+                || lower
+                    .strip_suffix(d.as_str())
+                    .is_some_and(|p| p.ends_with('.'))
+        } else {
+            named(d)
+        }
+    };
+    domains.iter().any(listed).then_some(domain)
 }
 
 /// The sender's local part, lower case: from the parsed From address, or,
@@ -662,6 +693,35 @@ mod tests {
         for from in ["alertson@inbox.example", "digester.maria@inbox.example"] {
             assert_eq!(
                 kind(&check(&mail(from, "payment", "When do you pay?", &[]), &r)),
+                "human",
+                "{from}"
+            );
+        }
+    }
+
+    #[test]
+    fn payout_and_platform_notifications_are_lists_their_lookalikes_are_not() {
+        let r = RuleSet::builtin();
+        let body = "You've received a payment of EUR 42.00 from Crowd Project. Payment received.";
+        for from in [
+            "service@paypal.de",
+            "service@intl.paypal.com",
+            "noreply@mail.wise.com",
+        ] {
+            assert_eq!(
+                kind(&check(&mail(from, "Payment received", body, &[]), &r)),
+                "list",
+                "{from}"
+            );
+        }
+        // Not the provider: a person, or a lookalike left to the spam rules.
+        for from in [
+            "ana@paypal-security.example",
+            "ana.paypal.com@gmail.com",
+            "ana@mypaypal.com",
+        ] {
+            assert_eq!(
+                kind(&check(&mail(from, "Payment received", body, &[]), &r)),
                 "human",
                 "{from}"
             );

@@ -731,6 +731,11 @@ impl Compiler {
                 .iter()
                 .map(|d| d.to_ascii_lowercase())
                 .collect(),
+            notifier_domains: f
+                .notifier_domains
+                .iter()
+                .map(|d| d.trim_start_matches('.').to_ascii_lowercase())
+                .collect(),
             spam_prefixes: f
                 .spam
                 .subject_prefixes

@@ -152,6 +152,10 @@ pub(crate) struct MachineFile {
     /// Sender local parts of automated senders (never a person).
     #[serde(default)]
     pub(crate) noreply_senders: Vec<String>,
+    /// Sender domains that only send notifications (payment providers,
+    /// social networks): no participant writes from them.
+    #[serde(default)]
+    pub(crate) notifier_domains: Vec<String>,
     pub(crate) autoreply: PhraseGroups,
     pub(crate) bounce: PhraseGroups,
     #[serde(default)]

@@ -106,6 +106,8 @@ pub struct MachineRules {
     pub own_message_id_domains: Vec<String>,
     pub bounce_senders: Vec<String>,
     pub noreply_senders: Vec<String>,
+    /// Domains (and their subdomains) that only send notifications.
+    pub notifier_domains: Vec<String>,
     pub spam_prefixes: Vec<String>,
     pub matcher: Matcher,
 }
