@@ -555,7 +555,7 @@ mod tests {
     }
 
     #[test]
-    fn scams_the_cues_half_know_get_no_automatic_answer_when_the_second_opinion_agrees() {
+    fn scams_the_cues_half_know_are_never_answered_and_participants_asking_about_them_are_people() {
         let r = RuleSet::builtin();
         let decided = |raw: &str| {
             let (verdict, mut class) = screened(raw);
@@ -566,9 +566,8 @@ mod tests {
             let d = crate::decide::decide_with_second_opinion(&verdict, &mut class, &ctx, &r);
             (verdict, d.action, class.second_opinion)
         };
-        // Wording the cues only half know (one weak cue each), a clear spam
-        // vote: loan and domain offers. The model may move a decision only
-        // toward a person, so they are not ignored, but never answered.
+        // Loan and domain offers: spam by the rules, or to a person (the
+        // spam vote's own effect is tested in decide).
         for raw in [
             "From: Kredi Merkezi <info@hizli-kredi.example>\nTo: support@helpgate.example\nSubject: Kredi teklifiniz onaylandı\n\nSayın müşterimiz, kefilsiz 30.000 TL kredi başvurunuz onaylandı. Hemen tıklayın, para bugün hesabınızda.\n",
             "From: Domain Services <renew@domain-registry-notice.example>\nTo: support@helpgate.example\nSubject: Final notice: your domain expiration\n\nYour domain will expire and be released to the public. Renew now for $79 to keep your search listing.\n",
