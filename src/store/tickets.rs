@@ -62,7 +62,15 @@ pub fn insert(conn: &Connection, t: &NewTicket) -> StoreResult<TicketId> {
         t.subject,
         ts(t.at)
     ])?;
-    Ok(TicketId(conn.last_insert_rowid()))
+    let id = TicketId(conn.last_insert_rowid());
+    // The desk's counters (migrations 13 and 14): a new ticket is unmerged
+    // and unassigned. '' stands for "none", as in the recount.
+    conn.prepare_cached(
+        "INSERT INTO desk_counts VALUES (COALESCE(?1, ''), ?2, COALESCE(?3, ''), COALESCE(?4, ''), 1, 1)
+         ON CONFLICT DO UPDATE SET n = n + 1",
+    )?
+    .execute(params![t.queue, t.state.as_str(), t.topic, t.language])?;
+    Ok(id)
 }
 
 pub fn update(conn: &Connection, id: TicketId, u: &TicketUpdate) -> StoreResult<()> {
