@@ -312,7 +312,48 @@ fn by_structure(email: &ParsedEmail) -> Option<Verdict> {
             "X-Failed-Recipients: a mail system's bounce",
         ));
     }
+    if let Some(name) = email
+        .attachments
+        .iter()
+        .filter_map(|a| a.name.as_deref())
+        .find(|n| is_dmarc_report_name(n))
+    {
+        return Some(Verdict::machine(
+            "list",
+            format!("a DMARC aggregate report ({name})"),
+        ));
+    }
+    if email.attachments.iter().any(|a| {
+        let t = a.content_type.to_ascii_lowercase();
+        t == "text/calendar" || t == "application/ics"
+    }) {
+        // Calendar systems write invitations, updates and cancellations; a
+        // participant's question does not come as one.
+        return Some(Verdict::machine(
+            "list",
+            "a calendar invitation (text/calendar)",
+        ));
+    }
     None
+}
+
+/// RFC 7489 7.2.1.1 names an aggregate report
+/// `receiver!policy-domain!begin!end[!unique].xml` (zipped or gzipped):
+/// four `!`-separated fields, the two last ones Unix times.
+fn is_dmarc_report_name(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let Some(stem) = [".xml.gz", ".xml.zip", ".zip", ".gz", ".xml"]
+        .iter()
+        .find_map(|ext| lower.strip_suffix(ext))
+    else {
+        return false;
+    };
+    let fields: Vec<&str> = stem.split('!').collect();
+    let unix = |f: &str| f.len() >= 9 && f.bytes().all(|b| b.is_ascii_digit());
+    (4..=5).contains(&fields.len())
+        && fields[..2].iter().all(|f| f.contains('.'))
+        && unix(fields[2])
+        && unix(fields[3])
 }
 
 /// The sender's domain when it is one of `domains` or a subdomain of one
@@ -575,6 +616,49 @@ mod tests {
             },
             ..ParsedEmail::default()
         }
+    }
+
+    fn parsed(raw: &str) -> ParsedEmail {
+        crate::parse::parse(raw.as_bytes())
+    }
+
+    #[test]
+    fn a_calendar_invitation_and_a_dmarc_report_are_notifications() {
+        let rules = RuleSet::builtin();
+        let invite = parsed(concat!(
+            "From: Secretaria <cei@univ.example>\r\nTo: support@crowd.example\r\n",
+            "Subject: Invitacion: reunion informativa\r\nMessage-ID: <c1@univ.example>\r\n",
+            "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n",
+            "--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLe ha invitado a una reunion.\r\n",
+            "--b\r\nContent-Type: text/calendar; method=REQUEST; charset=utf-8\r\n\r\n",
+            "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nSUMMARY:Reunion\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            "--b--\r\n"
+        ));
+        assert_eq!(kind(&check(&invite, &rules)), "list");
+        let dmarc = parsed(concat!(
+            "From: DMARC Aggregate Report <dmarcreport@microsoft.com>\r\nTo: support@crowd.example\r\n",
+            "Subject: Report Domain: crowd.example Submitter: protection.outlook.com\r\n",
+            "Message-ID: <d1@microsoft.com>\r\nMIME-Version: 1.0\r\n",
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\nThis is a DMARC aggregate report.\r\n",
+            "--b\r\nContent-Type: application/gzip\r\nContent-Transfer-Encoding: base64\r\n",
+            "Content-Disposition: attachment; filename=\"protection.outlook.com!crowd.example!1804464000!1804550400.xml.gz\"\r\n\r\n",
+            "H4sIAAAAAAAAAwMAAAAAAAAAAAA=\r\n--b--\r\n"
+        ));
+        assert_eq!(kind(&check(&dmarc, &rules)), "list");
+        // A participant's zipped recordings are not a report.
+        assert!(!is_dmarc_report_name("recordings!week2.zip"));
+        assert!(!is_dmarc_report_name("take1.xml.gz"));
+        let upload = parsed(concat!(
+            "From: Ana <ana@example.org>\r\nTo: support@crowd.example\r\n",
+            "Subject: my files\r\nMessage-ID: <u1@example.org>\r\nMIME-Version: 1.0\r\n",
+            "Content-Type: multipart/mixed; boundary=b\r\n\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\nDid you get these?\r\n",
+            "--b\r\nContent-Type: application/zip\r\nContent-Transfer-Encoding: base64\r\n",
+            "Content-Disposition: attachment; filename=\"recordings!week2.zip\"\r\n\r\n",
+            "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA==\r\n--b--\r\n"
+        ));
+        assert_eq!(kind(&check(&upload, &rules)), "human");
     }
 
     fn kind(v: &Verdict) -> &str {
