@@ -106,16 +106,50 @@ pub fn assess(email: &ParsedEmail, rules: &RuleSet, texts: &[&str]) -> Assessmen
     if let Some(why) = crate::guard::nearest_failure(email) {
         out.add(s.auth_failed, why);
     }
-    let risky = email.attachments.iter().find_map(|a| {
-        let name = a.name.as_deref()?.to_ascii_lowercase();
-        let ext = name.rsplit_once('.')?.1.to_string();
-        s.risky_extensions.contains(&ext).then_some(name)
-    });
-    if let Some(name) = risky {
+    let names = || {
+        email
+            .attachments
+            .iter()
+            .filter_map(|a| a.name.as_deref().map(str::to_ascii_lowercase))
+    };
+    if let Some(name) = names()
+        .find(|n| is_disguised_program(n))
+        .filter(|_| s.disguised_program > 0.0)
+    {
+        out.add(
+            s.disguised_program,
+            format!("program named as a document: {name}"),
+        );
+        // Malware's own signature: no participant sends one, so it counts
+        // as much as wording no participant uses.
+        out.strong_cue = true;
+    } else if let Some(name) = names().find(|n| {
+        n.rsplit_once('.')
+            .is_some_and(|(_, ext)| s.risky_extensions.iter().any(|r| r == ext))
+    }) {
         out.add(s.risky_attachment, format!("attachment {name}"));
     }
     out.score = (out.score * 100.0).round() / 100.0;
     out
+}
+
+/// `invoice.pdf.exe`, `photo.jpg.scr`: a program whose name ends like a
+/// document or a recording, so that a mail client hiding known extensions
+/// shows `invoice.pdf`. A zipped recording (`take1.wav.zip`) is not one.
+fn is_disguised_program(name: &str) -> bool {
+    const PROGRAMS: &[&str] = &[
+        "exe", "scr", "js", "jse", "vbs", "vbe", "jar", "bat", "cmd", "msi", "lnk", "com", "pif",
+        "hta", "wsf", "ps1",
+    ];
+    const DOCUMENTS: &[&str] = &[
+        "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "rtf", "txt", "csv", "jpg",
+        "jpeg", "png", "gif", "mp3", "wav", "mp4", "mov",
+    ];
+    let mut parts = name.trim_end().rsplit('.');
+    let (Some(last), Some(before), Some(_stem)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    PROGRAMS.contains(&last) && DOCUMENTS.contains(&before.trim())
 }
 
 /// How the reason of a content-spam verdict starts.
@@ -296,6 +330,34 @@ mod tests {
         );
         m.html_only = true;
         assert!(check(&m).0, "{:?}", check(&m).2);
+    }
+
+    #[test]
+    fn a_program_named_as_a_document_makes_a_weak_scam_spam() {
+        let with = |name: &str| {
+            let mut m = mail(
+                "laskutus@toimisto.example",
+                "Lasku 40318",
+                "Hei, liitteenä lasku 40318. Maksathan eräpäivään mennessä.",
+            );
+            m.attachments.push(Attachment {
+                name: Some(name.into()),
+                content_type: "application/octet-stream".into(),
+                size: 9000,
+                sha256: String::new(),
+            });
+            check(&m)
+        };
+        let (spam, _, a) = with("lasku_40318.pdf.exe");
+        assert!(spam, "{a:?}");
+        // The same mail with a plain archive, or a participant's zipped
+        // recording, is no more than doubtful.
+        assert!(!with("lasku_40318.zip").0);
+        assert!(!with("take1.wav.zip").0);
+        assert!(!is_disguised_program("setup.exe"));
+        assert!(is_disguised_program(
+            "Foto.JPG.scr".to_ascii_lowercase().as_str()
+        ));
     }
 
     #[test]

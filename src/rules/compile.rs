@@ -804,6 +804,7 @@ impl Compiler {
                 .iter()
                 .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
                 .collect(),
+            disguised_program: s.disguised_program,
             matcher,
         }
     }

@@ -285,6 +285,9 @@ pub(crate) struct SpamSignals {
     pub(crate) auth_failed: f64,
     pub(crate) risky_attachment: f64,
     pub(crate) risky_extensions: Vec<String>,
+    /// Older spam.toml files lack it: no weight then.
+    #[serde(default)]
+    pub(crate) disguised_program: f64,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -126,6 +126,8 @@ pub struct SpamRules {
     pub risky_attachment: f64,
     /// Lower case, without the dot.
     pub risky_extensions: Vec<String>,
+    /// A program named as a document (`invoice.pdf.exe`).
+    pub disguised_program: f64,
     pub matcher: Matcher,
 }
 
