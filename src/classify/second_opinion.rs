@@ -123,9 +123,12 @@ impl Model {
             let (key, rest) = line
                 .split_once('\t')
                 .ok_or_else(|| err(n, "expected a tab-separated line"))?;
+            // The header names are words too: once both are read, a line
+            // keyed "docs" is the n-gram of "docs" (it broke retraining).
+            let in_header = classes.is_empty() || docs.is_empty();
             match key {
-                "classes" => classes = rest.split('\t').map(str::to_string).collect(),
-                "docs" => {
+                "classes" if in_header => classes = rest.split('\t').map(str::to_string).collect(),
+                "docs" if in_header => {
                     docs = rest
                         .split('\t')
                         .map(|d| d.parse().map_err(|_| err(n, "docs: expected counts")))
@@ -524,6 +527,9 @@ mod tests {
 
     #[test]
     fn a_broken_file_names_its_line() {
+        // An n-gram spelled like a header line is an n-gram.
+        let m = Model::parse("classes\ta\tb\ndocs\t1\t1\ndocs\t1:3\nclasses\t0:1\n").unwrap();
+        assert_eq!(m.index.len(), 2);
         let e = Model::parse("classes\ta\tb\ndocs\t1\t1\nabc\t0:1 7:2\n").unwrap_err();
         assert_eq!(e.line, 3);
         let e = Model::parse("abc\t0:1\n").unwrap_err();
