@@ -153,11 +153,11 @@ fn size_text(bytes: u64) -> String {
 const SECOND_OPINION_FILL: f64 = 0.06;
 const SECOND_OPINION_RELABEL: f64 = 0.08;
 /// Where the rules found no topic, a sensitive vote needs less: "when in
-/// doubt, escalate". Leave-one-set-out over eighteen sets and the labelled
-/// dev part (rules alone, 2,098 first messages), sensitive votes on such mail
-/// below the fill margin: at 0.03, 6 sensitive mails escalated and 2 others;
-/// at 0.02, 7 and 4; at 0, 10 and 10.
-const SECOND_OPINION_FILL_SENSITIVE: f64 = 0.03;
+/// doubt, escalate". tests/fixtures/unseen/second_opinion_loso.py over
+/// nineteen sets (2,006 first messages with a vote), sensitive votes on mail
+/// the rules call `other`: from 0.06, 49 sensitive mails escalated and 7
+/// others; from 0.04, 57 and 10; from 0.03, 58 and 13; from 0, 58 and 21.
+const SECOND_OPINION_FILL_SENSITIVE: f64 = 0.04;
 /// A sensitive vote at any margin (the best of all classes) is a sensitive
 /// cue: the mail is escalated, not answered (issue 14: "when in doubt").
 const SECOND_OPINION_VETO: f64 = 0.0;
@@ -753,9 +753,9 @@ mod tests {
         assert_eq!(got, (Action::Human, "other".into(), TopicSource::Text));
         // A sensitive vote needs less where the rules found nothing, but
         // not nothing.
-        let mut c = voted("other", 0.0, "privacy", 0.03);
+        let mut c = voted("other", 0.0, "privacy", 0.04);
         assert_eq!(with_vote(&mut c, &ctx()).0, Action::Escalate);
-        let mut c = voted("other", 0.0, "privacy", 0.02);
+        let mut c = voted("other", 0.0, "privacy", 0.03);
         assert_eq!(with_vote(&mut c, &ctx()).0, Action::Human);
     }
 
