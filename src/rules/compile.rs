@@ -805,6 +805,7 @@ impl Compiler {
                 .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
                 .collect(),
             disguised_program: s.disguised_program,
+            link_elsewhere: s.link_elsewhere,
             matcher,
         }
     }

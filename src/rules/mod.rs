@@ -128,6 +128,8 @@ pub struct SpamRules {
     pub risky_extensions: Vec<String>,
     /// A program named as a document (`invoice.pdf.exe`).
     pub disguised_program: f64,
+    /// A link in the new text to a site that is not a project's.
+    pub link_elsewhere: f64,
     pub matcher: Matcher,
 }
 
