@@ -287,6 +287,7 @@ fn test(
                         "matches": run.class.matches(rules),
                         "source": run.class.topic_source,
                         "second_opinion": run.class.second_opinion,
+                        "second_opinion_new_text": run.class.second_opinion_new_text,
                     },
                     "guard": run.verdict,
                     "decision": run.decision,
@@ -390,6 +391,13 @@ fn print_run(
             } else {
                 ""
             }
+        )?;
+    }
+    if let Some(v) = &c.second_opinion_new_text {
+        writeln!(
+            out,
+            "second opinion on the new text (counts on a follow-up): {} (margin {:.3}, runner-up {})",
+            v.topic, v.margin, v.runner_up
         )?;
     }
     for m in &c.matches(rules) {

@@ -116,21 +116,11 @@ fn issue_14_a_trained_second_opinion_names_topics_the_rules_do_not_know() {
     assert_eq!(j["decision"]["queue"], "sensitive");
 
     // The daemon's path decides the same: ingest with that rules dir.
-    let config = env.dir.path().join("helpgate.toml");
-    std::fs::write(&config, format!("rules_dir = \"{}\"\n", rules.display())).expect("write");
-    let with_config = |args: &[&str]| {
-        let out = env
-            .cmd(args)
-            .env("HELPGATE_CONFIG", &config)
-            .output()
-            .expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    with_config(&["ingest", path_str(&payment), path_str(&privacy)]);
+    ok_with_rules(
+        &env,
+        &rules,
+        &["ingest", path_str(&payment), path_str(&privacy)],
+    );
     let tickets = env.tickets();
     let got: Vec<(&str, &str)> = tickets
         .iter()
@@ -141,6 +131,101 @@ fn issue_14_a_trained_second_opinion_names_topics_the_rules_do_not_know() {
     assert_eq!(
         replies, 0,
         "no automatic answer on the second opinion's word"
+    );
+}
+
+/// A rules directory with a model trained on [`labelled_set`].
+fn trained_rules(env: &Env) -> std::path::PathBuf {
+    let set = env.dir.path().join("set");
+    labelled_set(&set);
+    let rules = env.dir.path().join("rules");
+    copy_rules(&rules);
+    let model = rules.join("second_opinion.tsv");
+    env.ok(&["rules", "train", "--out", path_str(&model), path_str(&set)]);
+    rules
+}
+
+/// `helpgate ARGS` with `rules_dir` set in a config file.
+fn ok_with_rules(env: &Env, rules: &std::path::Path, args: &[&str]) {
+    let config = env.dir.path().join("helpgate.toml");
+    std::fs::write(&config, format!("rules_dir = \"{}\"\n", rules.display())).expect("write");
+    let out = env
+        .cmd(args)
+        .env("HELPGATE_CONFIG", &config)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn issue_14_a_sensitive_vote_on_a_follow_up_s_new_text_escalates_it() {
+    let env = Env::new();
+    let rules = trained_rules(&env);
+    let plain = env.dir.path().join("plain");
+    copy_rules(&plain);
+    let subject = "my recordings were rejected";
+    let quote = "On Monday, Ana wrote:\n> Hello, why were my recordings rejected? I did everything as told.\n";
+    let mails = [
+        ("first.eml", format!("From: ana@example.org\nTo: support@helpgate.example\nSubject: {subject}\nMessage-ID: <r1@example.org>\n\nHello, why were my recordings rejected? I did everything as told, for the quibblecash.\n")),
+        // What the model knows as payment: the conversation goes on as it was.
+        ("pay.eml", format!("From: ana@example.org\nTo: support@helpgate.example\nSubject: Re: {subject}\nMessage-ID: <r2@example.org>\nIn-Reply-To: <r1@example.org>\n\nHi team, and the quibble wallet, thanks.\n\n{quote}")),
+        // Words the rules do not know, the model knows as privacy.
+        ("priv.eml", format!("From: ana@example.org\nTo: support@helpgate.example\nSubject: Re: {subject}\nMessage-ID: <r3@example.org>\nIn-Reply-To: <r1@example.org>\n\nHi team, please zorbex my vrellum, thanks.\n\n{quote}")),
+    ];
+    let paths: Vec<_> = mails.iter().map(|(n, m)| env.mail(n, m)).collect();
+
+    let new_text_vote = |mail: &std::path::Path| {
+        let args = ["rules", "test", "--json", "--rules", path_str(&rules)];
+        let mut j = json_lines(&env.ok(&[&args[..], &[path_str(mail)]].concat())).remove(0);
+        j["topic"]["second_opinion_new_text"].take()
+    };
+    let j = new_text_vote(&paths[2]);
+    assert_eq!(j["topic"], "privacy", "{j}");
+    assert!(j["margin"].as_f64().unwrap() >= 0.12, "{j}");
+    // A first message has no vote on its new text alone.
+    let j = new_text_vote(&paths[0]);
+    assert!(j.is_null(), "{j}");
+
+    // (action, reason) of each message and the queue of their ticket,
+    // ingested in order with `rules`.
+    let decided = |rules: &std::path::Path| {
+        let env = Env::new();
+        for p in &paths {
+            ok_with_rules(&env, rules, &["ingest", path_str(p)]);
+        }
+        let messages = env.messages();
+        let tickets = env.tickets();
+        assert_eq!(tickets.len(), 1, "one conversation: {tickets:?}");
+        let got: Vec<(String, String)> = messages
+            .iter()
+            .map(|m| {
+                (
+                    m["action"].as_str().unwrap().to_string(),
+                    m["reason"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        (got, tickets[0]["queue"].as_str().unwrap().to_string())
+    };
+    let (got, queue) = decided(&plain);
+    let actions: Vec<&str> = got.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["human", "human", "human"], "{got:?}");
+    assert_eq!(queue, "general");
+
+    let (got, queue) = decided(&rules);
+    let actions: Vec<&str> = got.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["human", "human", "escalate"], "{got:?}");
+    assert_eq!(queue, "sensitive");
+    assert!(
+        got[2]
+            .1
+            .contains("the second opinion on its new text votes privacy"),
+        "{}",
+        got[2].1
     );
 }
 
