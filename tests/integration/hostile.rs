@@ -379,14 +379,28 @@ fn issue_10_whom_an_automatic_reply_goes_to_and_what_it_repeats() {
     for r in reply_files(&env) {
         assert!(!r.contains("victim"), "{r}");
     }
-    // Without the third party the mail is answered, to From, and neither
-    // the link in the display name nor the one in the subject is repeated.
+    // A link to another site in the subject withholds the answer (spam.toml
+    // link_elsewhere): a person looks.
     let m = env.mail(
         "2.eml",
         &mail(
             "\"https://payout-verify.attacker.test/login\" <eve@attacker.test>",
             "e2@attacker.test",
             "Payment: verify at https://payout-verify.attacker.test/login",
+            "",
+            PAY,
+        ),
+    );
+    env.ok(&["ingest", path_str(&m)]);
+    assert!(reply_files(&env).is_empty(), "{:#?}", env.messages());
+    // Without the third party and the link in the subject, the mail is
+    // answered, to From, and the link in the display name is not repeated.
+    let m = env.mail(
+        "3.eml",
+        &mail(
+            "\"https://payout-verify.attacker.test/login\" <eve@attacker.test>",
+            "e3@attacker.test",
+            "Payment",
             "",
             PAY,
         ),
