@@ -365,16 +365,21 @@ mod tests {
         let phish = mail(
             "sarah.k.participant@freemail-box.example",
             "payment not received?",
-            "Hello, I have not received my payment for February. Please see the screenshot of my balance here and advise:\n\nhttp://docs-viewer-secure.example/view?id=44810\n\nSarah",
+            "Hello, I have not received my payment for February. Please see the screenshot of my balance here and advise:\n\nhttp://files-box.example/view?id=44810\n\nSarah",
         );
         let (spam, doubt, a) = check(&phish);
         assert!(!spam && doubt, "{a:?}");
         assert!(
-            a.signals
-                .iter()
-                .any(|s| s == "link to docs-viewer-secure.example"),
+            a.signals.iter().any(|s| s == "link to files-box.example"),
             "{a:?}"
         );
+        // With a host that spam.toml names a phishing host, it is spam.
+        let named = mail(
+            "sarah.k.participant@freemail-box.example",
+            "payment not received?",
+            "Please see the screenshot of my balance here: http://docs-viewer-secure.example/view?id=44810",
+        );
+        assert!(check(&named).0, "{:?}", check(&named).2);
         // The same question with a link to the project's own site, or none.
         let ours = mail(
             "ana@inbox.example",
