@@ -158,9 +158,12 @@ const SECOND_OPINION_RELABEL: f64 = 0.08;
 /// the rules call `other`: from 0.06, 49 sensitive mails escalated and 7
 /// others; from 0.04, 57 and 10; from 0.03, 58 and 13; from 0, 58 and 21.
 const SECOND_OPINION_FILL_SENSITIVE: f64 = 0.04;
-/// A sensitive vote at any margin (the best of all classes) is a sensitive
-/// cue: the mail is escalated, not answered (issue 14: "when in doubt").
-const SECOND_OPINION_VETO: f64 = 0.0;
+/// A sensitive vote (the best of all classes) is a sensitive cue: the mail
+/// is escalated, not answered (issue 14: "when in doubt"). Not at a tie:
+/// "Payment missing 679 ... week 679" drew privacy at margin 0.00 with the
+/// seventh session's model. second_opinion_loso.py, votes against an
+/// automatic answer: 23 right / 10 wrong from 0, 23 / 9 from 0.02.
+const SECOND_OPINION_VETO: f64 = 0.02;
 /// A sensitive vote at this margin escalates mail that the rules give a
 /// person under another topic (leave-one-set-out over fifteen sets: +12
 /// topics, +11 actions right; 0.0-0.3 all gain, 0.1 most).
@@ -811,7 +814,7 @@ mod tests {
 
     #[test]
     fn a_sensitive_vote_withholds_an_automatic_answer() {
-        let mut c = voted("payment", 5.0, "abuse", 0.001);
+        let mut c = voted("payment", 5.0, "abuse", 0.02);
         let d = decide_with_second_opinion(&Verdict::Human, &mut c, &ctx(), &RuleSet::builtin());
         assert_eq!(
             (d.action, d.queue.as_deref()),
@@ -823,6 +826,9 @@ mod tests {
             "{}",
             d.reason
         );
+        // A tie is no vote.
+        let mut c = voted("payment", 5.0, "privacy", 0.004);
+        assert_eq!(with_vote(&mut c, &ctx()).0, Action::AutoReply);
         // Any other vote leaves the rules' answer alone.
         let mut c = voted("payment", 5.0, "upload_confirmation", 0.9);
         let got = with_vote(&mut c, &ctx());

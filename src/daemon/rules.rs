@@ -16,6 +16,13 @@ pub fn load(config: &Config) -> Result<RuleSet, Vec<String>> {
             .map_err(|errs| errs.iter().map(ToString::to_string).collect::<Vec<_>>())?,
     };
     assign_mailboxes(config, &mut rules)?;
+    // The second opinion's model is parsed on first use (a one-mail `ingest
+    // -` may not need it). Here that first use would fall inside the first
+    // message's in-flight marker: in the crash test, kills during that
+    // parse at two start-ups in a row quarantined an innocent mail.
+    if let Some(e) = rules.model_error() {
+        return Err(vec![e.to_string()]);
+    }
     Ok(rules)
 }
 
