@@ -367,9 +367,9 @@ const MIGRATIONS: &[&str] = &[
     // 14 (issue 14, ingest throughput): a new ticket is counted by
     // `tickets::insert` itself. The insert trigger made every ticket insert a
     // multi-statement write, and SQLite then keeps a statement journal: a copy
-    // of each 16 KB page the insert touches in the table and its 14 indexes.
+    // of each 16 KB page the insert touches in the table and its 15 indexes.
     // That was a third of the store thread's time on realistic mail (perf:
-    // 31 us per ticket with the trigger, about 5 without). Updates and deletes
+    // 31 us per ticket with the trigger, about 9 with the upsert instead). Updates and deletes
     // keep their triggers: they are rare and made from many places.
     "DROP TRIGGER IF EXISTS desk_counts_insert;",
 ];
