@@ -217,15 +217,22 @@ pub fn decide_with_second_opinion(
         let route_queue = rules
             .route(&ctx.project, topic)
             .and_then(|r| r.queue.clone());
+        let rules_say = if class.spam.signals.is_empty() {
+            "the rules see no spam cue".to_string()
+        } else {
+            format!(
+                "the rules agree (spam score {}: {})",
+                class.spam.score,
+                class.spam.signals.join(", ")
+            )
+        };
         return Decision {
             action: Action::Human,
             queue: Some(route_queue.unwrap_or_else(|| rules.default_queue.clone())),
             template: None,
             reason: format!(
-                "Topic {topic} would get an automatic answer, but the second opinion votes spam (margin {:.2}) and the rules agree (spam score {}: {}): a person decides.",
+                "Topic {topic} would get an automatic answer, but the second opinion votes spam (margin {:.2}) and {rules_say}: a person decides.",
                 vote.margin,
-                class.spam.score,
-                class.spam.signals.join(", ")
             ),
         };
     }
@@ -1003,8 +1010,17 @@ mod tests {
             "{}",
             d.reason
         );
-        // The vote alone, or a weak one, changes nothing.
+        // The vote alone, or a weak one, changes nothing...
         assert_eq!(run(0.6, 0.5).action, Action::AutoReply);
         assert_eq!(run(0.4, 1.0).action, Action::AutoReply);
+        // ... unless it is very clear.
+        let d = run(1.0, 0.0);
+        assert_eq!((d.action, d.template), (Action::Human, None));
+        assert!(
+            d.reason.contains("the rules see no spam cue"),
+            "{}",
+            d.reason
+        );
+        assert_eq!(run(0.99, 0.0).action, Action::AutoReply);
     }
 }
