@@ -113,7 +113,10 @@ impl Model {
         };
         let mut classes: Vec<String> = Vec::new();
         let mut docs: Vec<u32> = Vec::new();
-        let mut grams: Vec<(&str, Vec<(u8, u32)>)> = Vec::new();
+        // Each n-gram and where its counts start in `counts`: one vector
+        // for all, not 120,000 small ones (the model loads at every start).
+        let mut grams: Vec<(&str, usize)> = Vec::new();
+        let mut counts: Vec<(u8, u32)> = Vec::new();
         for (i, line) in text.lines().enumerate() {
             let n = i + 1;
             if line.starts_with('#') || line.trim().is_empty() {
@@ -137,7 +140,7 @@ impl Model {
                     if classes.is_empty() || docs.len() != classes.len() {
                         return Err(err(n, "n-gram before the classes and docs lines"));
                     }
-                    let mut counts = Vec::new();
+                    grams.push((gram, counts.len()));
                     for cell in rest.split(' ') {
                         let (c, k) = cell
                             .split_once(':')
@@ -148,7 +151,6 @@ impl Model {
                             .ok_or_else(|| err(n, "expected class:count pairs"))?;
                         counts.push((c, k));
                     }
-                    grams.push((gram, counts));
                 }
             }
         }
@@ -160,10 +162,8 @@ impl Model {
             return Err(err(0, "every class needs training mail"));
         }
         let mut per_class = vec![0f64; classes.len()];
-        for (_, counts) in &grams {
-            for &(c, k) in counts {
-                per_class[usize::from(c)] += f64::from(k);
-            }
+        for &(c, k) in &counts {
+            per_class[usize::from(c)] += f64::from(k);
         }
         let v = grams.len() as f64;
         let base = per_class
@@ -175,15 +175,21 @@ impl Model {
             .map(|&d| (f64::from(d) / f64::from(total_docs)).ln())
             .collect();
         let mut index = GramTable::with_capacity(grams.len());
-        let mut bonus = Vec::new();
-        for (gram, counts) in grams {
-            let start = bonus.len() as u32;
-            bonus.extend(
-                counts
-                    .iter()
-                    .map(|&(c, k)| (c, ((f64::from(k) + SMOOTHING) / SMOOTHING).ln() as f32)),
-            );
-            index.insert(stable_hash(gram), (start, bonus.len() as u32));
+        // Most counts are small: their logarithms are computed once.
+        let weight = |k: u32| ((f64::from(k) + SMOOTHING) / SMOOTHING).ln() as f32;
+        let small: Vec<f32> = (0..256).map(weight).collect();
+        let bonus: Vec<(u8, f32)> = counts
+            .iter()
+            .map(|&(c, k)| {
+                (
+                    c,
+                    small.get(k as usize).copied().unwrap_or_else(|| weight(k)),
+                )
+            })
+            .collect();
+        let ends = grams.iter().skip(1).map(|g| g.1).chain([counts.len()]);
+        for (&(gram, start), end) in grams.iter().zip(ends) {
+            index.insert(stable_hash(gram), (start as u32, end as u32));
         }
         Ok(Model {
             classes,
