@@ -251,8 +251,12 @@ pub fn ask_second_opinion(
         return;
     };
     let (subject, new_text) = own_words(email);
+    // Both votes read the new text's n-grams: they are looked up once, and
+    // only when a vote is asked for.
+    let features = std::cell::OnceCell::new();
+    let features = || features.get_or_init(|| model.features(subject, &new_text));
     if wording_only || may_need_second_opinion(rules, class) {
-        let vote = model.vote(subject, &new_text);
+        let vote = features().vote();
         if wording_only {
             // A phish says "your account has been suspended" too, and the
             // rules then see an appeal: the model, which has read both, must
@@ -269,7 +273,7 @@ pub fn ask_second_opinion(
     // may be a follow-up; the scan costs about 10 us on the parallel side
     // rather than on the store thread.
     if !verdict.is_machine() && may_continue_a_conversation(email) && !new_text.trim().is_empty() {
-        class.second_opinion_new_text = Some(model.vote("", &new_text));
+        class.second_opinion_new_text = Some(features().vote_new_text());
     }
 }
 
