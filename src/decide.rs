@@ -161,19 +161,22 @@ const SECOND_OPINION_FILL_SENSITIVE: f64 = 0.04;
 /// A sensitive vote (the best of all classes) is a sensitive cue: the mail
 /// is escalated, not answered (issue 14: "when in doubt"). Not at a tie:
 /// "Payment missing 679 ... week 679" drew privacy at margin 0.00 with the
-/// seventh session's model. second_opinion_loso.py, votes against an
-/// automatic answer: 23 right / 10 wrong from 0, 23 / 9 from 0.02.
-const SECOND_OPINION_VETO: f64 = 0.02;
+/// seventh session's model and 0.024 with the eighth's.
+/// second_opinion_loso.py over 22 sets, votes against an automatic answer:
+/// 24 right / 11 wrong from 0, 23 / 10 from 0.02, 23 / 9 from 0.03 and 0.04.
+const SECOND_OPINION_VETO: f64 = 0.03;
 /// A clear vote for another topic withholds an automatic answer: the answer
 /// needs positive evidence, and two readers disagreeing is not that. The
 /// mail goes to a person under the vote's topic; an answer with the vote's
 /// template would be the model choosing an answer, which it never does.
-/// tests/fixtures/unseen/second_opinion_loso.py over 22 sets (1,065
-/// automatic answers to first messages, 74 of them to the wrong topic):
-/// from 0.15 it withholds 29, 25 of them wrong answers (11 rejection
-/// disputes answered with the instructions), action +5, topic +21; from
-/// 0.05, 44 and 33 (+5, +20); from 0.3, 16 and 14 (+4, +12).
-const SECOND_OPINION_DISAGREE: f64 = 0.15;
+/// tests/fixtures/unseen/second_opinion_loso.py over 22 sets with round
+/// 10 (1,067 automatic answers to first messages, 68 of them to the wrong
+/// topic): from 0.2 it withholds 20, 17 of them wrong answers (most of them
+/// rejection disputes answered with the instructions), topic +14; from
+/// 0.15, 25 and 21 (+17); from 0.1, 31 and 24 (+16). 0.15 also withheld the
+/// answer to "I uploaded my recordings but I did not get paid yet" (vote
+/// upload_confirmation at 0.19), a payment question.
+const SECOND_OPINION_DISAGREE: f64 = 0.2;
 /// A sensitive vote at this margin escalates mail that the rules give a
 /// person under another topic (leave-one-set-out over fifteen sets: +12
 /// topics, +11 actions right; 0.0-0.3 all gain, 0.1 most).
@@ -834,7 +837,7 @@ mod tests {
 
     #[test]
     fn a_sensitive_vote_withholds_an_automatic_answer() {
-        let mut c = voted("payment", 5.0, "abuse", 0.02);
+        let mut c = voted("payment", 5.0, "abuse", SECOND_OPINION_VETO);
         let d = decide_with_second_opinion(&Verdict::Human, &mut c, &ctx(), &RuleSet::builtin());
         assert_eq!(
             (d.action, d.queue.as_deref()),
