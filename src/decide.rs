@@ -161,10 +161,13 @@ const SECOND_OPINION_FILL_SENSITIVE: f64 = 0.04;
 /// A sensitive vote (the best of all classes) is a sensitive cue: the mail
 /// is escalated, not answered (issue 14: "when in doubt"). Not at a tie:
 /// "Payment missing 679 ... week 679" drew privacy at margin 0.00 with the
-/// seventh session's model and 0.024 with the eighth's.
-/// second_opinion_loso.py over 22 sets, votes against an automatic answer:
-/// 24 right / 11 wrong from 0, 23 / 10 from 0.02, 23 / 9 from 0.03 and 0.04.
-const SECOND_OPINION_VETO: f64 = 0.03;
+/// seventh session's model (0.024 with the eighth's: the crash test counts
+/// answers per decision, not per mail). second_opinion_loso.py over 22
+/// sets, votes against an automatic answer: 24 right / 11 wrong from 0,
+/// 23 / 10 from 0.02, 23 / 9 from 0.03. 0.03 was tried: it spares one
+/// person a mail, and the held-out unseen21 then got one automatic answer
+/// to a sensitive mail; an answer to sensitive mail costs more.
+const SECOND_OPINION_VETO: f64 = 0.02;
 /// A clear vote for another topic withholds an automatic answer: the answer
 /// needs positive evidence, and two readers disagreeing is not that. The
 /// mail goes to a person under the vote's topic; an answer with the vote's
