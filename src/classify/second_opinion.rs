@@ -292,7 +292,6 @@ struct GramTable {
     /// at least one class).
     slots: Vec<(u64, u32, u32)>,
     shift: u32,
-    len: usize,
 }
 
 impl GramTable {
@@ -302,7 +301,6 @@ impl GramTable {
         GramTable {
             slots: vec![(0, 0, 0); size],
             shift: 64 - size.trailing_zeros(),
-            len: 0,
         }
     }
 
@@ -321,7 +319,6 @@ impl GramTable {
             let slot = &mut self.slots[i];
             if slot.2 == 0 {
                 *slot = (h, range.0, range.1);
-                self.len += 1;
                 return;
             }
             if slot.0 == h {
@@ -350,7 +347,7 @@ impl GramTable {
 
     #[cfg(test)]
     fn len(&self) -> usize {
-        self.len
+        self.slots.iter().filter(|s| s.2 != 0).count()
     }
 }
 

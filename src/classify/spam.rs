@@ -205,9 +205,10 @@ pub fn screen(verdict: Verdict, spam: &Assessment, rules: &RuleSet) -> Verdict {
 const SPAM_VOTE_MARGIN: f64 = 0.5;
 /// At least one cue or structural signal of the rules must agree...
 const SPAM_VOTE_MIN_SCORE: f64 = 1.0;
-/// ... unless the vote is this clear. second_opinion_loso.py's folds over
-/// 22 sets: no participant's first message the rules would answer drew a
-/// spam vote above 0.23; a Turkish loan offer the cues did not know ("50.000
+/// ... unless the vote is this clear. Leave-one-set-out folds over 22 sets
+/// (each set voted on by a model trained on the others, as
+/// second_opinion_loso.py trains them): no participant's first message the
+/// rules would answer drew a spam vote above 0.23; a Turkish loan offer the cues did not know ("50.000
 /// TL krediniz onaylandı") drew 1.37 and was answered.
 const SPAM_VOTE_ALONE: f64 = 1.0;
 
