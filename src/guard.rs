@@ -752,6 +752,7 @@ mod tests {
             ("gravações", "Olá, vou viajar até dia 6 e sem internet, depois envio o resto das gravações. Tudo bem?"),
             ("녹음", "안녕하세요, 지금 휴가 중이라 녹음을 못 했어요. 다음 주에 올려도 될까요?"),
             ("enregistrements", "Bonjour, je suis en congé jusqu'au 9, je ferai les enregistrements après. Merci!"),
+            ("视频", "你好，我休假中在家录了三个视频，你们收到了吗？"),
         ] {
             let v = check(&mail("p@inbox.example", subject, body, &[]), &r);
             assert_eq!(kind(&v), "human", "{body}");
