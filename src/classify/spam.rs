@@ -179,10 +179,8 @@ pub const BY_CONTENT: &str = "spam by content";
 /// Machine mail of kind `spam` when the assessment says so and no earlier
 /// verdict did: upstream verdicts and machine mail keep theirs.
 pub fn screen(verdict: Verdict, spam: &Assessment, rules: &RuleSet) -> Verdict {
-    // An automated sender ("noreply") or an auto-reply marker is how spam
-    // tools send too: content that adds up to spam says better what the
-    // mail is (a parcel scam from noreply@ is spam, not an auto-reply).
-    let weak_machine = matches!(&verdict, Verdict::Machine { kind, .. } if kind == "autoreply");
+    // A parcel scam from noreply@ is spam, not a notification.
+    let weak_machine = verdict.is_weak_machine();
     if (verdict.is_machine() && !weak_machine) || !spam.is_spam(rules) {
         return verdict;
     }
@@ -494,7 +492,7 @@ mod tests {
             "Your order has shipped",
             "Your order 4411 has shipped and arrives on Tuesday.",
         );
-        assert_eq!(kind(screened(&m)), "autoreply");
+        assert_eq!(kind(screened(&m)), "list");
     }
 
     #[test]
