@@ -168,6 +168,17 @@ const SECOND_OPINION_FILL_SENSITIVE: f64 = 0.04;
 /// person a mail, and the held-out unseen21 then got one automatic answer
 /// to a sensitive mail; an answer to sensitive mail costs more.
 const SECOND_OPINION_VETO: f64 = 0.02;
+/// ... and more where the rules' own evidence for the answer is strong: the
+/// margin needed is at least this much per point of the rules' topic score
+/// (0.065 for a payment question scoring 6.5). Ninth session, the same
+/// script over 25 sets with per-mail rows: every vote that escalated a
+/// sensitive mail the rules would answer had a margin of at least 0.01 per
+/// point of their score, while 5 of the 13 wrong ones (plain payment and
+/// upload questions scoring 4.5-8.5, margins 0.026-0.07) did not: 25 right
+/// / 8 wrong instead of 25 / 13 (0.012: the same; 0.015: 24 / 8). A model
+/// trained with the borderline unseen27 voted abuse at 0.03-0.04 on some
+/// of the crash test's "I did not get paid for my recordings of week N".
+const SECOND_OPINION_VETO_PER_POINT: f64 = 0.01;
 /// A clear vote for another topic withholds an automatic answer: the answer
 /// needs positive evidence, and two readers disagreeing is not that. The
 /// mail goes to a person under the vote's topic; an answer with the vote's
@@ -244,7 +255,7 @@ pub fn decide_with_second_opinion(
     }
     let sensitive = |t: &str| rules.is_sensitive_topic(&ctx.project, t);
     let needed = if d.action == Action::AutoReply && sensitive(&vote.topic) {
-        SECOND_OPINION_VETO
+        SECOND_OPINION_VETO.max(SECOND_OPINION_VETO_PER_POINT * class.topic_score)
     } else if d.action == Action::AutoReply && vote.topic != "spam" {
         SECOND_OPINION_DISAGREE
     } else if d.action != Action::Human {
@@ -840,7 +851,7 @@ mod tests {
 
     #[test]
     fn a_sensitive_vote_withholds_an_automatic_answer() {
-        let mut c = voted("payment", 5.0, "abuse", SECOND_OPINION_VETO);
+        let mut c = voted("payment", 2.0, "abuse", SECOND_OPINION_VETO);
         let d = decide_with_second_opinion(&Verdict::Human, &mut c, &ctx(), &RuleSet::builtin());
         assert_eq!(
             (d.action, d.queue.as_deref()),
@@ -855,6 +866,18 @@ mod tests {
         // A tie is no vote.
         let mut c = voted("payment", 5.0, "privacy", 0.004);
         assert_eq!(with_vote(&mut c, &ctx()).0, Action::AutoReply);
+    }
+
+    #[test]
+    fn the_stronger_the_rules_answer_the_clearer_a_sensitive_vote_must_be() {
+        // A plain payment question (score 6.5) against a near-tie abuse vote.
+        let mut c = voted("payment", 6.5, "abuse", 0.04);
+        assert_eq!(with_vote(&mut c, &ctx()).0, Action::AutoReply);
+        let mut c = voted("payment", 6.5, "abuse", 0.07);
+        assert_eq!(with_vote(&mut c, &ctx()).0, Action::Escalate);
+        // Barely enough for an answer: the floor holds.
+        let mut c = voted("payment", 2.0, "privacy", SECOND_OPINION_VETO);
+        assert_eq!(with_vote(&mut c, &ctx()).0, Action::Escalate);
     }
 
     #[test]
