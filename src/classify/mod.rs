@@ -123,6 +123,11 @@ pub struct Classification {
     /// says may escalate it ([`crate::decide::decide_with_second_opinion`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub second_opinion_new_text: Option<second_opinion::Vote>,
+    /// The new text [`classify`] read ([`own_words`]), kept for
+    /// [`ask_second_opinion`] of the same mail, which reads the same words
+    /// and takes it: cutting quotes twice cost as much as the vote's look-ups.
+    #[serde(skip)]
+    pub own_text: Option<String>,
 }
 
 /// Where a message's topic comes from.
@@ -216,6 +221,7 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
         .map(|&i| (i, true))
         .chain(body_hits.iter().map(|&i| (i, false)))
         .collect();
+    out.own_text = Some(new_text);
     out
 }
 
@@ -251,6 +257,7 @@ pub fn ask_second_opinion(
     rules: &RuleSet,
     class: &mut Classification,
 ) {
+    let own_text = class.own_text.take();
     let wording_only = spam::by_wording_only(verdict, &class.spam);
     if verdict.is_machine() && !wording_only {
         return;
@@ -262,7 +269,8 @@ pub fn ask_second_opinion(
         }
         return;
     };
-    let (subject, new_text) = own_words(email);
+    let subject = strip_subject_prefixes(&email.subject);
+    let new_text = own_text.unwrap_or_else(|| own_words(email).1);
     // Both votes read the new text's n-grams: they are looked up once, and
     // only when a vote is asked for.
     let features = std::cell::OnceCell::new();
