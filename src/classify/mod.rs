@@ -123,6 +123,11 @@ pub struct Classification {
     /// says may escalate it ([`crate::decide::decide_with_second_opinion`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub second_opinion_new_text: Option<second_opinion::Vote>,
+    /// The new text [`classify`] read ([`own_words`]), kept for
+    /// [`ask_second_opinion`] of the same mail, which reads the same words
+    /// and takes it: cutting quotes twice cost as much as the vote's look-ups.
+    #[serde(skip)]
+    pub own_text: Option<String>,
 }
 
 /// Where a message's topic comes from.
@@ -166,10 +171,22 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     if subj_norm.trim().is_empty() && one_liner {
         subj_norm.clone_from(&body_norm);
     }
-    let mut subj_hits = Vec::new();
-    let mut body_hits = Vec::new();
-    rules.text.find(&subj_norm, &mut subj_hits);
-    rules.text.find(&body_norm, &mut body_hits);
+    // Topic and spam cues in one scan of each text; a subject-only mail or
+    // a one-liner without subject is one text twice, scanned once.
+    let (mut subj_hits, mut subj_spam) = (Vec::new(), Vec::new());
+    let spam_cues = &rules.spam.matcher;
+    rules
+        .text
+        .find_pair(spam_cues, &subj_norm, &mut subj_hits, &mut subj_spam);
+    let (body_hits, body_spam) = if body_norm == subj_norm {
+        (subj_hits.clone(), subj_spam.clone())
+    } else {
+        let (mut hits, mut spam) = (Vec::new(), Vec::new());
+        rules
+            .text
+            .find_pair(spam_cues, &body_norm, &mut hits, &mut spam);
+        (hits, spam)
+    };
     // The same for a one-liner under a subject that says nothing ("hi",
     // "urgent"): "when is payout for november??" is as clear as its subject
     // would be.
@@ -193,17 +210,18 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     // will be closed"): when the forwarder wrote words of their own ("is
     // this really from you?"), those are what spam cues read.
     let forwarder_wrote = email.body.forwarded.is_some() && !new_text.trim().is_empty();
-    let spam_texts: &[&str] = if forwarder_wrote {
-        &[&body_norm]
+    let spam_hits = if forwarder_wrote {
+        body_spam
     } else {
-        &[&subj_norm, &body_norm]
+        subj_spam.into_iter().chain(body_spam).collect()
     };
-    out.spam = spam::assess(email, rules, spam_texts);
+    out.spam = spam::assess(email, rules, spam_hits);
     out.hits = subj_hits
         .iter()
         .map(|&i| (i, true))
         .chain(body_hits.iter().map(|&i| (i, false)))
         .collect();
+    out.own_text = Some(new_text);
     out
 }
 
@@ -239,6 +257,7 @@ pub fn ask_second_opinion(
     rules: &RuleSet,
     class: &mut Classification,
 ) {
+    let own_text = class.own_text.take();
     let wording_only = spam::by_wording_only(verdict, &class.spam);
     if verdict.is_machine() && !wording_only {
         return;
@@ -250,7 +269,8 @@ pub fn ask_second_opinion(
         }
         return;
     };
-    let (subject, new_text) = own_words(email);
+    let subject = strip_subject_prefixes(&email.subject);
+    let new_text = own_text.unwrap_or_else(|| own_words(email).1);
     // Both votes read the new text's n-grams: they are looked up once, and
     // only when a vote is asked for.
     let features = std::cell::OnceCell::new();

@@ -212,16 +212,21 @@ impl Model {
     /// The n-grams of a message looked up once, for its vote on subject
     /// and new text and its vote on the new text alone.
     pub fn features<'m>(&'m self, subject: &str, new_text: &str) -> Features<'m> {
-        let mut ranges = Vec::new();
+        let mut grams = Vec::new();
         let mut text = Vec::new();
         each_feature(subject, new_text, |h, at, in_text| {
-            if at == ranges.len() {
-                ranges.push(self.index.get(h));
+            if at == grams.len() {
+                grams.push(h);
             }
             if in_text {
                 text.push(at as u32);
             }
         });
+        // Looked up in a loop of their own, after the hashing: the table is
+        // megabytes (most look-ups miss the cache), and look-ups that depend
+        // on nothing but their key let the processor wait for several misses
+        // at once. Inline in the hashing loop they cost ingest ~4 % more CPU.
+        let ranges = grams.iter().map(|&h| self.index.get(h)).collect();
         Features {
             model: self,
             ranges,

@@ -53,17 +53,14 @@ impl Assessment {
     }
 }
 
-/// Score a message against the spam rules. `text` is the normalized
-/// subject and new text the topic scan already built.
-pub fn assess(email: &ParsedEmail, rules: &RuleSet, texts: &[&str]) -> Assessment {
+/// Score a message against the spam rules. `hits` are the spam cues
+/// found in its normalized subject and new text (by the topic scan, which
+/// finds both: [`crate::rules::matcher::Matcher::find_pair`]).
+pub fn assess(email: &ParsedEmail, rules: &RuleSet, mut hits: Vec<u32>) -> Assessment {
     let s = &rules.spam;
     let mut out = Assessment::default();
     if s.threshold <= 0.0 {
         return out;
-    }
-    let mut hits = Vec::new();
-    for t in texts {
-        s.matcher.find(t, &mut hits);
     }
     hits.sort_unstable();
     hits.dedup();

@@ -6,7 +6,7 @@ use super::file::{
     LangPatterns, LanguagesFile, MachineFile, ProjectsFile, RouteDef, RoutingFile, SpamFile,
     TopicsFile,
 };
-use super::matcher::{Matcher, Origin, Pattern, PatternKind, Target};
+use super::matcher::{Matcher, Origin, Pattern, PatternKind, Target, Unbuilt};
 use super::normalize::normalize;
 use super::{
     Detection, Language, MachineRules, Project, Route, RuleSet, SpamRules, Thresholds, Topic,
@@ -205,11 +205,21 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
         Some(m) => c.machine(mp, mt, m),
         None => MachineRules::default(),
     };
-    let spam_rules = match &spam {
+    let (mut spam_rules, spam_patterns) = match &spam {
         Some((p, t, f)) => c.spam(p, t, f),
-        None => SpamRules::default(),
+        None => (SpamRules::default(), None),
     };
-    let text = match Matcher::build(std::mem::take(&mut c.patterns)) {
+    // Topic and spam cues read the same text: one automaton finds both.
+    let text =
+        Matcher::prepare(std::mem::take(&mut c.patterns)).and_then(|topics| match spam_patterns {
+            Some(spam) => {
+                let (text, spam) = topics.build_pair(spam)?;
+                spam_rules.matcher = spam;
+                Ok(text)
+            }
+            None => topics.build(),
+        });
+    let text = match text {
         Ok(m) => m,
         Err(e) => {
             c.errors.extend(e.located());
@@ -746,7 +756,9 @@ impl Compiler {
         }
     }
 
-    fn spam(&mut self, path: &str, text: &str, f: &SpamFile) -> SpamRules {
+    /// The spam rules and their patterns, checked: the caller builds them
+    /// into one automaton with the topic patterns.
+    fn spam(&mut self, path: &str, text: &str, f: &SpamFile) -> (SpamRules, Option<Unbuilt>) {
         let file: Arc<str> = path.into();
         let saved = std::mem::take(&mut self.patterns);
         let saved_merged = std::mem::take(&mut self.merged);
@@ -768,16 +780,17 @@ impl Compiler {
         }
         let patterns = std::mem::replace(&mut self.patterns, saved);
         self.merged = saved_merged;
-        let matcher = Matcher::build(patterns).unwrap_or_else(|e| {
-            self.errors.extend(e.located());
-            self.errors.push(RuleError::at(
-                path,
-                text,
-                0,
-                format!("cannot build spam patterns: {e}"),
-            ));
-            Matcher::default()
-        });
+        let unbuilt = Matcher::prepare(patterns)
+            .map_err(|e| {
+                self.errors.extend(e.located());
+                self.errors.push(RuleError::at(
+                    path,
+                    text,
+                    0,
+                    format!("cannot build spam patterns: {e}"),
+                ));
+            })
+            .ok();
         if f.threshold <= 0.0 || f.doubt <= 0.0 || f.doubt > f.threshold {
             self.errors.push(RuleError::at(
                 path,
@@ -790,7 +803,7 @@ impl Compiler {
             ));
         }
         let s = &f.signals;
-        SpamRules {
+        let rules = SpamRules {
             threshold: f.threshold,
             doubt: f.doubt,
             html_only: s.html_only,
@@ -806,7 +819,8 @@ impl Compiler {
                 .collect(),
             disguised_program: s.disguised_program,
             link_elsewhere: s.link_elsewhere,
-            matcher,
-        }
+            matcher: Matcher::default(),
+        };
+        (rules, unbuilt)
     }
 }

@@ -74,11 +74,28 @@ pub struct Pattern {
 #[derive(Debug)]
 pub struct Matcher {
     pub patterns: Vec<Pattern>,
-    ac: Option<AhoCorasick>,
-    /// Per automaton pattern: what finding it means.
+    /// Shared with the other matcher of a pair ([`Unbuilt::build_pair`]),
+    /// whose literals it also holds.
+    ac: Option<Arc<AhoCorasick>>,
+    /// The automaton's id of this matcher's first literal (0 unless it
+    /// comes second in a pair).
+    first: usize,
+    /// Per literal of this matcher: what finding it means.
     slots: Vec<Slot>,
     regexes: Vec<Compiled>,
     /// Indexes into `regexes` without a gate: run on every text.
+    ungated: Vec<u32>,
+}
+
+/// Patterns checked and split into literals and regexes, before the
+/// automaton is built: alone ([`Unbuilt::build`]) or together with another
+/// set ([`Unbuilt::build_pair`]).
+#[derive(Debug)]
+pub struct Unbuilt {
+    patterns: Vec<Pattern>,
+    lits: Vec<Vec<u8>>,
+    slots: Vec<Slot>,
+    regexes: Vec<Compiled>,
     ungated: Vec<u32>,
 }
 
@@ -187,6 +204,12 @@ impl Matcher {
     /// lazy DFA kept building new states (half of the classification time
     /// in an ingest profile) and cleared its cache when full.
     pub fn build(patterns: Vec<Pattern>) -> Result<Matcher, BuildError> {
+        Matcher::prepare(patterns)?.build()
+    }
+
+    /// Check `patterns` and sort them into literals and regexes; the
+    /// automaton is built by [`Unbuilt::build`] or [`Unbuilt::build_pair`].
+    pub fn prepare(patterns: Vec<Pattern>) -> Result<Unbuilt, BuildError> {
         let mut lits: Vec<Vec<u8>> = Vec::new();
         let mut slots: Vec<Slot> = Vec::new();
         let mut words: HashMap<(String, bool, bool), usize> = HashMap::new();
@@ -251,23 +274,9 @@ impl Matcher {
                 regexes: failed,
             });
         }
-        let ac = if lits.is_empty() {
-            None
-        } else {
-            Some(
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::Standard)
-                    // A DFA ran classification in 14 % fewer instructions
-                    // but took 60 ms more to build, paid by every `ingest -`
-                    // an MTA starts per mail.
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
-                    .build(&lits)
-                    .map_err(|e| e.to_string())?,
-            )
-        };
-        Ok(Matcher {
+        Ok(Unbuilt {
             patterns,
-            ac,
+            lits,
             slots,
             regexes,
             ungated,
@@ -277,43 +286,42 @@ impl Matcher {
     /// Ids of the distinct patterns found in `text` (normalized), appended
     /// to `out` (sorted and deduplicated on return).
     pub fn find(&self, text: &str, out: &mut Vec<u32>) {
-        let start = out.len();
-        let mut candidates: Vec<u32> = Vec::new();
+        let mut scan = Scan::new(self, out);
         if let Some(ac) = &self.ac {
             for m in ac.find_overlapping_iter(text) {
-                let (left, right, ids) = match &self.slots[m.pattern().as_usize()] {
-                    Slot::Word(left, right, ids) => (*left, *right, ids),
-                    Slot::Gate(regexes) => {
-                        candidates.extend_from_slice(regexes);
-                        continue;
-                    }
-                };
-                if left
-                    && text[..m.start()]
-                        .chars()
-                        .next_back()
-                        .is_some_and(is_word_char)
-                {
-                    continue;
-                }
-                if right && text[m.end()..].chars().next().is_some_and(is_word_char) {
-                    continue;
-                }
-                out.extend_from_slice(ids);
+                scan.literal(text, &m);
             }
         }
-        candidates.sort_unstable();
-        candidates.dedup();
-        for &i in candidates.iter().chain(&self.ungated) {
-            let c = &self.regexes[i as usize];
-            if c.get().is_some_and(|r| r.is_match(text)) {
-                out.push(c.id);
+        scan.finish(text);
+    }
+
+    /// [`Matcher::find`] of `self` into `out` and of `other` into
+    /// `other_out`, in one scan of `text` when the two were built as a pair
+    /// (topic and spam cues read the same normalized text).
+    pub fn find_pair(
+        &self,
+        other: &Matcher,
+        text: &str,
+        out: &mut Vec<u32>,
+        other_out: &mut Vec<u32>,
+    ) {
+        let shared = match (&self.ac, &other.ac) {
+            (Some(a), Some(b)) if Arc::ptr_eq(a, b) => a,
+            _ => {
+                self.find(text, out);
+                other.find(text, other_out);
+                return;
+            }
+        };
+        let mut scans = [Scan::new(self, out), Scan::new(other, other_out)];
+        for m in shared.find_overlapping_iter(text) {
+            for s in &mut scans {
+                s.literal(text, &m);
             }
         }
-        out[start..].sort_unstable();
-        let mut tail = out.split_off(start);
-        tail.dedup();
-        out.extend(tail);
+        for s in scans {
+            s.finish(text);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -346,6 +354,122 @@ impl Matcher {
 
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()
+    }
+}
+
+fn automaton(lits: &[Vec<u8>]) -> Result<Option<Arc<AhoCorasick>>, BuildError> {
+    if lits.is_empty() {
+        return Ok(None);
+    }
+    let ac = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::Standard)
+        // A DFA ran classification in 14 % fewer instructions but took
+        // 60 ms more to build, paid by every `ingest -` an MTA starts per
+        // mail.
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(lits)
+        .map_err(|e| e.to_string())?;
+    Ok(Some(Arc::new(ac)))
+}
+
+impl Unbuilt {
+    /// The matcher of these patterns alone.
+    pub fn build(self) -> Result<Matcher, BuildError> {
+        let ac = automaton(&self.lits)?;
+        Ok(self.into_matcher(ac, 0))
+    }
+
+    /// Two matchers over one automaton holding the literals of both, so
+    /// [`Matcher::find_pair`] scans a text once for both sets. Each still
+    /// finds its own patterns alone ([`Matcher::find`]).
+    pub fn build_pair(self, other: Unbuilt) -> Result<(Matcher, Matcher), BuildError> {
+        let first = self.lits.len();
+        let mut lits = self.lits.clone();
+        lits.extend(other.lits.iter().cloned());
+        let ac = automaton(&lits)?;
+        Ok((
+            self.into_matcher(ac.clone(), 0),
+            other.into_matcher(ac, first),
+        ))
+    }
+
+    fn into_matcher(self, ac: Option<Arc<AhoCorasick>>, first: usize) -> Matcher {
+        Matcher {
+            patterns: self.patterns,
+            ac,
+            first,
+            slots: self.slots,
+            regexes: self.regexes,
+            ungated: self.ungated,
+        }
+    }
+}
+
+/// One matcher's state during a scan: the literal patterns found so far
+/// and the regexes whose gates opened.
+struct Scan<'a> {
+    matcher: &'a Matcher,
+    out: &'a mut Vec<u32>,
+    start: usize,
+    candidates: Vec<u32>,
+}
+
+impl<'a> Scan<'a> {
+    fn new(matcher: &'a Matcher, out: &'a mut Vec<u32>) -> Scan<'a> {
+        let start = out.len();
+        Scan {
+            matcher,
+            out,
+            start,
+            candidates: Vec::new(),
+        }
+    }
+
+    /// An automaton match: one of this matcher's literals, or the other's
+    /// in a pair (ignored).
+    fn literal(&mut self, text: &str, m: &aho_corasick::Match) {
+        let slot = m
+            .pattern()
+            .as_usize()
+            .checked_sub(self.matcher.first)
+            .and_then(|i| self.matcher.slots.get(i));
+        let (left, right, ids) = match slot {
+            Some(Slot::Word(left, right, ids)) => (*left, *right, ids),
+            Some(Slot::Gate(regexes)) => {
+                self.candidates.extend_from_slice(regexes);
+                return;
+            }
+            None => return,
+        };
+        if left
+            && text[..m.start()]
+                .chars()
+                .next_back()
+                .is_some_and(is_word_char)
+        {
+            return;
+        }
+        if right && text[m.end()..].chars().next().is_some_and(is_word_char) {
+            return;
+        }
+        self.out.extend_from_slice(ids);
+    }
+
+    /// Run the regexes whose gates opened and the ungated ones; sort and
+    /// deduplicate what was found.
+    fn finish(mut self, text: &str) {
+        self.candidates.sort_unstable();
+        self.candidates.dedup();
+        for &i in self.candidates.iter().chain(&self.matcher.ungated) {
+            let c = &self.matcher.regexes[i as usize];
+            if c.get().is_some_and(|r| r.is_match(text)) {
+                self.out.push(c.id);
+            }
+        }
+        self.out[self.start..].sort_unstable();
+        let mut tail = self.out.split_off(self.start);
+        tail.dedup();
+        self.out.extend(tail);
     }
 }
 
@@ -492,26 +616,51 @@ mod tests {
         assert_eq!(found(&m, "abc7"), vec![2]);
     }
 
+    #[test]
+    fn a_pair_scans_once_and_finds_what_each_finds_alone() {
+        let topics = vec![
+            pat("pay", PatternKind::Keyword),
+            pat("bitcoin*", PatternKind::Keyword),
+            pat(r"\bcan i\b.{0,20}\bpay\b", PatternKind::Regex),
+        ];
+        // The same literal as a word on one side and a gate on the other.
+        let spam = vec![
+            pat("bitcoin", PatternKind::Keyword),
+            pat(r"\bpay\b.{0,10}\bnow\b", PatternKind::Regex),
+            pat("wallet", PatternKind::Keyword),
+        ];
+        let alone = (
+            Matcher::build(topics.clone()).expect("compiles"),
+            Matcher::build(spam.clone()).expect("compiles"),
+        );
+        let (a, b) = Matcher::prepare(topics)
+            .expect("compiles")
+            .build_pair(Matcher::prepare(spam).expect("compiles"))
+            .expect("builds");
+        for text in [
+            "can i pay in bitcoins",
+            "pay now to the bitcoin wallet",
+            "repayment",
+            "",
+        ] {
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            a.find_pair(&b, text, &mut x, &mut y);
+            assert_eq!(x, found(&alone.0, text), "{text}");
+            assert_eq!(y, found(&alone.1, text), "{text}");
+            assert_eq!(x, found(&a, text), "{text}");
+            assert_eq!(y, found(&b, text), "{text}");
+        }
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        a.find_pair(&b, "pay now, bitcoin wallet", &mut x, &mut y);
+        assert_eq!((x, y), (vec![0, 1], vec![0, 1, 2]));
+    }
+
     /// Every regex of the shipped rules, gated, matches exactly the texts
     /// it matches alone, over all mail in tests/fixtures.
     #[test]
     fn gated_shipped_regexes_agree_with_each_regex_alone() {
-        use super::super::normalize::normalize;
         let rules = crate::rules::RuleSet::builtin();
-        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
-        let mut texts = Vec::new();
-        for set in std::fs::read_dir(&fixtures).expect("fixtures") {
-            let Ok(dir) = std::fs::read_dir(set.expect("entry").path().join("emails")) else {
-                continue;
-            };
-            for f in dir {
-                let email =
-                    crate::parse::parse(&std::fs::read(f.expect("entry").path()).expect("read"));
-                texts.push(normalize(&email.subject, 400));
-                texts.push(normalize(&email.body.new_text, 4000));
-            }
-        }
-        assert!(texts.len() > 400, "{} texts", texts.len());
+        let texts = fixture_texts();
         let mut hits = 0;
         for m in [&rules.text, &rules.machine.matcher, &rules.spam.matcher] {
             let alone: Vec<(u32, Regex)> = m
@@ -541,5 +690,46 @@ mod tests {
             }
         }
         assert!(hits > 20, "only {hits} regex hits: the test proves little");
+    }
+
+    /// Normalized subjects and new texts of all mail in tests/fixtures.
+    fn fixture_texts() -> Vec<String> {
+        use super::super::normalize::normalize;
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+        let mut texts = Vec::new();
+        for set in std::fs::read_dir(&fixtures).expect("fixtures") {
+            let Ok(dir) = std::fs::read_dir(set.expect("entry").path().join("emails")) else {
+                continue;
+            };
+            for f in dir {
+                let email =
+                    crate::parse::parse(&std::fs::read(f.expect("entry").path()).expect("read"));
+                texts.push(normalize(&email.subject, 400));
+                texts.push(normalize(&email.body.new_text, 4000));
+            }
+        }
+        assert!(texts.len() > 400, "{} texts", texts.len());
+        texts
+    }
+
+    /// The shipped topic and spam cues, built as the pair classification
+    /// scans once, find exactly what each set built alone finds.
+    #[test]
+    fn the_shipped_pair_finds_what_each_set_finds_alone() {
+        let rules = crate::rules::RuleSet::builtin();
+        let (text, spam) = (&rules.text, &rules.spam.matcher);
+        let shared = |m: &Matcher| m.ac.clone().expect("literals");
+        assert!(Arc::ptr_eq(&shared(text), &shared(spam)), "one automaton");
+        let text_alone = Matcher::build(text.patterns.clone()).expect("compiles");
+        let spam_alone = Matcher::build(spam.patterns.clone()).expect("compiles");
+        let mut hits = 0;
+        for t in fixture_texts() {
+            let (mut x, mut y) = (Vec::new(), Vec::new());
+            text.find_pair(spam, &t, &mut x, &mut y);
+            assert_eq!(x, found(&text_alone, &t), "{t}");
+            assert_eq!(y, found(&spam_alone, &t), "{t}");
+            hits += x.len() + y.len();
+        }
+        assert!(hits > 1000, "only {hits} hits: the test proves little");
     }
 }
