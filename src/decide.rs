@@ -171,11 +171,12 @@ const SECOND_OPINION_VETO: f64 = 0.02;
 /// ... and more where the rules' own evidence for the answer is strong: the
 /// margin needed is at least this much per point of the rules' topic score
 /// (0.065 for a payment question scoring 6.5). Ninth session, the same
-/// script over 25 sets with per-mail rows: every vote that escalated a
-/// sensitive mail the rules would answer had a margin of at least 0.01 per
-/// point of their score, while 5 of the 13 wrong ones (plain payment and
-/// upload questions scoring 4.5-8.5, margins 0.026-0.07) did not: 25 right
-/// / 8 wrong instead of 25 / 13 (0.012: the same; 0.015: 24 / 8). A model
+/// script over 25 sets (its "k * the rules' score" lines): every vote that
+/// escalated a sensitive mail the rules would answer had a margin of at
+/// least 0.01 per point of their score, while 5 of the 13 wrong ones (plain
+/// payment and upload questions scoring 4.5-8.5, margins 0.026-0.07) did
+/// not: 25 right / 8 wrong instead of 25 / 13 (0.015: 24 / 8); with round
+/// 11's rules, 25 / 7 instead of 25 / 12 (0.015: 24 / 7). A model
 /// trained with the borderline unseen27 voted abuse at 0.03-0.04 on some
 /// of the crash test's "I did not get paid for my recordings of week N".
 const SECOND_OPINION_VETO_PER_POINT: f64 = 0.01;
