@@ -619,10 +619,12 @@ fn quarantine(
     .execute(rusqlite::params![
         raw.source,
         reason,
-        raw.bytes,
+        crate::store::messages::RawColumn(&raw.bytes),
         ts(clock.now())
     ])?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    crate::store::messages::write_streamed(conn, "quarantine", id, &raw.bytes)?;
+    Ok(id)
 }
 
 /// "outer: inner: innermost", for reasons stored with quarantined mail.
@@ -703,6 +705,56 @@ mod tests {
             count("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH 'paid'"),
             2
         );
+    }
+
+    #[test]
+    fn a_large_mail_is_stored_and_quarantined_byte_for_byte() {
+        // Above `STREAM_RAW_ABOVE` the raw mail is written piecewise into
+        // a zero blob: what is read back must be the mail, to the byte.
+        let big = |subject: &str, id: &str| {
+            let mut m = mail(subject, id);
+            let line = b"Words of a long letter, line after line, with no end in sight.\r\n";
+            while m.bytes.len() <= 3 * crate::store::messages::STREAM_RAW_ABOVE {
+                m.bytes.extend_from_slice(line);
+            }
+            m.bytes.extend_from_slice(b"The last line.\r\n");
+            m
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open_in(dir.path()).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.subject = 'boom'
+                 BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END;",
+            )
+            .unwrap();
+        let (kept, refused) = (big("Payment", "a"), big("boom", "b"));
+        let outcomes = test_pipeline()
+            .process_batch(&mut store, vec![kept.clone(), refused.clone()])
+            .unwrap();
+        let Outcome::NewTicket { message, .. } = outcomes[0] else {
+            panic!("{outcomes:?}")
+        };
+        let stored = crate::store::messages::raw(store.conn(), message)
+            .unwrap()
+            .unwrap();
+        assert!(
+            stored == kept.bytes,
+            "the stored mail differs from the one ingested"
+        );
+        let Outcome::Quarantined { quarantine, .. } = outcomes[1] else {
+            panic!("{outcomes:?}")
+        };
+        let quarantined: Vec<u8> = store
+            .conn()
+            .query_row(
+                "SELECT raw FROM quarantine WHERE id = ?1",
+                [quarantine],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(quarantined == refused.bytes, "the quarantined mail differs");
     }
 
     #[test]

@@ -155,9 +155,48 @@ pub fn insert(conn: &Connection, m: &NewMessage<'_>) -> StoreResult<MessageId> {
         m.body,
         m.classification,
         m.raw.len() as i64,
-        m.raw
+        RawColumn(m.raw)
     ])?;
-    Ok(MessageId(conn.last_insert_rowid()))
+    let id = conn.last_insert_rowid();
+    write_streamed(conn, "messages", id, m.raw)?;
+    Ok(MessageId(id))
+}
+
+/// Raw mails above this size are written into their row piecewise
+/// ([`write_streamed`]) instead of bound as one value.
+pub(crate) const STREAM_RAW_ABOVE: usize = 1 << 20;
+
+/// A raw mail as an SQL value: small ones bound as is, large ones as a
+/// zero blob of their length that [`write_streamed`] then fills. Binding a
+/// 50 MB mail made SQLite copy it twice (the bound value, then the record
+/// it builds), 100 MB on top of the mail itself: the one 50 MB mail's peak
+/// RSS was over its 200 MB budget.
+pub(crate) struct RawColumn<'a>(pub &'a [u8]);
+
+impl rusqlite::ToSql for RawColumn<'_> {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        if self.0.len() > STREAM_RAW_ABOVE {
+            Ok(rusqlite::types::ToSqlOutput::ZeroBlob(self.0.len() as u64))
+        } else {
+            self.0.to_sql()
+        }
+    }
+}
+
+/// Fill the `raw` column of row `id` of `table` that [`RawColumn`] left a
+/// zero blob, through SQLite's incremental blob I/O (page by page).
+pub(crate) fn write_streamed(
+    conn: &Connection,
+    table: &str,
+    id: i64,
+    raw: &[u8],
+) -> StoreResult<()> {
+    if raw.len() <= STREAM_RAW_ABOVE {
+        return Ok(());
+    }
+    let mut blob = conn.blob_open(rusqlite::MAIN_DB, table, "raw", id, false)?;
+    blob.write_at(raw, 0)?;
+    Ok(())
 }
 
 /// Add stored messages to the search index. The caller does this once per
