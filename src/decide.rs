@@ -631,6 +631,44 @@ mod tests {
     }
 
     #[test]
+    fn an_auto_reply_that_reads_as_spam_stays_ignored_when_it_threads_in() {
+        let r = RuleSet::builtin();
+        let follow = TicketContext {
+            follow_up: true,
+            ticket_topic: Some("other".into()),
+            ticket_queue: Some("general".into()),
+            ..ctx()
+        };
+        let spam = crate::classify::spam::Assessment {
+            score: 3.0,
+            content: 3.0,
+            strong_cue: true,
+            signals: vec!["cue \"merci de ne pas repondre a ce message\"".into()],
+        };
+        let screened = |guard: Verdict| crate::classify::spam::screen(guard, &spam, &r);
+        // A help desk's acknowledgement of our reply (Auto-Submitted).
+        let auto = screened(Verdict::Machine {
+            kind: "autoreply".into(),
+            reason: "Auto-Submitted: auto-generated".into(),
+        });
+        let d = decide(&auto, &class("other", 3.0), &follow, &r);
+        assert_eq!(d.action, Action::Ignore, "{}", d.reason);
+        // A person's reply with the same wording still reaches a person.
+        let person = screened(Verdict::Human);
+        let d = decide(&person, &class("other", 3.0), &follow, &r);
+        assert_eq!(d.action, Action::Human, "{}", d.reason);
+        // Neither is answered as a first message.
+        assert_eq!(
+            decide(&auto, &class("other", 3.0), &ctx(), &r).action,
+            Action::Ignore
+        );
+        assert_eq!(
+            decide(&person, &class("other", 3.0), &ctx(), &r).action,
+            Action::Ignore
+        );
+    }
+
+    #[test]
     fn oversize_mail_goes_to_a_person_and_an_appeal_to_the_restricted_queue() {
         let r = RuleSet::builtin();
         let d = oversize(

@@ -172,6 +172,12 @@ fn is_disguised_program(name: &str) -> bool {
 
 /// How the reason of a content-spam verdict starts.
 pub const BY_CONTENT: &str = "spam by content";
+/// How it starts when the guard had already called the mail a machine's
+/// (an auto-reply, a noreply notification) and its content reads as spam:
+/// it stays machine mail even when it answers one of our conversations
+/// (a help desk's "Merci de ne pas répondre à ce message" acknowledgement
+/// to our reply scored as spam and, threading in, went to a person).
+pub const MACHINE_BY_CONTENT: &str = "machine mail that reads as spam";
 
 /// Machine mail of kind `spam` when the assessment says so and no earlier
 /// verdict did: upstream verdicts and machine mail keep theirs.
@@ -181,10 +187,15 @@ pub fn screen(verdict: Verdict, spam: &Assessment, rules: &RuleSet) -> Verdict {
     if (verdict.is_machine() && !weak_machine) || !spam.is_spam(rules) {
         return verdict;
     }
+    let prefix = if weak_machine {
+        MACHINE_BY_CONTENT
+    } else {
+        BY_CONTENT
+    };
     Verdict::Machine {
         kind: "spam".to_string(),
         reason: format!(
-            "{BY_CONTENT} (score {} >= {}: {})",
+            "{prefix} (score {} >= {}: {})",
             spam.score,
             rules.spam.threshold,
             spam.signals.join(", ")
