@@ -129,8 +129,53 @@ pub fn assess(email: &ParsedEmail, rules: &RuleSet, mut hits: Vec<u32>) -> Asses
     }) {
         out.add(s.risky_attachment, format!("attachment {name}"));
     }
+    let disguised = disguised_words(&email.subject) + disguised_words(&email.body.new_text);
+    if disguised >= MIN_DISGUISED_WORDS && s.disguised_words > 0.0 {
+        out.add(
+            s.disguised_words,
+            format!("{disguised} words disguised with symbols or digits"),
+        );
+        // Filter dodging is the spammer's own mark, like a disguised
+        // program, and it is wording: it counts as content too.
+        out.strong_cue = true;
+        out.content += s.disguised_words;
+    }
     out.score = (out.score * 100.0).round() / 100.0;
     out
+}
+
+/// One or two such words can be a typo ("Hi!Thanks") or a code; three
+/// are a pattern.
+const MIN_DISGUISED_WORDS: usize = 3;
+
+/// How many words of `text` hide a letter behind a symbol or digit
+/// (`P@tches`, `p0rn`, `S!lver`, `$een`): a substitute between two Latin
+/// letters, or a `$` before two (`@` there is a mention). Addresses, links and words with other digits
+/// (`mp4`, `h264`, IDs) are not counted.
+fn disguised_words(text: &str) -> usize {
+    const SUBSTITUTES: &[char] = &['@', '$', '0', '1', '!', '|'];
+    text.split_whitespace()
+        .filter(|w| !w.contains("://") && !w.contains('.') && w.chars().count() <= 30)
+        .filter(|w| {
+            let core = w.trim_matches(|c: char| !c.is_alphanumeric() && !SUBSTITUTES.contains(&c));
+            let chars: Vec<char> = core.chars().collect();
+            let letters = chars.iter().filter(|c| c.is_alphabetic()).count();
+            if letters < 2
+                || chars
+                    .iter()
+                    .any(|c| c.is_ascii_digit() && !"01".contains(*c))
+            {
+                return false;
+            }
+            chars.iter().enumerate().any(|(i, c)| {
+                // Latin letters only: "@小林" is a mention, not a disguise.
+                let letter = |j: usize| chars.get(j).is_some_and(|c| c.is_ascii_alphabetic());
+                SUBSTITUTES.contains(c)
+                    && ((i > 0 && letter(i - 1) && letter(i + 1))
+                        || (i == 0 && *c == '$' && letter(1) && letter(2)))
+            })
+        })
+        .count()
 }
 
 /// The host of the first link in the subject or new text that is not on a
@@ -411,6 +456,39 @@ mod tests {
             "Hello, my February payment is missing. Can you check? Ana (www dot nothing)",
         );
         assert!(!check(&plain).1, "{:?}", check(&plain).2);
+    }
+
+    #[test]
+    fn words_disguised_with_symbols_make_spam_and_a_participant_s_codes_do_not() {
+        assert_eq!(
+            disguised_words("S!lver P@ck@ge: 25 P@t(hes reg $129.95, N0w $99.95!"),
+            4
+        );
+        assert_eq!(
+            disguised_words("Hope th@t you have $een German p0rn films"),
+            3
+        );
+        // Addresses, links, recordings, IDs, amounts, a missing space.
+        assert_eq!(
+            disguised_words(
+                "Mail me at ana@inbox.example or ana@inbox, see https://x.example/a@b, \
+                 take1.wav, clip mp4 h264, ID P-48213 AB12CD, 10$ paid, Hi!Thanks, 1000 clips"
+            ),
+            2
+        );
+        let spam = mail(
+            "spammer@example.net",
+            "Hey, found this site",
+            "Steel P@ckage: 10 P@tches Now $49.95! S!lver P@ck now, N0w on sale, see the link below",
+        );
+        let (is_spam, _, a) = check(&spam);
+        assert!(is_spam, "{a:?}");
+        let typo = mail(
+            "ana@inbox.example",
+            "pagamento",
+            "Oi!Tudo bem? Meu ID e ab1cd, quando recebo o pagamento?",
+        );
+        assert!(!check(&typo).1, "{:?}", check(&typo).2);
     }
 
     #[test]

@@ -819,6 +819,7 @@ impl Compiler {
                 .collect(),
             disguised_program: s.disguised_program,
             link_elsewhere: s.link_elsewhere,
+            disguised_words: s.disguised_words,
             matcher: Matcher::default(),
         };
         (rules, unbuilt)

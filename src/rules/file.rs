@@ -291,6 +291,9 @@ pub(crate) struct SpamSignals {
     /// Older spam.toml files lack it: no weight then.
     #[serde(default)]
     pub(crate) link_elsewhere: f64,
+    /// Older spam.toml files lack it: no weight then.
+    #[serde(default)]
+    pub(crate) disguised_words: f64,
 }
 
 #[derive(Debug, Default, Deserialize)]

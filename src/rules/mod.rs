@@ -130,6 +130,8 @@ pub struct SpamRules {
     pub disguised_program: f64,
     /// A link in the new text to a site that is not a project's.
     pub link_elsewhere: f64,
+    /// Words disguised with symbols or digits (`P@tches`, `v1agra`).
+    pub disguised_words: f64,
     pub matcher: Matcher,
 }
 
