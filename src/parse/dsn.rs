@@ -8,6 +8,7 @@
 
 use super::mime::mime_type;
 use super::DeliveryReport;
+use aho_corasick::AhoCorasick;
 use mail_parser::{Message, MimeHeaders, PartType};
 use regex::Regex;
 use std::sync::LazyLock;
@@ -226,6 +227,24 @@ fn fill_from_status(report: &mut DeliveryReport, text: &str) {
     }
 }
 
+/// Where the first of [`BOUNCE_PHRASES`] (in list order) that occurs in
+/// `lower` first occurs: what `find_map(|p| lower.find(p))` gives, in one
+/// pass instead of one per phrase (a bounce quoting a long message made
+/// those scans 7 % of realistic ingest's CPU).
+fn first_bounce_phrase(lower: &str) -> Option<usize> {
+    static PHRASES: LazyLock<AhoCorasick> =
+        LazyLock::new(|| AhoCorasick::new(BOUNCE_PHRASES).expect("valid phrases"));
+    let mut first: Option<(usize, usize)> = None;
+    for m in PHRASES.find_overlapping_iter(lower) {
+        // Matches come by end; one phrase's first match is its earliest.
+        let p = m.pattern().as_usize();
+        if first.is_none_or(|(q, _)| p < q) {
+            first = Some((p, m.start()));
+        }
+    }
+    first.map(|(_, at)| at)
+}
+
 fn heuristic(env: &Envelope<'_>, body: &str, original: Option<String>) -> Option<DeliveryReport> {
     let (null_sender, from, subject) = (env.null_sender, env.from, env.subject);
     let daemon = from.is_none_or(|f| {
@@ -240,7 +259,7 @@ fn heuristic(env: &Envelope<'_>, body: &str, original: Option<String>) -> Option
         return None;
     }
     let lower = body.to_lowercase();
-    let phrase = BOUNCE_PHRASES.iter().find_map(|p| lower.find(p));
+    let phrase = first_bounce_phrase(&lower);
     let is_bounce = match phrase {
         Some(_) => {
             daemon || bounce_subject || lower.contains("qmail-send") || STATUS.is_match(body)
@@ -405,4 +424,28 @@ fn floor_char(s: &str, i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_pass_finds_the_phrase_the_scan_per_phrase_found() {
+        let naive = |lower: &str| BOUNCE_PHRASES.iter().find_map(|p| lower.find(p));
+        let (a, b) = (BOUNCE_PHRASES[0], BOUNCE_PHRASES[BOUNCE_PHRASES.len() - 1]);
+        for text in [
+            String::new(),
+            "nothing of the kind here".to_string(),
+            format!("intro {b} then {a} and {a} again"),
+            format!("{a} first, {b} later"),
+            format!("only the last: xx {b} yy {b}"),
+        ] {
+            assert_eq!(first_bounce_phrase(&text), naive(&text), "{text}");
+        }
+        for (i, p) in BOUNCE_PHRASES.iter().enumerate() {
+            let text = format!("{} {p} {}", "x".repeat(i), BOUNCE_PHRASES[0]);
+            assert_eq!(first_bounce_phrase(&text), naive(&text), "{text}");
+        }
+    }
 }
