@@ -255,7 +255,14 @@ impl Model {
         let (best, second) = (order[0], order[1]);
         Vote {
             topic: self.classes[best].clone(),
-            margin: (scores[best] - scores[second]) / known.max(1) as f64,
+            // Without a known n-gram only the priors differ: that is no
+            // evidence about this mail (an empty text "voted" payment at
+            // 0.35, the largest class's lead).
+            margin: if known == 0 {
+                0.0
+            } else {
+                (scores[best] - scores[second]) / known as f64
+            },
             runner_up: self.classes[second].clone(),
             replaced: None,
             answer_withheld: false,
@@ -637,6 +644,15 @@ mod tests {
     fn text_it_knows_nothing_of_is_a_tie() {
         let v = trained().vote("", "Ξέρετε τι ώρα είναι;");
         assert_eq!(v.margin, 0.0, "{v:?}");
+        // Also where one class has more training mail than another.
+        let mut t = Trainer::default();
+        t.add("payment", "", "money money paid");
+        t.add("payment", "", "money paid money");
+        t.add("other", "", "hello money");
+        let m = Model::parse(&t.write("uneven")).expect("parses");
+        assert_eq!(m.vote("", "").margin, 0.0);
+        assert_eq!(m.vote("", "Ξέρετε").margin, 0.0);
+        assert!(m.vote("", "money paid").margin > 0.0);
     }
 
     #[test]
