@@ -148,34 +148,48 @@ pub fn assess(email: &ParsedEmail, rules: &RuleSet, mut hits: Vec<u32>) -> Asses
 /// are a pattern.
 const MIN_DISGUISED_WORDS: usize = 3;
 
+/// Spam disguises its words from the start: the first 16 KB are read (a
+/// 200 KB letter is not scanned word by word for this).
+const DISGUISE_SCAN_BYTES: usize = 16 * 1024;
+
 /// How many words of `text` hide a letter behind a symbol or digit
 /// (`P@tches`, `p0rn`, `S!lver`, `$een`): a substitute between two Latin
-/// letters, or a `$` before two (`@` there is a mention). Addresses, links and words with other digits
-/// (`mp4`, `h264`, IDs) are not counted.
+/// letters, or a `$` before two (`@` there is a mention). Addresses, links
+/// and words with other digits (`mp4`, `h264`, IDs) are not counted. On
+/// bytes, one pass per word: every byte it looks for is ASCII (a first
+/// version on chars, with a `Vec` per word, cost 48 us of a 2 KB mail).
 fn disguised_words(text: &str) -> usize {
-    const SUBSTITUTES: &[char] = &['@', '$', '0', '1', '!', '|'];
-    text.split_whitespace()
-        .filter(|w| !w.contains("://") && !w.contains('.') && w.chars().count() <= 30)
-        .filter(|w| {
-            let core = w.trim_matches(|c: char| !c.is_alphanumeric() && !SUBSTITUTES.contains(&c));
-            let chars: Vec<char> = core.chars().collect();
-            let letters = chars.iter().filter(|c| c.is_alphabetic()).count();
-            if letters < 2
-                || chars
-                    .iter()
-                    .any(|c| c.is_ascii_digit() && !"01".contains(*c))
-            {
-                return false;
-            }
-            chars.iter().enumerate().any(|(i, c)| {
-                // Latin letters only: "@小林" is a mention, not a disguise.
-                let letter = |j: usize| chars.get(j).is_some_and(|c| c.is_ascii_alphabetic());
-                SUBSTITUTES.contains(c)
-                    && ((i > 0 && letter(i - 1) && letter(i + 1))
-                        || (i == 0 && *c == '$' && letter(1) && letter(2)))
-            })
-        })
+    let b = &text.as_bytes()[..text.len().min(DISGUISE_SCAN_BYTES)];
+    b.split(u8::is_ascii_whitespace)
+        .filter(|w| is_disguised(w))
         .count()
+}
+
+fn is_disguised(w: &[u8]) -> bool {
+    const SUBSTITUTES: &[u8] = b"@$01!|";
+    if w.len() < 3 || w.len() > 30 {
+        return false;
+    }
+    let letter = |j: usize| w.get(j).is_some_and(u8::is_ascii_alphabetic);
+    let mut hit = false;
+    // Still in leading punctuation ("($een"), which is not part of the word.
+    let mut lead = true;
+    for (i, &c) in w.iter().enumerate() {
+        match c {
+            b'.' | b'2'..=b'9' => return false,
+            b'/' if i >= 2 && w[i - 2..i] == *b":/" => return false,
+            _ => {}
+        }
+        if SUBSTITUTES.contains(&c) {
+            hit |= if lead && c == b'$' {
+                letter(i + 1) && letter(i + 2)
+            } else {
+                i > 0 && letter(i - 1) && letter(i + 1)
+            };
+        }
+        lead &= c.is_ascii_punctuation() && !SUBSTITUTES.contains(&c);
+    }
+    hit
 }
 
 /// The host of the first link in the subject or new text that is not on a
