@@ -194,8 +194,13 @@ const SECOND_OPINION_VETO_PER_POINT: f64 = 0.01;
 const SECOND_OPINION_DISAGREE: f64 = 0.2;
 /// A sensitive vote at this margin escalates mail that the rules give a
 /// person under another topic (leave-one-set-out over fifteen sets: +12
-/// topics, +11 actions right; 0.0-0.3 all gain, 0.1 most).
-const SECOND_OPINION_ESCALATE: f64 = 0.1;
+/// topics, +11 actions right; 0.0-0.3 all gain, 0.1 most). Those runs
+/// used rules written with the sets in view, which leave the model only
+/// the hardest mail. On nine sets scored with the rules as they were
+/// before each set was written (README, "Scoring with the rules of the
+/// day"), 0.04 escalates 21 sensitive mails where 0.1 escalated 16 (8
+/// ordinary mails escalated instead of 5): +3 topics, +4 actions right.
+const SECOND_OPINION_ESCALATE: f64 = 0.04;
 /// A sensitive vote on a follow-up's new text at this margin escalates it.
 /// Leave-one-set-out over nineteen sets
 /// (tests/fixtures/unseen/second_opinion_followup_cv.py): of 17 sensitive
@@ -644,6 +649,7 @@ mod tests {
             content: 3.0,
             strong_cue: true,
             signals: vec!["cue \"merci de ne pas repondre a ce message\"".into()],
+            ..Default::default()
         };
         let screened = |guard: Verdict| crate::classify::spam::screen(guard, &spam, &r);
         // A help desk's acknowledgement of our reply (Auto-Submitted).
@@ -971,9 +977,13 @@ mod tests {
         );
         // Not below its margin, not over a sensitive topic of the rules.
         for (topic, vote, margin) in [
-            ("account", "rejection_dispute", 0.07),
+            (
+                "account",
+                "rejection_dispute",
+                SECOND_OPINION_RELABEL - 0.01,
+            ),
             ("appeal", "payment", 0.9),
-            ("account", "appeal", 0.09),
+            ("account", "appeal", SECOND_OPINION_ESCALATE - 0.01),
         ] {
             let mut c = voted(topic, 5.0, vote, margin);
             assert_eq!(
@@ -983,7 +993,7 @@ mod tests {
             );
         }
         // A clear sensitive vote escalates what goes to a person anyway.
-        let mut c = voted("account", 5.0, "appeal", 0.1);
+        let mut c = voted("account", 5.0, "appeal", SECOND_OPINION_ESCALATE);
         assert_eq!(with_vote(&mut c, &ctx()).0, Action::Escalate);
         // Never in a follow-up: the conversation decides there.
         let follow = TicketContext {

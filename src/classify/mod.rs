@@ -215,7 +215,11 @@ pub fn classify(email: &ParsedEmail, rules: &RuleSet) -> Classification {
     } else {
         subj_spam.into_iter().chain(body_spam).collect()
     };
-    out.spam = spam::assess(email, rules, spam_hits);
+    let participant_topic = out
+        .candidates
+        .iter()
+        .any(|c| c.topic != "other" && c.score >= rules.thresholds.auto_reply_min_score);
+    out.spam = spam::assess(email, rules, spam_hits, participant_topic);
     out.hits = subj_hits
         .iter()
         .map(|&i| (i, true))

@@ -24,8 +24,19 @@ pub struct Assessment {
     /// The part of `score` that came from wording (negative cues included).
     pub content: f64,
     /// A `strong` cue matched: wording no participant uses with us. Spam
-    /// needs one; weak cues and structure alone only withhold an answer.
+    /// needs one, or no participant topic ([`Assessment::participant_topic`]);
+    /// otherwise weak cues and structure alone only withhold an answer.
     pub strong_cue: bool,
+    /// The rules found a participant's topic (not `other`) at the score an
+    /// automatic answer needs. The strong cue protects a participant who
+    /// writes about a scam, or an offer, in the course of asking about their
+    /// payment; mail with no such topic scoring over the threshold is an
+    /// offer, not a question. Over nine sets scored with the rules as they
+    /// were before each set was seen (1,473 participant mails), no
+    /// participant's mail without such a topic reached a spam
+    /// score of 2, while 8 scams without a strong cue scored 3 to 5 and
+    /// went to a person.
+    pub participant_topic: bool,
     /// What counted, for the reason and for admins: `"cue: bitcoin"`,
     /// `"html only"`, ...
     pub signals: Vec<String>,
@@ -35,7 +46,7 @@ impl Assessment {
     /// Spam: recorded, never answered or queued.
     pub fn is_spam(&self, rules: &RuleSet) -> bool {
         rules.spam.threshold > 0.0
-            && self.strong_cue
+            && (self.strong_cue || !self.participant_topic)
             && self.content >= 1.0
             && self.score >= rules.spam.threshold
     }
@@ -56,9 +67,17 @@ impl Assessment {
 /// Score a message against the spam rules. `hits` are the spam cues
 /// found in its normalized subject and new text (by the topic scan, which
 /// finds both: [`crate::rules::matcher::Matcher::find_pair`]).
-pub fn assess(email: &ParsedEmail, rules: &RuleSet, mut hits: Vec<u32>) -> Assessment {
+pub fn assess(
+    email: &ParsedEmail,
+    rules: &RuleSet,
+    mut hits: Vec<u32>,
+    participant_topic: bool,
+) -> Assessment {
     let s = &rules.spam;
-    let mut out = Assessment::default();
+    let mut out = Assessment {
+        participant_topic,
+        ..Assessment::default()
+    };
     if s.threshold <= 0.0 {
         return out;
     }
@@ -158,15 +177,44 @@ const DISGUISE_SCAN_BYTES: usize = 16 * 1024;
 /// and words with other digits (`mp4`, `h264`, IDs) are not counted. On
 /// bytes, one pass per word: every byte it looks for is ASCII (a first
 /// version on chars, with a `Vec` per word, cost 48 us of a 2 KB mail).
+///
+/// Only words holding a substitute can count, and most words hold none:
+/// the scan jumps from substitute to substitute and looks at the word
+/// around each (splitting every word cost about 8 us of a 2 KB mail).
 fn disguised_words(text: &str) -> usize {
     let b = &text.as_bytes()[..text.len().min(DISGUISE_SCAN_BYTES)];
-    b.split(u8::is_ascii_whitespace)
-        .filter(|w| is_disguised(w))
-        .count()
+    let mut count = 0;
+    let mut from = 0;
+    while let Some(at) = b[from..].iter().position(|&c| SUBSTITUTE[usize::from(c)]) {
+        let at = from + at;
+        let start = b[..at]
+            .iter()
+            .rposition(u8::is_ascii_whitespace)
+            .map_or(0, |i| i + 1);
+        let end = b[at..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .map_or(b.len(), |i| at + i);
+        count += usize::from(is_disguised(&b[start..end]));
+        from = end;
+    }
+    count
 }
 
+const SUBSTITUTES: &[u8] = b"@$01!|";
+
+/// [`SUBSTITUTES`] as a byte table, for the scan.
+const SUBSTITUTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < SUBSTITUTES.len() {
+        t[SUBSTITUTES[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 fn is_disguised(w: &[u8]) -> bool {
-    const SUBSTITUTES: &[u8] = b"@$01!|";
     if w.len() < 3 || w.len() > 30 {
         return false;
     }
@@ -398,6 +446,51 @@ mod tests {
     }
 
     #[test]
+    fn without_a_participant_topic_spam_needs_no_strong_cue() {
+        let r = RuleSet::builtin();
+        let weak_cues = |participant_topic| Assessment {
+            score: r.spam.threshold,
+            content: 2.0,
+            strong_cue: false,
+            participant_topic,
+            signals: vec!["cue \"ranking\"".into(), "cue \"proposal\"".into()],
+        };
+        // An SEO offer: nothing a participant asks about.
+        assert!(weak_cues(false).is_spam(&r));
+        // A payment question that mentions the same words reaches a person.
+        assert!(!weak_cues(true).is_spam(&r));
+        assert!(weak_cues(true).is_doubtful(&r));
+        // Structure alone, or below the threshold, is never spam.
+        let structure = Assessment {
+            content: 0.0,
+            ..weak_cues(false)
+        };
+        assert!(!structure.is_spam(&r));
+        let below = Assessment {
+            score: r.spam.threshold - 0.5,
+            ..weak_cues(false)
+        };
+        assert!(!below.is_spam(&r));
+        // Through classification: the rules' topic decides the field.
+        let offer = mail(
+            "tom@rank.example",
+            "Quick question",
+            "We can get your site to page 1 of the search results in 30 days.",
+        );
+        assert!(!check(&offer).2.participant_topic);
+        let question = mail(
+            "ana@inbox.example",
+            "Payment not received",
+            "Hello, I finished my recordings two weeks ago and my payment has not arrived. Can you check?",
+        );
+        assert!(
+            check(&question).2.participant_topic,
+            "{:?}",
+            check(&question).2
+        );
+    }
+
+    #[test]
     fn scams_are_spam_by_wording_and_structure() {
         let mut m = mail(
             "info@gewinn.example",
@@ -470,6 +563,50 @@ mod tests {
             "Hello, my February payment is missing. Can you check? Ana (www dot nothing)",
         );
         assert!(!check(&plain).1, "{:?}", check(&plain).2);
+    }
+
+    #[test]
+    fn the_jumping_scan_counts_what_a_scan_of_every_word_counts() {
+        let every_word = |t: &str| {
+            t.as_bytes()[..t.len().min(DISGUISE_SCAN_BYTES)]
+                .split(u8::is_ascii_whitespace)
+                .filter(|w| is_disguised(w))
+                .count()
+        };
+        let pieces = [
+            "P@tch",
+            "p0rn",
+            " ",
+            "\n",
+            "$een",
+            "a@b.example",
+            "10$",
+            "S!lver",
+            "x",
+            "|a|b|",
+            "\t",
+            "ö@ä",
+            "N0w!",
+            "@",
+            "1",
+            "ab!cd",
+            "中文",
+            "://",
+            "w@w@w",
+        ];
+        // A deterministic walk over sequences of the pieces, with and
+        // without spaces, and one past the scan limit.
+        let mut seed = 7u64;
+        for _ in 0..2000 {
+            let mut t = String::new();
+            for _ in 0..(seed % 23) {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                t.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+            }
+            assert_eq!(disguised_words(&t), every_word(&t), "{t:?}");
+        }
+        let long = "P@tch ".repeat(4000);
+        assert_eq!(disguised_words(&long), every_word(&long));
     }
 
     #[test]
