@@ -191,7 +191,19 @@ const SECOND_OPINION_VETO_PER_POINT: f64 = 0.01;
 /// 0.15, 25 and 21 (+17); from 0.1, 31 and 24 (+16). 0.15 also withheld the
 /// answer to "I uploaded my recordings but I did not get paid yet" (vote
 /// upload_confirmation at 0.19), a payment question.
-const SECOND_OPINION_DISAGREE: f64 = 0.2;
+const SECOND_OPINION_DISAGREE: f64 = 0.15;
+/// ... and at least this per point of the rules' score: clear rules need a
+/// clearer vote, as for a sensitive veto. Nine sets scored with the rules
+/// of the day (tests/fixtures/unseen/rules_of_the_day.py), where the rules
+/// answer more mail wrongly: 0.2 flat withholds 10 wrong answers and 1
+/// right one; 0.1 flat 17 and 5 (the 5 with rules scores of 2 to 25 and
+/// votes of 0.10 to 0.23); this bar 14 and 0 (a clear vote still counts:
+/// 0.72 over a score of 17.5 was a rejection dispute answered with the
+/// instructions). Leave-one-set-out over 25 sets with today's rules (60
+/// answers the model disagrees with): 0.2 flat 19 and 3; this bar 22 and 2. The
+/// labelled mail's "Questions about the writing guidelines" (instructions,
+/// score 16.5, voted `other` at 0.15) keeps its answer.
+const SECOND_OPINION_DISAGREE_PER_POINT: f64 = 0.02;
 /// A sensitive vote at this margin escalates mail that the rules give a
 /// person under another topic (leave-one-set-out over fifteen sets: +12
 /// topics, +11 actions right; 0.0-0.3 all gain, 0.1 most). Those runs
@@ -263,7 +275,7 @@ pub fn decide_with_second_opinion(
     let needed = if d.action == Action::AutoReply && sensitive(&vote.topic) {
         SECOND_OPINION_VETO.max(SECOND_OPINION_VETO_PER_POINT * class.topic_score)
     } else if d.action == Action::AutoReply && vote.topic != "spam" {
-        SECOND_OPINION_DISAGREE
+        SECOND_OPINION_DISAGREE.max(SECOND_OPINION_DISAGREE_PER_POINT * class.topic_score)
     } else if d.action != Action::Human {
         return d;
     } else if topic == "other" && sensitive(&vote.topic) {
