@@ -170,7 +170,7 @@ const SECOND_OPINION_FILL_SENSITIVE: f64 = 0.04;
 const SECOND_OPINION_VETO: f64 = 0.02;
 /// ... and more where the rules' own evidence for the answer is strong: the
 /// margin needed is at least this much per point of the rules' topic score
-/// (0.065 for a payment question scoring 6.5). Ninth session, the same
+/// (0.049 for a payment question scoring 6.5). Ninth session, the same
 /// script over 25 sets (its "k * the rules' score" lines): every vote that
 /// escalated a sensitive mail the rules would answer had a margin of at
 /// least 0.01 per point of their score, while 5 of the 13 wrong ones (plain
@@ -179,7 +179,14 @@ const SECOND_OPINION_VETO: f64 = 0.02;
 /// 11's rules, 25 / 7 instead of 25 / 12 (0.015: 24 / 7). A model
 /// trained with the borderline unseen27 voted abuse at 0.03-0.04 on some
 /// of the crash test's "I did not get paid for my recordings of week N".
-const SECOND_OPINION_VETO_PER_POINT: f64 = 0.01;
+/// Eleventh session, nine sets scored with the rules of the day
+/// (rules_of_the_day.py): 0.01 let 2 of 7 sensitive mails the rules would
+/// answer with the payment template through (an abuse report scoring 5,
+/// vote 0.04; one scoring 5.5, 0.05); 0.0075 stops them and no other mail
+/// (leave-one-set-out with today's rules: 3 more plain questions go to a
+/// person). The crash test's 1,000 texts, score 6.5, draw sensitive votes
+/// of at most 0.044, under the 0.049 they would now need.
+const SECOND_OPINION_VETO_PER_POINT: f64 = 0.0075;
 /// A clear vote for another topic withholds an automatic answer: the answer
 /// needs positive evidence, and two readers disagreeing is not that. The
 /// mail goes to a person under the vote's topic; an answer with the vote's
@@ -190,19 +197,20 @@ const SECOND_OPINION_VETO_PER_POINT: f64 = 0.01;
 /// rejection disputes answered with the instructions), topic +14; from
 /// 0.15, 25 and 21 (+17); from 0.1, 31 and 24 (+16). 0.15 also withheld the
 /// answer to "I uploaded my recordings but I did not get paid yet" (vote
-/// upload_confirmation at 0.19), a payment question.
-const SECOND_OPINION_DISAGREE: f64 = 0.15;
+/// upload_confirmation at 0.19), a payment question: the daemon tests'
+/// "Hello, I uploaded my recordings but I did not get paid yet." draws
+/// upload_confirmation at 0.17 with today's model, so 0.15 is too low.
+const SECOND_OPINION_DISAGREE: f64 = 0.2;
 /// ... and at least this per point of the rules' score: clear rules need a
 /// clearer vote, as for a sensitive veto. Nine sets scored with the rules
 /// of the day (tests/fixtures/unseen/rules_of_the_day.py), where the rules
 /// answer more mail wrongly: 0.2 flat withholds 10 wrong answers and 1
-/// right one; 0.1 flat 17 and 5 (the 5 with rules scores of 2 to 25 and
-/// votes of 0.10 to 0.23); this bar 14 and 0 (a clear vote still counts:
-/// 0.72 over a score of 17.5 was a rejection dispute answered with the
-/// instructions). Leave-one-set-out over 25 sets with today's rules (60
-/// answers the model disagrees with): 0.2 flat 19 and 3; this bar 22 and 2. The
-/// labelled mail's "Questions about the writing guidelines" (instructions,
-/// score 16.5, voted `other` at 0.15) keeps its answer.
+/// right one (instructions scoring 25, vote 0.23); with this bar, 11 and
+/// 0. 0.1 flat: 17 and 5, the 5 with rules scores of 2 to 25 and votes of
+/// 0.10 to 0.23. Leave-one-set-out over 25 sets with today's rules (60
+/// answers the model disagrees with): 0.2 flat 19 and 3, with this bar 19
+/// and 2. A clear vote still counts: 0.72 over a score of 17.5 was a
+/// rejection dispute answered with the instructions.
 const SECOND_OPINION_DISAGREE_PER_POINT: f64 = 0.02;
 /// A sensitive vote at this margin escalates mail that the rules give a
 /// person under another topic (leave-one-set-out over fifteen sets: +12
