@@ -180,9 +180,9 @@ const SECOND_OPINION_VETO: f64 = 0.02;
 /// trained with the borderline unseen27 voted abuse at 0.03-0.04 on some
 /// of the crash test's "I did not get paid for my recordings of week N".
 /// Eleventh session, nine sets scored with the rules of the day
-/// (rules_of_the_day.py): 0.01 let 2 of 7 sensitive mails the rules would
-/// answer with the payment template through (an abuse report scoring 5,
-/// vote 0.04; one scoring 5.5, 0.05); 0.0075 stops them and no other mail
+/// (rules_of_the_day.py): 0.01 vetoed 5 answers rightly and 2 wrongly;
+/// 0.0075 also stops two abuse reports answered with the payment template
+/// (scores 5 and 5.5, votes 0.04 and 0.05) and no other answer
 /// (leave-one-set-out with today's rules: 3 more plain questions go to a
 /// person). The crash test's 1,000 texts, score 6.5, draw sensitive votes
 /// of at most 0.044, under the 0.049 they would now need.
