@@ -186,7 +186,10 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
             )
         }));
     }
-    if let Some(l) = local.filter(|l| is_noreply(l, &rules.machine.noreply_senders)) {
+    if let Some(l) = local
+        .filter(|l| is_noreply(l, &rules.machine.noreply_senders))
+        .filter(|_| form_relay(email).is_none())
+    {
         // A forum digest or tracker notification comes from noreply too:
         // its list headers say better what it is. Without them, an
         // automated sender that answers nothing of ours is a notification
@@ -273,6 +276,44 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
 fn says_auto_reply(email: &ParsedEmail, rules: &RuleSet) -> bool {
     matches!(by_phrases(email, rules), Some(Verdict::Machine { kind, .. }) if kind == "autoreply")
 }
+
+/// The person a web contact form relays: a project's website sends what a
+/// visitor typed from its own (often noreply) address, with Reply-To the
+/// visitor and the address they gave echoed in the text ("Email: ...").
+/// A notification may carry a Reply-To too, but never one the text
+/// repeats as a form field, nor one it sends as an answer (In-Reply-To) or
+/// to a list. Whoever writes such a mail could as well have sent it from
+/// that address: it gives a sender no say it did not have.
+pub fn form_relay(email: &ParsedEmail) -> Option<&crate::parse::Address> {
+    let to = email.reply_to.as_ref()?;
+    let from = email.from.as_ref()?;
+    let person = to.email.trim();
+    if person.is_empty()
+        || !person.contains('@')
+        || person.eq_ignore_ascii_case(from.email.trim())
+        || !email.in_reply_to.is_empty()
+        || list_headers(email).is_some()
+    {
+        return None;
+    }
+    let text = if email.body.new_text.is_empty() {
+        &email.body.full
+    } else {
+        &email.body.new_text
+    };
+    let echoed = text.lines().take(FORM_FIELD_LINES).any(|line| {
+        let line = line.trim();
+        line.len() <= person.len() + 40
+            && line
+                .to_ascii_lowercase()
+                .contains(&person.to_ascii_lowercase())
+            && line.contains(':')
+    });
+    echoed.then_some(to)
+}
+
+/// How far into a relayed form's text its fields are looked for.
+const FORM_FIELD_LINES: usize = 12;
 
 /// A sender's local part is an automated one when it is one of `names`
 /// or carries one as a part of its own (`googlealerts-noreply`,
@@ -961,6 +1002,50 @@ mod tests {
         );
         assert_eq!(kind(&check(&newsletter, &r)), "list");
         assert!(!check(&newsletter, &r).is_weak_machine());
+    }
+
+    #[test]
+    fn a_contact_form_relay_is_the_visitor_writing_a_notification_is_not() {
+        let r = RuleSet::builtin();
+        let form = |reply_to: &str, text: &str| {
+            let mut m = mail("noreply@shop.example", "Contact form", text, &[]);
+            m.reply_to = Some(Address {
+                name: Some("Ana Lima".into()),
+                email: reply_to.into(),
+            });
+            m
+        };
+        let relayed = form(
+            "ana.lima@mail.example",
+            "Name: Ana Lima\nEmail: Ana.Lima@mail.example\nMessage:\nI have not been paid for May.",
+        );
+        assert_eq!(check(&relayed, &r), Verdict::Human);
+        assert_eq!(
+            form_relay(&relayed).map(|a| a.email.as_str()),
+            Some("ana.lima@mail.example")
+        );
+        // The spam screen does not count the visitor's domain against it.
+        let c = crate::classify::classify(&relayed, &r);
+        assert!(
+            !c.spam.signals.iter().any(|s| s.starts_with("Reply-To")),
+            "{:?}",
+            c.spam.signals
+        );
+        // A Reply-To the text never gives as a field, or one at the end of
+        // a long text, is a notification's.
+        let receipt = form(
+            "ana.lima@mail.example",
+            "Thanks for your order #4411. Questions? Write to us.",
+        );
+        assert_eq!(kind(&check(&receipt, &r)), "list");
+        let mut answer = relayed.clone();
+        answer.in_reply_to = vec!["reply-1@helpgate.example".into()];
+        assert_eq!(kind(&check(&answer, &r)), "autoreply");
+        let mut listed = relayed.clone();
+        listed
+            .headers
+            .push(("list-id".into(), "<forms.shop.example>".into()));
+        assert_eq!(kind(&check(&listed, &r)), "list");
     }
 
     #[test]

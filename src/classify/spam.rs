@@ -104,7 +104,8 @@ pub fn assess(
     let from = email.from.as_ref().map(|a| domain(&a.email));
     let reply_to = email.reply_to.as_ref().map(|a| domain(&a.email));
     if let (Some(f), Some(r)) = (from, reply_to) {
-        if !r.is_empty() && base(f) != base(r) {
+        // A contact form's Reply-To is the visitor, elsewhere by nature.
+        if !r.is_empty() && base(f) != base(r) && crate::guard::form_relay(email).is_none() {
             out.add(
                 s.reply_to_elsewhere,
                 format!("Reply-To in another domain ({r}) than From ({f})"),

@@ -89,6 +89,24 @@ pub fn is_ours(rules: &RuleSet, address: &str) -> bool {
     })
 }
 
+/// `address` is on the domain (or a subdomain) of a project address.
+fn on_project_domain(rules: &RuleSet, address: &str) -> bool {
+    let domain = address
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .to_ascii_lowercase();
+    rules.projects.iter().any(|p| {
+        p.addresses
+            .iter()
+            .chain([&p.support_address])
+            .filter_map(|a| a.rsplit_once('@'))
+            .any(|(_, ours)| {
+                let ours = ours.to_ascii_lowercase();
+                domain == ours || domain.ends_with(&format!(".{ours}"))
+            })
+    })
+}
+
 /// Why a message looks automatic from its headers alone, if it does.
 pub fn machine_headers(email: &ParsedEmail) -> Option<String> {
     if let Some(v) = email.header("auto-submitted") {
@@ -164,6 +182,20 @@ pub fn recipient(
         .map(|a| a.email.trim())
         .filter(|a| a.contains('@'))
         .ok_or_else(|| "no sender address".to_string())?;
+    // Our own website's contact form relays a visitor (guard::form_relay):
+    // the answer goes to the visitor, as it would to a From. Only a relay
+    // on a project's own domain counts, which the verdict has verified as
+    // far as the trust policy verifies any From; anyone else's form would
+    // have us write to an address its sender chose.
+    if let Some(visitor) =
+        crate::guard::form_relay(email).filter(|_| on_project_domain(rules, from))
+    {
+        let to = visitor.email.trim();
+        if is_ours(rules, to) || is_no_reply(to) || is_desk(to) {
+            return Err(format!("the contact form names {to}, not a person"));
+        }
+        return Ok(to.to_string());
+    }
     if is_ours(rules, from) {
         return Err(format!("sender {from} is one of our own addresses"));
     }
@@ -457,6 +489,56 @@ mod tests {
             recipient(&e, &Verdict::Human, &rules).unwrap(),
             "ana@example.org"
         );
+    }
+
+    #[test]
+    fn our_own_contact_form_is_answered_to_the_visitor_a_strangers_is_not() {
+        let rules = RuleSet::builtin();
+        let ours = rules.projects[0].support_address.clone();
+        let site = ours.rsplit_once('@').unwrap().1;
+        let form = |from: &str, visitor: &str| {
+            let mut e = email(from, &[]);
+            e.reply_to = Some(Address {
+                name: None,
+                email: visitor.into(),
+            });
+            e.body.new_text = format!("Name: Ana\nEmail: {visitor}\nMessage:\nWhen is payday?");
+            e
+        };
+        let h = Verdict::Human;
+        assert_eq!(
+            recipient(
+                &form(&format!("noreply@www.{site}"), "ana@mail.example"),
+                &h,
+                &rules
+            ),
+            Ok("ana@mail.example".to_string())
+        );
+        // The same form on another site: its noreply From gets nothing, and
+        // its Reply-To is a third party.
+        assert!(recipient(
+            &form("noreply@forms.example", "ana@mail.example"),
+            &h,
+            &rules
+        )
+        .is_err());
+        // A form naming a system address, or mail that is not from a person.
+        assert!(recipient(&form(&format!("noreply@{site}"), &ours), &h, &rules).is_err());
+        assert!(recipient(
+            &form(&format!("noreply@{site}"), "no-reply@mail.example"),
+            &h,
+            &rules
+        )
+        .is_err());
+        let untrusted = Verdict::Untrusted {
+            reason: "dmarc=fail".into(),
+        };
+        assert!(recipient(
+            &form(&format!("noreply@{site}"), "ana@mail.example"),
+            &untrusted,
+            &rules
+        )
+        .is_err());
     }
 
     fn conn() -> Connection {
