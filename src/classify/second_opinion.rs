@@ -45,6 +45,9 @@ pub struct Vote {
     pub replaced: Option<String>,
     /// The rules would have answered automatically; the vote escalated.
     pub answer_withheld: bool,
+    /// How many of the mail's n-grams the model knows: what the vote rests on.
+    #[serde(skip)]
+    pub known: usize,
 }
 
 /// A trained model, ready to vote.
@@ -266,6 +269,7 @@ impl Model {
             runner_up: self.classes[second].clone(),
             replaced: None,
             answer_withheld: false,
+            known,
         }
     }
 }
