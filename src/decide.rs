@@ -292,9 +292,9 @@ pub fn decide_with_second_opinion(
         SECOND_OPINION_VETO.max(SECOND_OPINION_VETO_PER_POINT * class.topic_score)
     } else if d.action == Action::AutoReply && vote.topic != "spam" {
         SECOND_OPINION_DISAGREE.max(SECOND_OPINION_DISAGREE_PER_POINT * class.topic_score)
-    } else if d.action != Action::Human {
-        return d;
-    } else if topic == "other" && vote.known < SECOND_OPINION_FILL_GRAMS {
+    } else if d.action != Action::Human
+        || (topic == "other" && vote.known < SECOND_OPINION_FILL_GRAMS)
+    {
         return d;
     } else if topic == "other" && sensitive(&vote.topic) {
         SECOND_OPINION_FILL_SENSITIVE
