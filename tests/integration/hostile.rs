@@ -415,6 +415,57 @@ fn issue_10_whom_an_automatic_reply_goes_to_and_what_it_repeats() {
     assert!(!r.contains("https://payout"), "{r}");
 }
 
+/// A contact form on our own site relays a visitor's question: the ticket
+/// is the visitor's and the answer goes to them; the same form on another
+/// site cannot have us write to the address it names.
+#[test]
+fn a_contact_form_on_our_site_is_answered_to_the_visitor_anothers_is_not() {
+    let env = Env::new();
+    let form = |n: usize, site: &str, visitor: &str| {
+        env.mail(
+            &format!("form{n}.eml"),
+            &mail(
+                &format!("Website <noreply@{site}>"),
+                // The site's own mail host, not our Message-ID domain (mail
+                // with ours is our own mail come back).
+                &format!("f{n}@www.{site}"),
+                "Contact form: Payment",
+                &format!("Reply-To: Ana Lima <{visitor}>\n"),
+                &format!("Name: Ana Lima\nEmail: {visitor}\nMessage:\n{PAY}"),
+            ),
+        )
+    };
+    let ours = form(1, "helpgate.example", "ana.lima@mail.test");
+    env.ok(&["ingest", path_str(&ours)]);
+    let stored = env.messages();
+    assert_eq!(stored[0]["topic"], "payment", "{stored:#?}");
+    let tickets = env.tickets();
+    assert_eq!(
+        tickets[0]["participant"], "ana.lima@mail.test",
+        "{tickets:#?}"
+    );
+    let replies = reply_files(&env);
+    assert_eq!(replies.len(), 1, "{stored:#?}");
+    assert!(
+        replies[0].contains("\nTo: \"Ana Lima\" <ana.lima@mail.test>\r\n"),
+        "{}",
+        replies[0]
+    );
+    // Another site's form: a ticket for a person, no answer to anyone.
+    let theirs = form(2, "forms.attacker.test", "victim@victim.test");
+    env.ok(&["ingest", path_str(&theirs)]);
+    let stored = env.messages();
+    let m = stored
+        .iter()
+        .find(|m| m["message_id"] == "f2@www.forms.attacker.test")
+        .expect("stored");
+    assert_eq!(m["action"], "human", "{m:#}");
+    assert_eq!(reply_files(&env).len(), 1, "no second reply");
+    for r in reply_files(&env) {
+        assert!(!r.contains("victim"), "{r}");
+    }
+}
+
 #[test]
 fn issue_10_server_mail_is_answered_only_when_our_server_verified_the_sender() {
     let received =
