@@ -1038,6 +1038,14 @@ mod tests {
             "Thanks for your order #4411. Questions? Write to us.",
         );
         assert_eq!(kind(&check(&receipt, &r)), "list");
+        let late = form(
+            "ana.lima@mail.example",
+            &format!(
+                "{}Contact: ana.lima@mail.example",
+                "Your order has shipped.\n".repeat(FORM_FIELD_LINES)
+            ),
+        );
+        assert_eq!(kind(&check(&late, &r)), "list");
         let mut answer = relayed.clone();
         answer.in_reply_to = vec!["reply-1@helpgate.example".into()];
         assert_eq!(kind(&check(&answer, &r)), "autoreply");
