@@ -400,6 +400,12 @@ fn project_domains(rules: &RuleSet) -> impl Iterator<Item = &str> {
         .filter(|d| !d.is_empty())
 }
 
+/// `address` is on the domain (or a subdomain) of a project address.
+pub(crate) fn on_project_domain(rules: &RuleSet, address: &str) -> bool {
+    let host = domain(address).to_ascii_lowercase();
+    project_domains(rules).any(|ours| on_domain(&host, &ours.to_ascii_lowercase()))
+}
+
 /// `host` is `domain` or one of its subdomains (both lower case).
 fn on_domain(host: &str, domain: &str) -> bool {
     host.strip_suffix(domain)

@@ -89,24 +89,6 @@ pub fn is_ours(rules: &RuleSet, address: &str) -> bool {
     })
 }
 
-/// `address` is on the domain (or a subdomain) of a project address.
-fn on_project_domain(rules: &RuleSet, address: &str) -> bool {
-    let domain = address
-        .rsplit_once('@')
-        .map_or("", |(_, d)| d)
-        .to_ascii_lowercase();
-    rules.projects.iter().any(|p| {
-        p.addresses
-            .iter()
-            .chain([&p.support_address])
-            .filter_map(|a| a.rsplit_once('@'))
-            .any(|(_, ours)| {
-                let ours = ours.to_ascii_lowercase();
-                domain == ours || domain.ends_with(&format!(".{ours}"))
-            })
-    })
-}
-
 /// Why a message looks automatic from its headers alone, if it does.
 pub fn machine_headers(email: &ParsedEmail) -> Option<String> {
     if let Some(v) = email.header("auto-submitted") {
@@ -187,8 +169,8 @@ pub fn recipient(
     // on a project's own domain counts, which the verdict has verified as
     // far as the trust policy verifies any From; anyone else's form would
     // have us write to an address its sender chose.
-    if let Some(visitor) =
-        crate::guard::form_relay(email).filter(|_| on_project_domain(rules, from))
+    if let Some(visitor) = crate::guard::form_relay(email)
+        .filter(|_| crate::classify::spam::on_project_domain(rules, from))
     {
         let to = visitor.email.trim();
         if is_ours(rules, to) || is_no_reply(to) || is_desk(to) {
