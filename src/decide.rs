@@ -339,9 +339,20 @@ fn sensitive_follow_up(
     let Some(vote) = class.second_opinion_new_text.as_mut() else {
         return d;
     };
-    if !rules.is_sensitive_topic(&ctx.project, &vote.topic)
-        || vote.margin < SECOND_OPINION_FOLLOW_UP
-    {
+    // The rules' own evidence for the vote's topic in this mail (a yielded
+    // "I haven't done anything wrong" in a rejection thread) makes two
+    // readers agree: then the margin of a first message's escalation is
+    // enough.
+    let seconded = class
+        .candidates
+        .iter()
+        .any(|c| c.topic == vote.topic && c.score >= rules.thresholds.auto_reply_min_score);
+    let needed = if seconded {
+        SECOND_OPINION_ESCALATE
+    } else {
+        SECOND_OPINION_FOLLOW_UP
+    };
+    if !rules.is_sensitive_topic(&ctx.project, &vote.topic) || vote.margin < needed {
         return d;
     }
     vote.replaced = Some(class.topic.take().unwrap_or_else(|| "other".into()));
@@ -1114,6 +1125,32 @@ mod tests {
         // The vote on subject and text does not count on a follow-up.
         let (mut c, follow) = follow_up_voted("payment", 0.0);
         c.second_opinion = voted("other", 0.0, "abuse", 0.9).second_opinion;
+        let d = decide_with_second_opinion(&Verdict::Human, &mut c, &follow, &r);
+        assert_eq!(d.action, Action::Human);
+    }
+
+    #[test]
+    fn a_follow_up_vote_the_rules_second_escalates_at_a_first_message_s_margin() {
+        let r = RuleSet::builtin();
+        let margin = (SECOND_OPINION_ESCALATE + SECOND_OPINION_FOLLOW_UP) / 2.0;
+        // "... and now I'm paused, I haven't done anything wrong" in a
+        // rejection thread: appeal wording the conversation's topic outweighs.
+        for (appeal_score, want) in [(3.0, Action::Escalate), (1.0, Action::Human)] {
+            let (mut c, follow) = follow_up_voted("appeal", margin);
+            c.candidates.push(Candidate {
+                topic: "appeal".into(),
+                score: appeal_score,
+            });
+            let d = decide_with_second_opinion(&Verdict::Human, &mut c, &follow, &r);
+            assert_eq!(d.action, want, "appeal evidence {appeal_score}");
+        }
+        // Without the model's agreement the rules' yielded evidence stays
+        // with the conversation.
+        let (mut c, follow) = follow_up_voted("appeal", SECOND_OPINION_ESCALATE - 0.01);
+        c.candidates.push(Candidate {
+            topic: "appeal".into(),
+            score: 3.0,
+        });
         let d = decide_with_second_opinion(&Verdict::Human, &mut c, &follow, &r);
         assert_eq!(d.action, Action::Human);
     }
