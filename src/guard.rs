@@ -475,7 +475,11 @@ fn by_phrases(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
             .find(|p| p.target == t)
     };
     let mut hits = Vec::new();
-    m.find(&normalize(&email.subject, 300), &mut hits);
+    // A forward's subject is the forwarded message's: "Fwd: Undeliverable"
+    // or "WG: Abwesenheitsnotiz" is a person passing one on.
+    if !crate::parse::is_forward_subject(&email.subject) {
+        m.find(&normalize(&email.subject, 300), &mut hits);
+    }
     if let Some(p) = first(&hits, Target::BounceSubject) {
         return Some(Verdict::machine(
             "bounce",
@@ -817,6 +821,32 @@ mod tests {
             ("视频", "你好，我休假中在家录了三个视频，你们收到了吗？"),
         ] {
             let v = check(&mail("p@inbox.example", subject, body, &[]), &r);
+            assert_eq!(kind(&v), "human", "{body}");
+        }
+    }
+
+    #[test]
+    fn a_person_passing_on_or_mentioning_machine_mail_is_a_person() {
+        let r = RuleSet::builtin();
+        // A forward's subject is the forwarded bounce's or absence notice's;
+        // the text above it (the forwarded part is not new text) is someone
+        // asking us something.
+        for (subject, body) in [
+            ("Fwd: Delivery Status Notification (Failure)", "Hi, my earlier mail bounced, see below. Please delete all my data and videos."),
+            ("WG: Automatische Antwort: Ihre Anfrage", "Guten Tag, ich bekomme nur diese automatische Antwort. Mein Konto ist gesperrt, bitte prüfen Sie das noch einmal."),
+        ] {
+            let v = check(&mail("jan@acme.example", subject, body, &[]), &r);
+            assert_eq!(kind(&v), "human", "{subject}");
+        }
+        // Complaining about a desk's receipt is not being one.
+        for body in [
+            "Guten Tag, ich habe nur eine automatische Eingangsbestätigung bekommen. Mein Konto ist immer noch gesperrt.",
+            "Geachte heer/mevrouw, wij hebben uw bericht in goede orde ontvangen, maar het account van mijn moeder is nog steeds geblokkeerd.",
+            "Bonjour, je n'ai reçu qu'un accusé de réception automatique. Mon compte est toujours suspendu.",
+            "안녕하세요. 문의가 정상적으로 접수되었습니다 라는 메일만 받고 답이 없습니다. 계정 정지를 다시 검토해 주세요.",
+            "Buongiorno, la mia richiesta, a cui è stato assegnato il numero 4471, non ha avuto risposta. Il mio account è ancora sospeso.",
+        ] {
+            let v = check(&mail("p@inbox.example", "account", body, &[]), &r);
             assert_eq!(kind(&v), "human", "{body}");
         }
     }

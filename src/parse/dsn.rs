@@ -252,7 +252,10 @@ fn heuristic(env: &Envelope<'_>, body: &str, original: Option<String>) -> Option
         DAEMON_LOCALS.contains(&local.as_str())
     });
     let subj = subject.to_lowercase();
-    let bounce_subject = BOUNCE_SUBJECTS.iter().any(|s| subj.contains(s));
+    // "Fwd: Delivery Status Notification (Failure)" is a person passing a
+    // bounce on, with their own words on top; no mail system forwards.
+    let bounce_subject = !super::quote::is_forward_subject(subject)
+        && BOUNCE_SUBJECTS.iter().any(|s| subj.contains(s));
     // Bounces come from a mail system, the null sender or carry a bounce
     // subject; other mail skips the (costly) body scan.
     if !(daemon || bounce_subject || null_sender) {

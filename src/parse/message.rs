@@ -806,6 +806,13 @@ mod tests {
             b"Hi, my message could not be delivered to your colleague, and the upload failed. Help?",
         );
         assert!(parse(&human).delivery_report.is_none());
+        // Someone passing a bounce on: the subject and the text below are
+        // the bounce's, the sender and the words on top are a person's.
+        let forward = mail(
+            "From: jan@acme.example\nSubject: Fwd: Delivery Status Notification (Failure)\n",
+            b"Hi, my mail to you bounced, see below. Please delete my data.\n\n---------- Forwarded message ---------\nFrom: Mail Delivery Subsystem <mailer-daemon@acme.example>\nSubject: Delivery Status Notification (Failure)\n\nDelivery to the following recipient failed permanently:\n\n  support@helpgate.example\n",
+        );
+        assert!(parse(&forward).delivery_report.is_none());
     }
 
     #[test]

@@ -197,6 +197,8 @@ mod mime;
 mod params;
 mod prepare;
 mod quote;
+
+pub(crate) use quote::is_forward_subject;
 mod rtf;
 mod signature;
 mod tnef;

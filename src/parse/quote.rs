@@ -62,7 +62,7 @@ pub(super) fn split(full: &str, hint: Option<usize>, subject: &str) -> Split {
 
 /// "Fwd: ...", "WG: ...", "TR : ..." and the forward prefixes of the 13
 /// languages' clients; "Re: Fwd: ..." is a reply, not a forward.
-fn is_forward_subject(subject: &str) -> bool {
+pub(crate) fn is_forward_subject(subject: &str) -> bool {
     let s = subject.trim_start();
     let Some(end) = s.find([':', '：']).filter(|&e| e <= 12) else {
         return false;
