@@ -838,13 +838,15 @@ mod tests {
             let v = check(&mail("jan@acme.example", subject, body, &[]), &r);
             assert_eq!(kind(&v), "human", "{subject}");
         }
-        // Complaining about a desk's receipt is not being one.
+        // Complaining about a desk's receipt is not being one, nor is
+        // saying where one is.
         for body in [
             "Guten Tag, ich habe nur eine automatische Eingangsbestätigung bekommen. Mein Konto ist immer noch gesperrt.",
             "Geachte heer/mevrouw, wij hebben uw bericht in goede orde ontvangen, maar het account van mijn moeder is nog steeds geblokkeerd.",
             "Bonjour, je n'ai reçu qu'un accusé de réception automatique. Mon compte est toujours suspendu.",
             "안녕하세요. 문의가 정상적으로 접수되었습니다 라는 메일만 받고 답이 없습니다. 계정 정지를 다시 검토해 주세요.",
             "Buongiorno, la mia richiesta, a cui è stato assegnato il numero 4471, non ha avuto risposta. Il mio account è ancora sospeso.",
+            "Hallo, ich bin zur Kur und erst ab Montag zurück, aber mein Konto wurde gesperrt und ich möchte Einspruch einlegen.",
         ] {
             let v = check(&mail("p@inbox.example", "account", body, &[]), &r);
             assert_eq!(kind(&v), "human", "{body}");
