@@ -342,7 +342,9 @@ fn sensitive_follow_up(
     // The rules' own evidence for the vote's topic in this mail (a yielded
     // "I haven't done anything wrong" in a rejection thread) makes two
     // readers agree: then the margin of a first message's escalation is
-    // enough.
+    // enough. The candidates read the subject too, which is the
+    // conversation's: a sensitive word there counts as well, toward
+    // escalation only.
     let seconded = class
         .candidates
         .iter()
