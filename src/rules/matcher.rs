@@ -12,6 +12,7 @@ use super::normalize::{is_unspaced_script, is_word_char};
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::Regex;
 use regex_syntax::hir::literal::{ExtractKind, Extractor};
+use regex_syntax::hir::{Hir, HirKind};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -496,29 +497,78 @@ pub fn ascii_boundaries(regex: &str) -> String {
     out
 }
 
-/// Literals of which every match of `regex` contains one: those its
-/// matches start with, or those they end with, whichever set has the longer
-/// shortest literal (the rarer gate). `None` when a match may start and end
-/// with anything (`\d+살` starts with any digit but ends with `살`, so only
-/// a gate-less regex like `[a-z]+\d` runs on every text).
-fn gate(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
-    [ExtractKind::Prefix, ExtractKind::Suffix]
-        .into_iter()
-        .filter_map(|kind| {
-            let seq = Extractor::new().kind(kind).extract(hir);
-            let lits = seq.literals()?;
-            // An empty literal is in every text; an empty set means the
-            // regex matches nothing (its gate never opens, rightly).
-            let shortest = lits.iter().map(|l| l.len()).min().unwrap_or(usize::MAX);
-            (shortest > 0).then(|| {
-                (
-                    shortest,
-                    lits.iter().map(|l| l.as_bytes().to_vec()).collect(),
-                )
-            })
-        })
-        .max_by_key(|(shortest, _)| *shortest)
-        .map(|(_, lits)| lits)
+/// Literals of which every match of `regex` contains one: the rarest set
+/// found among those its matches start with, those they end with, and
+/// those a part of it that every match passes through needs (a regex that
+/// starts and ends with `[a-z]*` but needs `abgelehnt` or `aufnahme` in
+/// between gets those, not every letter). `None` when no set is known
+/// (`[a-z]+\d` runs on every text).
+fn gate(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    let mut best = None;
+    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
+        consider(&mut best, extracted(hir, kind));
+    }
+    consider(&mut best, required(hir));
+    best
+}
+
+/// The literals `kind` extraction finds for `hir`, if finite and none is
+/// empty (an empty literal is in every text; an empty set means the regex
+/// matches nothing, and its gate rightly never opens).
+fn extracted(hir: &Hir, kind: ExtractKind) -> Option<Vec<Vec<u8>>> {
+    let seq = Extractor::new().kind(kind).extract(hir);
+    let lits = seq.literals()?;
+    if lits.iter().any(|l| l.is_empty()) {
+        return None;
+    }
+    Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+}
+
+/// Literals of which every match of `hir` contains one, anywhere in it.
+fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(l) => Some(vec![l.0.to_vec()]),
+        HirKind::Class(_) => extracted(hir, ExtractKind::Prefix),
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
+        HirKind::Alternation(alts) => {
+            let mut all = Vec::new();
+            for a in alts {
+                all.extend(required(a)?);
+            }
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
+        }
+        HirKind::Concat(parts) => {
+            // Each part on its own, and the literals each run of parts
+            // starts with (adjacent parts make longer literals: `i.?m \d`
+            // needs `m ` followed by a digit).
+            let mut best = None;
+            for (i, part) in parts.iter().enumerate() {
+                consider(&mut best, required(part));
+                if i + 1 < parts.len() {
+                    let run = Hir::concat(parts[i..].to_vec());
+                    consider(&mut best, extracted(&run, ExtractKind::Prefix));
+                }
+            }
+            best
+        }
+        _ => None,
+    }
+}
+
+/// Keep the rarer of `best` and `candidate`: the longer shortest literal,
+/// then the fewer literals.
+fn consider(best: &mut Option<Vec<Vec<u8>>>, candidate: Option<Vec<Vec<u8>>>) {
+    let Some(c) = candidate else { return };
+    let rank = |lits: &Vec<Vec<u8>>| {
+        let shortest = lits.iter().map(Vec::len).min().unwrap_or(usize::MAX);
+        (shortest, std::cmp::Reverse(lits.len()))
+    };
+    if best.as_ref().is_none_or(|b| rank(&c) > rank(b)) {
+        *best = Some(c);
+    }
 }
 
 /// The literal to search for and whether each side needs a word boundary.
@@ -614,6 +664,40 @@ mod tests {
         assert_eq!(found(&m, "can i not?"), Vec::<u32>::new());
         assert_eq!(found(&m, "저는 17살입니다"), vec![1]);
         assert_eq!(found(&m, "abc7"), vec![2]);
+    }
+
+    #[test]
+    fn a_gate_is_the_rarest_words_a_match_needs_anywhere() {
+        let gate_of = |re: &str| {
+            let hir = regex_syntax::Parser::new()
+                .parse(&ascii_boundaries(re))
+                .expect("parses");
+            let lits = gate(&hir).map(|g| {
+                g.into_iter()
+                    .map(|l| String::from_utf8(l).expect("utf-8"))
+                    .collect::<Vec<_>>()
+            });
+            lits
+        };
+        // Starts and ends with letters of any kind: the words in between.
+        assert_eq!(
+            gate_of(r"\b(abgelehnt[a-z]*|ungultig)( [a-z]+){0,3} ([a-z]*aufnahme[a-z]*|videos?)\b"),
+            Some(vec!["abgelehnt".to_string(), "ungultig ".to_string()])
+        );
+        // Adjacent parts make a longer literal than either alone (`\d` is
+        // Unicode: too many digits to list).
+        assert_eq!(gate_of(r"\bi.?m \d\b"), Some(vec!["m ".to_string()]));
+        assert_eq!(
+            gate_of(r"\bi.?m [0-9]\b").map(|g| g.len()),
+            Some(10),
+            "`m 0` to `m 9`"
+        );
+        // One optional branch without a word: no word is needed.
+        assert_eq!(
+            gate_of(r"(upload|envio)?[?]+ *$"),
+            Some(vec!["?".to_string()])
+        );
+        assert_eq!(gate_of(r"[a-z]+\d"), None);
     }
 
     #[test]
