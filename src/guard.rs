@@ -31,6 +31,11 @@ pub enum Verdict {
     /// A person's mail whose sender could not be verified (SPF/DKIM/DMARC
     /// failure): never answered automatically.
     Untrusted { reason: String },
+    /// Mail that says its writer is away and nothing about the mail ("ich
+    /// bin im Urlaub bis ..."): an out-of-office notice, or a participant
+    /// saying where they are. A person reads it; never answered
+    /// automatically, since an answer to an absence notice starts a loop.
+    Away { reason: String },
 }
 
 /// How the reason of a notification from an automated sender ends.
@@ -73,8 +78,11 @@ pub fn check_with(email: &ParsedEmail, rules: &RuleSet, trust: &Trust) -> Verdic
     if let Some(v) = by_phrases(email, rules) {
         return v;
     }
-    match untrusted(email, trust) {
-        Some(reason) => Verdict::Untrusted { reason },
+    if let Some(reason) = untrusted(email, trust) {
+        return Verdict::Untrusted { reason };
+    }
+    match absence(email, rules) {
+        Some(reason) => Verdict::Away { reason },
         None => Verdict::Human,
     }
 }
@@ -514,6 +522,34 @@ fn by_phrases(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
     None
 }
 
+/// Why the mail may be an absence notice: a phrase of machine.toml's
+/// `[absence]` in its subject (not a forward's) or the start of its text.
+fn absence(email: &ParsedEmail, rules: &RuleSet) -> Option<String> {
+    let m = &rules.machine.matcher;
+    let found = |text: &str, chars: usize, target: Target| {
+        let mut hits = Vec::new();
+        m.find(&normalize(text, chars), &mut hits);
+        hits.into_iter()
+            .map(|i| &m.patterns[i as usize])
+            .find(|p| p.target == target)
+    };
+    let p = (!crate::parse::is_forward_subject(&email.subject))
+        .then(|| found(&email.subject, 300, Target::AbsenceSubject))
+        .flatten()
+        .or_else(|| {
+            let body = if email.body.new_text.is_empty() {
+                &email.body.full
+            } else {
+                &email.body.new_text
+            };
+            found(body, BODY_SCAN_CHARS, Target::AbsenceBody)
+        })?;
+    Some(format!(
+        "it may be an out-of-office notice (\"{}\", {})",
+        p.text, p.origin
+    ))
+}
+
 /// Why a person's mail may not be answered automatically, if it may not:
 /// two From or Reply-To headers (which one is meant is the attacker's
 /// choice), or a sender our own receiving server did not verify. Only the
@@ -732,6 +768,7 @@ mod tests {
             Verdict::Machine { kind, .. } => kind,
             Verdict::Human => "human",
             Verdict::Untrusted { .. } => "untrusted",
+            Verdict::Away { .. } => "away",
         }
     }
 
@@ -851,6 +888,44 @@ mod tests {
             let v = check(&mail("p@inbox.example", "account", body, &[]), &r);
             assert_eq!(kind(&v), "human", "{body}");
         }
+    }
+
+    #[test]
+    fn saying_one_is_away_only_withholds_an_answer() {
+        let r = RuleSet::builtin();
+        // A participant says it, and so does a short out-of-office notice:
+        // neither is ignored, neither is answered automatically.
+        for body in [
+            "Hallo, ich bin im Urlaub bis zum 20. und kann erst danach wieder aufnehmen. Wurde meine Zahlung schon überwiesen?",
+            "Hi, I am on vacation until March 3rd.",
+            "Bonjour, je suis en vacances jusqu'au 12. Mon paiement est-il parti ?",
+        ] {
+            let v = check(&mail("p@inbox.example", "Re: payment", body, &[]), &r);
+            assert_eq!(kind(&v), "away", "{body}");
+            assert!(!v.is_machine());
+        }
+        // Saying what happens to the mail is an out-of-office notice.
+        let v = check(
+            &mail(
+                "p@inbox.example",
+                "Re: payment",
+                "I am on vacation and will not be reading email until Monday.",
+                &[],
+            ),
+            &r,
+        );
+        assert_eq!(kind(&v), "autoreply");
+        // A forwarded notice's subject is not the forwarder's absence.
+        let v = check(
+            &mail(
+                "p@inbox.example",
+                "Fwd: Abwesend",
+                "Warum bekomme ich das?",
+                &[],
+            ),
+            &r,
+        );
+        assert_eq!(kind(&v), "human");
     }
 
     #[test]

@@ -429,6 +429,7 @@ fn print_run(
         Verdict::Human => "human".to_string(),
         Verdict::Machine { kind, reason } => format!("machine ({kind}): {reason}"),
         Verdict::Untrusted { reason } => format!("untrusted: {reason}"),
+        Verdict::Away { reason } => format!("away: {reason}"),
     };
     writeln!(out, "guard:     {guard}")?;
     let d = &run.decision;

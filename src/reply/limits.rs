@@ -153,6 +153,7 @@ pub fn recipient(
             return Err(format!("machine mail ({kind}: {reason})"))
         }
         Verdict::Untrusted { reason } => return Err(format!("unverified sender ({reason})")),
+        Verdict::Away { reason } => return Err(reason.clone()),
         Verdict::Human => {}
     }
     if let Some(why) = machine_headers(email) {

@@ -675,6 +675,8 @@ impl Compiler {
         let groups = [
             (&f.autoreply.subject, Target::AutoreplySubject),
             (&f.autoreply.body, Target::AutoreplyBody),
+            (&f.absence.subject, Target::AbsenceSubject),
+            (&f.absence.body, Target::AbsenceBody),
             (&f.bounce.subject, Target::BounceSubject),
             (&f.bounce.body, Target::BounceBody),
         ];

@@ -157,6 +157,11 @@ pub(crate) struct MachineFile {
     #[serde(default)]
     pub(crate) notifier_domains: Vec<String>,
     pub(crate) autoreply: PhraseGroups,
+    /// An absence said without a word about the mail ("I am on vacation
+    /// until ..."): out-of-office notices say it, and so do participants
+    /// about themselves, so it only withholds an automatic answer.
+    #[serde(default)]
+    pub(crate) absence: PhraseGroups,
     pub(crate) bounce: PhraseGroups,
     #[serde(default)]
     pub(crate) spam: SpamDef,

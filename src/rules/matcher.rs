@@ -52,6 +52,9 @@ pub enum Target {
     Language,
     AutoreplySubject,
     AutoreplyBody,
+    /// rules/machine.toml `[absence]`: withholds an automatic answer only.
+    AbsenceSubject,
+    AbsenceBody,
     BounceSubject,
     BounceBody,
     /// A content cue of spam or a scam (rules/spam.toml).
@@ -672,12 +675,11 @@ mod tests {
             let hir = regex_syntax::Parser::new()
                 .parse(&ascii_boundaries(re))
                 .expect("parses");
-            let lits = gate(&hir).map(|g| {
+            gate(&hir).map(|g| {
                 g.into_iter()
                     .map(|l| String::from_utf8(l).expect("utf-8"))
                     .collect::<Vec<_>>()
-            });
-            lits
+            })
         };
         // Starts and ends with letters of any kind: the words in between.
         assert_eq!(
