@@ -56,6 +56,19 @@ impl Verdict {
             if kind == "autoreply" || (kind == "list" && reason.ends_with(NOTIFYING_SENDER)))
     }
 
+    /// An [`Verdict::Away`] mail whose own text asks nothing (no topic
+    /// word in it: the subject of an out-of-office notice is ours, "Re:
+    /// payment") is an out-of-office notice; one that asks something stays
+    /// a person's mail.
+    pub fn settle_away(&mut self, asks_something: bool) {
+        if let Verdict::Away { reason } = self {
+            if !asks_something {
+                let reason = format!("{reason}, and its text asks nothing");
+                *self = Verdict::machine("autoreply", reason);
+            }
+        }
+    }
+
     fn machine(kind: &str, reason: impl Into<String>) -> Verdict {
         Verdict::Machine {
             kind: kind.to_string(),
@@ -903,6 +916,21 @@ mod tests {
             let v = check(&mail("p@inbox.example", "Re: payment", body, &[]), &r);
             assert_eq!(kind(&v), "away", "{body}");
             assert!(!v.is_machine());
+        }
+        // Once classified: asking something keeps it a person's mail,
+        // asking nothing makes it an out-of-office notice.
+        for (body, asks) in [
+            (
+                "Hallo, ich bin im Urlaub bis zum 20. Wurde meine Zahlung schon überwiesen?",
+                true,
+            ),
+            ("Hi, I am on vacation until March 3rd.", false),
+        ] {
+            let m = mail("p@inbox.example", "Re: payment", body, &[]);
+            let mut v = check(&m, &r);
+            let mut c = crate::classify::classify(&m, &r);
+            crate::classify::ask_second_opinion(&m, &mut v, &r, &mut c);
+            assert_eq!(kind(&v), if asks { "away" } else { "autoreply" }, "{body}");
         }
         // Saying what happens to the mail is an out-of-office notice.
         let v = check(

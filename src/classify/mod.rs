@@ -262,6 +262,7 @@ pub fn ask_second_opinion(
     class: &mut Classification,
 ) {
     let own_text = class.own_text.take();
+    verdict.settle_away(asks_something(rules, class));
     let wording_only = spam::by_wording_only(verdict, &class.spam);
     if verdict.is_machine() && !wording_only {
         return;
@@ -330,6 +331,16 @@ fn is_topic_hit(rules: &RuleSet, id: u32) -> bool {
         .patterns
         .get(id as usize)
         .is_some_and(|p| matches!(p.target, crate::rules::matcher::Target::Topic(_)))
+}
+
+/// A word of some topic (any, `other` too) in the new text, not only in
+/// the subject.
+fn asks_something(rules: &RuleSet, class: &Classification) -> bool {
+    class.hits.iter().any(|&(id, in_subject)| {
+        !in_subject
+            && is_topic_hit(rules, id)
+            && rules.text.patterns[id as usize].kind != crate::rules::matcher::PatternKind::Negative
+    })
 }
 
 fn has_topic_hit(rules: &RuleSet, hits: &[u32]) -> bool {
