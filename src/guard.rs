@@ -88,13 +88,15 @@ pub fn check_with(email: &ParsedEmail, rules: &RuleSet, trust: &Trust) -> Verdic
     if let Some(v) = by_headers(email, rules) {
         return v;
     }
-    if let Some(v) = by_phrases(email, rules) {
-        return v;
-    }
+    let absence = match by_phrases(email, rules) {
+        Phrases::Machine(v) => return v,
+        Phrases::Absence(reason) => Some(reason),
+        Phrases::None => None,
+    };
     if let Some(reason) = untrusted(email, trust) {
         return Verdict::Untrusted { reason };
     }
-    match absence(email, rules) {
+    match absence {
         Some(reason) => Verdict::Away { reason },
         None => Verdict::Human,
     }
@@ -295,7 +297,7 @@ fn by_headers(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
 
 /// The auto-reply wording of machine.toml in subject or text.
 fn says_auto_reply(email: &ParsedEmail, rules: &RuleSet) -> bool {
-    matches!(by_phrases(email, rules), Some(Verdict::Machine { kind, .. }) if kind == "autoreply")
+    matches!(by_phrases(email, rules), Phrases::Machine(Verdict::Machine { kind, .. }) if kind == "autoreply")
 }
 
 /// The person a web contact form relays: a project's website sends what a
@@ -488,7 +490,19 @@ fn subject_hit(email: &ParsedEmail, rules: &RuleSet, target: Target) -> bool {
         .any(|&i| rules.machine.matcher.patterns[i as usize].target == target)
 }
 
-fn by_phrases(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
+/// What machine.toml's phrases say of a mail.
+enum Phrases {
+    Machine(Verdict),
+    /// Why it may be an absence notice: an `[absence]` phrase in its
+    /// subject (not a forward's) or the start of its text.
+    Absence(String),
+    None,
+}
+
+/// One scan of the subject and one of the start of the text against
+/// machine.toml's phrases: bounce and out-of-office first, `[absence]`
+/// only where neither is found.
+fn by_phrases(email: &ParsedEmail, rules: &RuleSet) -> Phrases {
     let m = &rules.machine.matcher;
     let first = |hits: &[u32], t: Target| {
         hits.iter()
@@ -502,65 +516,44 @@ fn by_phrases(email: &ParsedEmail, rules: &RuleSet) -> Option<Verdict> {
         m.find(&normalize(&email.subject, 300), &mut hits);
     }
     if let Some(p) = first(&hits, Target::BounceSubject) {
-        return Some(Verdict::machine(
+        return Phrases::Machine(Verdict::machine(
             "bounce",
             format!("bounce subject \"{}\" ({})", p.text, p.origin),
         ));
     }
     if let Some(p) = first(&hits, Target::AutoreplySubject) {
-        return Some(Verdict::machine(
+        return Phrases::Machine(Verdict::machine(
             "autoreply",
             format!("out-of-office subject \"{}\" ({})", p.text, p.origin),
         ));
     }
+    let subject_absence = first(&hits, Target::AbsenceSubject);
     let body = if email.body.new_text.is_empty() {
         &email.body.full
     } else {
         &email.body.new_text
     };
-    let mut hits = Vec::new();
-    m.find(&normalize(body, BODY_SCAN_CHARS), &mut hits);
-    if let Some(p) = first(&hits, Target::BounceBody) {
-        return Some(Verdict::machine(
+    let mut body_hits = Vec::new();
+    m.find(&normalize(body, BODY_SCAN_CHARS), &mut body_hits);
+    if let Some(p) = first(&body_hits, Target::BounceBody) {
+        return Phrases::Machine(Verdict::machine(
             "bounce",
             format!("bounce text \"{}\" ({})", p.text, p.origin),
         ));
     }
-    if let Some(p) = first(&hits, Target::AutoreplyBody) {
-        return Some(Verdict::machine(
+    if let Some(p) = first(&body_hits, Target::AutoreplyBody) {
+        return Phrases::Machine(Verdict::machine(
             "autoreply",
             format!("out-of-office text \"{}\" ({})", p.text, p.origin),
         ));
     }
-    None
-}
-
-/// Why the mail may be an absence notice: a phrase of machine.toml's
-/// `[absence]` in its subject (not a forward's) or the start of its text.
-fn absence(email: &ParsedEmail, rules: &RuleSet) -> Option<String> {
-    let m = &rules.machine.matcher;
-    let found = |text: &str, chars: usize, target: Target| {
-        let mut hits = Vec::new();
-        m.find(&normalize(text, chars), &mut hits);
-        hits.into_iter()
-            .map(|i| &m.patterns[i as usize])
-            .find(|p| p.target == target)
-    };
-    let p = (!crate::parse::is_forward_subject(&email.subject))
-        .then(|| found(&email.subject, 300, Target::AbsenceSubject))
-        .flatten()
-        .or_else(|| {
-            let body = if email.body.new_text.is_empty() {
-                &email.body.full
-            } else {
-                &email.body.new_text
-            };
-            found(body, BODY_SCAN_CHARS, Target::AbsenceBody)
-        })?;
-    Some(format!(
-        "it may be an out-of-office notice (\"{}\", {})",
-        p.text, p.origin
-    ))
+    match subject_absence.or_else(|| first(&body_hits, Target::AbsenceBody)) {
+        Some(p) => Phrases::Absence(format!(
+            "it may be an out-of-office notice (\"{}\", {})",
+            p.text, p.origin
+        )),
+        None => Phrases::None,
+    }
 }
 
 /// Why a person's mail may not be answered automatically, if it may not:
