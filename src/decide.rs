@@ -4,7 +4,7 @@
 //! sensitive; follow-ups go to people; unsure classifications go to people
 //! with the candidates; untrusted senders never get an automatic answer.
 
-use crate::classify::{self, Classification, TopicSource};
+use crate::classify::{self, Classification, TopicSource, Unsure};
 use crate::guard::Verdict;
 use crate::rules::RuleSet;
 use serde::Serialize;
@@ -470,10 +470,13 @@ pub fn decide_refined(
     }
     if class.topic_uncertain || (topic == "other" && !class.candidates.is_empty()) {
         let cands = candidates(class);
-        let why = if class.topic_score < rules.thresholds.min_score {
-            format!("below the threshold {}", rules.thresholds.min_score)
-        } else {
-            "too close to the runner-up".to_string()
+        let below = class.topic_score < rules.thresholds.min_score
+            || class.unsure == Unsure::BelowThreshold;
+        let why = match class.unsure {
+            _ if below => format!("below the threshold {}", rules.thresholds.min_score),
+            Unsure::LoneKeyword => "one keyword in the text is no topic".to_string(),
+            Unsure::WeakSensitive => "weak words of a sensitive topic".to_string(),
+            Unsure::TooClose | Unsure::BelowThreshold => "too close to the runner-up".to_string(),
         };
         return human(
             format!("Topic unsure ({why}); candidates: {cands}. A person decides."),
@@ -856,6 +859,32 @@ mod tests {
             (d.action, d.queue.as_deref()),
             (Action::Escalate, Some("sensitive"))
         );
+    }
+
+    #[test]
+    fn an_unsure_topic_says_why() {
+        let r = RuleSet::builtin();
+        let ctx = TicketContext::default();
+        let why = |score: f64, unsure: Unsure| {
+            let mut c = class("other", score);
+            c.topic_uncertain = true;
+            c.unsure = unsure;
+            c.candidates.push(Candidate {
+                topic: "instructions".into(),
+                score,
+            });
+            decide(&Verdict::Human, &c, &ctx, &r).reason
+        };
+        let lone = why(1.0, Unsure::LoneKeyword);
+        assert!(
+            lone.contains("one keyword in the text is no topic"),
+            "{lone}"
+        );
+        assert!(!lone.contains("runner-up"), "{lone}");
+        let close = why(3.0, Unsure::TooClose);
+        assert!(close.contains("too close to the runner-up"), "{close}");
+        let below = why(0.5, Unsure::LoneKeyword);
+        assert!(below.contains("below the threshold"), "{below}");
     }
 
     #[test]

@@ -95,6 +95,9 @@ pub struct Classification {
     pub topic_score: f64,
     /// The best topic was below the threshold or too close to the runner-up.
     pub topic_uncertain: bool,
+    /// Why, when [`Classification::topic_uncertain`], for the reason text.
+    #[serde(skip)]
+    pub unsure: Unsure,
     /// Best topics first (at most 3, score > 0).
     pub candidates: Vec<Candidate>,
     /// Matched pattern ids: (pattern, in the subject). Turned into
@@ -128,6 +131,21 @@ pub struct Classification {
     /// and takes it: cutting quotes twice cost as much as the vote's look-ups.
     #[serde(skip)]
     pub own_text: Option<String>,
+}
+
+/// Why the rules' topic is unsure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Unsure {
+    /// The runner-up scored too close to the best.
+    #[default]
+    TooClose,
+    /// The best scored below the threshold.
+    BelowThreshold,
+    /// One keyword in the body of a longer mail.
+    LoneKeyword,
+    /// Weak words of a sensitive topic (one keyword, or under the score an
+    /// automatic answer would need).
+    WeakSensitive,
 }
 
 /// Where a message's topic comes from.

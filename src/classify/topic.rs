@@ -6,7 +6,7 @@
 //! in a Portuguese mail) should not decide; English counts fully, since
 //! participants mix in English tech words.
 
-use super::{Candidate, Classification};
+use super::{Candidate, Classification, Unsure};
 use crate::rules::matcher::{Pattern, PatternKind, Target};
 use crate::rules::RuleSet;
 
@@ -161,6 +161,7 @@ pub(super) fn score(
     if score < th.min_score {
         out.topic = Some("other".to_string());
         out.topic_uncertain = true;
+        out.unsure = Unsure::BelowThreshold;
         return;
     }
     // One weak hint of a sensitive topic ("data", "delete"), even repeated
@@ -179,6 +180,11 @@ pub(super) fn score(
     if weak {
         out.topic = Some("other".to_string());
         out.topic_uncertain = true;
+        out.unsure = if is_sensitive(chosen) {
+            Unsure::WeakSensitive
+        } else {
+            Unsure::LoneKeyword
+        };
         return;
     }
     out.topic = Some(rules.topics[chosen].id.clone());

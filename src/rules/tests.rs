@@ -167,6 +167,7 @@ fn keywords_phrases_regexes_and_weights_score() {
     );
     assert_eq!(c.topic.as_deref(), Some("other"));
     assert!(c.topic_uncertain);
+    assert_eq!(c.unsure, crate::classify::Unsure::BelowThreshold);
     // ... but in the subject it counts twice (subject_weight 2) ...
     let c = classify(&mail("paid", ""), &r);
     assert_eq!(c.topic.as_deref(), Some("payment"));
