@@ -108,9 +108,10 @@ pub struct Unbuilt {
 enum Slot {
     /// Literal patterns: (left boundary needed, right boundary needed, pattern ids).
     Word(bool, bool, Vec<u32>),
-    /// A literal that every match of these regexes (indexes into
-    /// `Matcher::regexes`) contains: only then can they match.
-    Gate(Vec<u32>),
+    /// A literal of one of the gates ([`gates`]) of these regexes
+    /// (indexes into `Matcher::regexes`, and the gate's bit): a regex runs
+    /// only once every one of its gates has opened.
+    Gate(Vec<(u32, u8)>),
 }
 
 /// A regex, compiled the first time its gate opens: most of the ~900
@@ -124,6 +125,8 @@ struct Compiled {
     regex: OnceLock<Option<Regex>>,
     /// The pattern id.
     id: u32,
+    /// The bits of all its gates: what a scan must have seen to run it.
+    needs: u8,
 }
 
 fn compile_regex(source: &str) -> Result<Regex, regex::Error> {
@@ -200,9 +203,10 @@ impl Matcher {
     /// already checked each to report its line and column) and compiled on
     /// first use; [`Matcher::compile_all`] finds those over the size limit.
     ///
-    /// Literals go into one Aho-Corasick DFA. Each regex runs on its own,
-    /// and only on a text that holds one of the literals every match of it
-    /// must start or end with (its gate, found by the same automaton). One
+    /// Literals go into one Aho-Corasick automaton. Each regex runs on its
+    /// own, and only on a text that holds a literal of each of its gates
+    /// (sets of literals every match contains, found by the same automaton;
+    /// [`gates`]). One
     /// combined `RegexSet` searched for overlapping matches had to
     /// determinize states of all regexes at once: on varied real mail its
     /// lazy DFA kept building new states (half of the classification time
@@ -234,28 +238,32 @@ impl Matcher {
                 };
                 let index =
                     u32::try_from(regexes.len()).map_err(|_| "too many regexes".to_string())?;
+                if gate.is_empty() {
+                    ungated.push(index);
+                }
+                let mut needs = 0;
+                for (bit, needles) in gate.into_iter().enumerate() {
+                    let bit = 1u8 << bit;
+                    needs |= bit;
+                    for needle in needles {
+                        let slot = *gates.entry(needle.clone()).or_insert_with(|| {
+                            lits.push(needle);
+                            slots.push(Slot::Gate(Vec::new()));
+                            slots.len() - 1
+                        });
+                        if let Slot::Gate(list) = &mut slots[slot] {
+                            if !list.contains(&(index, bit)) {
+                                list.push((index, bit));
+                            }
+                        }
+                    }
+                }
                 regexes.push(Compiled {
                     source: re,
                     regex: OnceLock::new(),
                     id,
+                    needs,
                 });
-                match gate {
-                    Some(needles) => {
-                        for needle in needles {
-                            let slot = *gates.entry(needle.clone()).or_insert_with(|| {
-                                lits.push(needle);
-                                slots.push(Slot::Gate(Vec::new()));
-                                slots.len() - 1
-                            });
-                            if let Slot::Gate(list) = &mut slots[slot] {
-                                if list.last() != Some(&index) {
-                                    list.push(index);
-                                }
-                            }
-                        }
-                    }
-                    None => ungated.push(index),
-                }
                 continue;
             }
             let Some((lit, left, right)) = literal_parts(&p.text) else {
@@ -360,9 +368,9 @@ impl Matcher {
     }
 }
 
-/// A regex as the matcher runs it (ASCII word boundaries) and its gate
-/// ([`gate`]), or why it does not parse.
-type Analysis = Result<(String, Option<Vec<Vec<u8>>>), String>;
+/// A regex as the matcher runs it (ASCII word boundaries) and its gates
+/// ([`gates`]), or why it does not parse.
+type Analysis = Result<(String, Vec<Vec<Vec<u8>>>), String>;
 
 /// [`Analysis`] of every regex among `patterns`, in order. Parsing and
 /// finding gates was 40 % of compiling the shipped rules (~2,000 regexes)
@@ -377,8 +385,8 @@ fn analyse_regexes(patterns: &[Pattern]) -> Vec<Analysis> {
         let re = ascii_boundaries(source);
         match regex_syntax::Parser::new().parse(&re) {
             Ok(hir) => {
-                let gate = gate(&hir);
-                Ok((re, gate))
+                let gates = gates(&hir);
+                Ok((re, gates))
             }
             Err(e) => Err(format!(
                 "invalid regex: {}",
@@ -458,7 +466,10 @@ struct Scan<'a> {
     matcher: &'a Matcher,
     out: &'a mut Vec<u32>,
     start: usize,
-    candidates: Vec<u32>,
+    /// Slots of the gate literals found, once per occurrence: a common
+    /// word gating a hundred regexes is found many times in a long mail,
+    /// so its regexes are listed once per slot, in [`Scan::finish`].
+    gates: Vec<u32>,
 }
 
 impl<'a> Scan<'a> {
@@ -468,22 +479,20 @@ impl<'a> Scan<'a> {
             matcher,
             out,
             start,
-            candidates: Vec::new(),
+            gates: Vec::new(),
         }
     }
 
     /// An automaton match: one of this matcher's literals, or the other's
     /// in a pair (ignored).
     fn literal(&mut self, text: &str, m: &aho_corasick::Match) {
-        let slot = m
-            .pattern()
-            .as_usize()
-            .checked_sub(self.matcher.first)
-            .and_then(|i| self.matcher.slots.get(i));
-        let (left, right, ids) = match slot {
+        let Some(index) = m.pattern().as_usize().checked_sub(self.matcher.first) else {
+            return;
+        };
+        let (left, right, ids) = match self.matcher.slots.get(index) {
             Some(Slot::Word(left, right, ids)) => (*left, *right, ids),
-            Some(Slot::Gate(regexes)) => {
-                self.candidates.extend_from_slice(regexes);
+            Some(Slot::Gate(_)) => {
+                self.gates.push(index as u32);
                 return;
             }
             None => return,
@@ -505,9 +514,24 @@ impl<'a> Scan<'a> {
     /// Run the regexes whose gates opened and the ungated ones; sort and
     /// deduplicate what was found.
     fn finish(mut self, text: &str) {
-        self.candidates.sort_unstable();
-        self.candidates.dedup();
-        for &i in self.candidates.iter().chain(&self.matcher.ungated) {
+        self.gates.sort_unstable();
+        self.gates.dedup();
+        let mut candidates: Vec<(u32, u8)> = Vec::new();
+        for &slot in &self.gates {
+            if let Slot::Gate(regexes) = &self.matcher.slots[slot as usize] {
+                candidates.extend_from_slice(regexes);
+            }
+        }
+        candidates.sort_unstable();
+        let regexes = &self.matcher.regexes;
+        let mut open = Vec::new();
+        for run in candidates.chunk_by(|a, b| a.0 == b.0) {
+            let seen = run.iter().fold(0, |acc, (_, bit)| acc | bit);
+            if seen == regexes[run[0].0 as usize].needs {
+                open.push(run[0].0);
+            }
+        }
+        for &i in open.iter().chain(&self.matcher.ungated) {
             let c = &self.matcher.regexes[i as usize];
             if c.get().is_some_and(|r| r.is_match(text)) {
                 self.out.push(c.id);
@@ -556,6 +580,57 @@ fn gate(hir: &Hir) -> Option<Vec<Vec<u8>>> {
     }
     consider(&mut best, required(hir));
     best.map(|(_, lits)| lits)
+}
+
+/// At most this many gates per regex (bits of [`Compiled::needs`]).
+const MAX_GATES: usize = 3;
+/// A further gate must be at least this rare ([`weight`] of its commonest
+/// literal): a common word is in nearly every mail and only costs a look-up.
+const FURTHER_GATE_WEIGHT: usize = 6;
+
+/// Sets of literals of which every match of `hir` contains one each: its
+/// [`gate`] and, for a concatenation, the rarest gates of its parts
+/// (`\bcan i\b.{0,40}\bjoin\b` needs `join` as well as `can i`). A scan
+/// runs the regex only where all of them are found: 96 % of the runs
+/// behind one gate found nothing. Empty when no gate is known.
+fn gates(hir: &Hir) -> Vec<Vec<Vec<u8>>> {
+    let Some(first) = gate(hir) else {
+        return Vec::new();
+    };
+    let mut out = vec![first];
+    let mut inner = hir;
+    while let HirKind::Capture(c) = inner.kind() {
+        inner = &c.sub;
+    }
+    let HirKind::Concat(parts) = inner.kind() else {
+        return out;
+    };
+    let mut more: Vec<(Rank, Vec<Vec<u8>>)> = parts
+        .iter()
+        .filter_map(gate)
+        .map(|g| (rank(&g), g))
+        .filter(|(r, _)| r.0 >= FURTHER_GATE_WEIGHT)
+        .collect();
+    more.sort_by_key(|(r, _)| std::cmp::Reverse(*r));
+    for (_, g) in more {
+        if out.len() == MAX_GATES {
+            break;
+        }
+        if !out.iter().any(|have| implies(have, &g)) {
+            out.push(g);
+        }
+    }
+    out
+}
+
+/// Whether finding a literal of `have` means a literal of `other` is
+/// found too (each of `have` contains one of `other`).
+fn implies(have: &[Vec<u8>], other: &[Vec<u8>]) -> bool {
+    have.iter().all(|h| {
+        other
+            .iter()
+            .any(|o| o.is_empty() || h.windows(o.len()).any(|w| w == o.as_slice()))
+    })
 }
 
 /// The literals `kind` extraction finds for `hir`, if finite and none is
@@ -730,6 +805,33 @@ mod tests {
         assert_eq!(found(&m, "can i not?"), Vec::<u32>::new());
         assert_eq!(found(&m, "저는 17살입니다"), vec![1]);
         assert_eq!(found(&m, "abc7"), vec![2]);
+    }
+
+    #[test]
+    fn a_regex_that_needs_two_rare_words_runs_only_where_both_are() {
+        let hir = |re: &str| {
+            regex_syntax::Parser::new()
+                .parse(&ascii_boundaries(re))
+                .expect("parses")
+        };
+        let re = r"\bpayment\b.{0,40}\bmissing\b";
+        let sets = gates(&hir(re));
+        assert_eq!(
+            sets,
+            vec![vec![b"payment".to_vec()], vec![b"missing".to_vec()]]
+        );
+        // A common word is no further gate; one the first gate implies
+        // neither.
+        assert_eq!(gates(&hir(r"\bpayment\b.{0,40}\bgone\b")).len(), 1);
+        assert_eq!(gates(&hir(r"\bpayments? late\b.*\bpayment\b")).len(), 1);
+        let m = Matcher::build(vec![pat(re, PatternKind::Regex)]).expect("compiles");
+        assert_eq!(m.regexes[0].needs, 0b11);
+        assert_eq!(found(&m, "my payment is missing"), vec![0]);
+        assert_eq!(found(&m, "missing: my payment"), Vec::<u32>::new());
+        assert_eq!(found(&m, "my payment is late"), Vec::<u32>::new());
+        // Found many times, each literal still opens its gate once.
+        let long = "payment ".repeat(50) + "missing";
+        assert_eq!(found(&m, &long), vec![0]);
     }
 
     #[test]
