@@ -205,6 +205,9 @@ pub fn after_message(
 }
 
 /// A new ticket of a participant who already has one open on its topic.
+/// Tickets a merge suggestion names at most (the oldest).
+const MAX_LISTED: usize = 10;
+
 fn merge_concurrent(
     conn: &Connection,
     rules: &RuleSet,
@@ -219,10 +222,15 @@ fn merge_concurrent(
     let (Some(topic), Some(project)) = (t.topic.as_deref(), rules.project(&t.project)) else {
         return Ok(());
     };
-    let others: Vec<_> = link::concurrent(conn, &t.project, pid, topic)?
+    // A stranger may name one ID in any number of mails: each suggestion
+    // lists a few tickets, not all of them (the list grew with every mail,
+    // and the events with the square of their number).
+    let mut others: Vec<_> = link::concurrent(conn, &t.project, pid, topic, MAX_LISTED + 2)?
         .into_iter()
         .filter(|(id, _)| *id != ticket)
         .collect();
+    let more = others.len() > MAX_LISTED;
+    others.truncate(MAX_LISTED);
     let Some((older, older_addr)) = others.first() else {
         return Ok(());
     };
@@ -240,7 +248,10 @@ fn merge_concurrent(
         }
         MergePolicy::Off => Ok(()),
         _ => {
-            let list: Vec<String> = others.iter().map(|(id, _)| id.token()).collect();
+            let mut list: Vec<String> = others.iter().map(|(id, _)| id.token()).collect();
+            if more {
+                list.push("and more".into());
+            }
             events::add(
                 conn,
                 ticket,

@@ -138,20 +138,22 @@ fn others(conn: &Connection, participant_id: &str, except: TicketId) -> StoreRes
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Open or answered tickets of `participant_id` on `topic` in `project`,
-/// not merged away, oldest first, with their participant address.
+/// The `limit` oldest open or answered tickets of `participant_id` on
+/// `topic` in `project`, not merged away, with their participant address.
 pub fn concurrent(
     conn: &Connection,
     project: &str,
     participant_id: &str,
     topic: &str,
+    limit: usize,
 ) -> StoreResult<Vec<(TicketId, Option<String>)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, participant FROM tickets
          WHERE participant_id = ?1 AND topic = ?2 AND project = ?3
-           AND state IN ('open', 'answered') AND merged_into IS NULL ORDER BY id",
+           AND state IN ('open', 'answered') AND merged_into IS NULL ORDER BY id LIMIT ?4",
     )?;
-    let rows = stmt.query_map(params![participant_id, topic, project], |r| {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![participant_id, topic, project, limit], |r| {
         Ok((TicketId(r.get(0)?), r.get(1)?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -553,3 +553,62 @@ fn issue_13_upload_question_is_answered_with_the_trackers_counts() {
     assert_eq!(replies.len(), 2);
     assert!(replies.iter().any(|r| !r.contains("We have received")));
 }
+
+#[test]
+fn a_merge_suggestion_names_a_few_tickets_however_many_mails_name_the_id() {
+    // Anyone may name one participant ID in any number of mails: the
+    // suggestion on each new ticket lists the ten oldest, not every one.
+    let d = Desk::new(None, "suggest");
+    let maildir = d.env.dir.path().join("Maildir");
+    for sub in ["new", "cur", "tmp"] {
+        std::fs::create_dir_all(maildir.join(sub)).unwrap();
+    }
+    for i in 0..14 {
+        let body = format!(
+            "My participant ID is P-300300. Recording REC-{i}11 was rejected, why was it rejected?"
+        );
+        let text = mail(
+            "Ana <ana@example.com>",
+            &format!("m{i}"),
+            &format!("Rejected recording {i}"),
+            &body,
+        );
+        std::fs::write(
+            maildir
+                .join("new")
+                .join(format!("17900000{i:02}.M{i}P1.test")),
+            text.replace('\n', "\r\n"),
+        )
+        .unwrap();
+    }
+    d.ok(&["ingest", path_str(&maildir)]);
+    let last = d.show(14);
+    let events = last["events"].as_array().unwrap();
+    let suggestion = events
+        .iter()
+        .find(|e| e["kind"] == "merge_suggested")
+        .unwrap_or_else(|| panic!("{last}"));
+    let detail = suggestion["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("[#1]") && detail.contains("[#10]"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("[#11]") && detail.contains("and more"),
+        "{detail}"
+    );
+    // With fewer than ten, all of them and no "more".
+    let fifth = d.show(5);
+    let detail = fifth["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "merge_suggested")
+        .and_then(|e| e["detail"].as_str())
+        .unwrap()
+        .to_string();
+    assert!(
+        detail.contains("[#4]") && !detail.contains("more"),
+        "{detail}"
+    );
+}
