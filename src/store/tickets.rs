@@ -95,10 +95,16 @@ pub fn set_state(
     state: TicketState,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
+    // Only a change writes: a new ticket answered automatically is inserted
+    // answered, and an update of `tickets` runs the desk-count trigger,
+    // with a statement journal copying every 16 KB page it touches.
     let n = conn
-        .prepare_cached("UPDATE tickets SET state = ?2, updated_at = ?3 WHERE id = ?1")?
+        .prepare_cached(
+            "UPDATE tickets SET state = ?2, updated_at = ?3
+             WHERE id = ?1 AND (state IS NOT ?2 OR updated_at IS NOT ?3)",
+        )?
         .execute(params![id.0, state.as_str(), ts(at)])?;
-    if n == 0 {
+    if n == 0 && !exists(conn, id)? {
         return Err(StoreError::NotFound {
             what: "ticket",
             id: id.0,
