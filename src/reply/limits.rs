@@ -263,6 +263,16 @@ pub fn content_key(email: &ParsedEmail) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
+/// Whether the circuit breaker holds back every automatic reply to `email`
+/// (read only: [`check_rates`] trips it and says why).
+pub fn breaker_open(
+    conn: &Connection,
+    email: &ParsedEmail,
+    now: DateTime<Utc>,
+) -> StoreResult<bool> {
+    Ok(state::breaker(conn)?.is_some_and(|b| b.is_open(arrival(email, now))))
+}
+
 /// The stateful limits for one automatic reply to `to` on `ticket`.
 /// `Ok(None)`: go ahead (the caller records the reply with
 /// [`state::record_auto_reply`]); `Ok(Some(reason))`: hold back.

@@ -240,9 +240,21 @@ fn ticket_of(conn: &Connection, id: i64) -> StoreResult<Option<TicketId>> {
 /// A ticket whose reply failed needs a person: open, in `general` unless
 /// it already has a queue.
 pub fn to_human(conn: &Connection, ticket: TicketId, at: DateTime<Utc>) -> StoreResult<()> {
+    // Only a change writes (see `tickets::set_state`): a new ticket whose
+    // reply the open circuit breaker holds back is inserted like this.
     conn.prepare_cached(
-        "UPDATE tickets SET state = ?2, queue = COALESCE(queue, 'general'), updated_at = ?3 WHERE id = ?1",
+        "UPDATE tickets SET state = ?2, queue = COALESCE(queue, ?4), updated_at = ?3
+         WHERE id = ?1 AND (state IS NOT ?2 OR queue IS NULL OR updated_at IS NOT ?3)",
     )?
-    .execute(params![ticket.0, TicketState::Open.as_str(), ts(at)])?;
+    .execute(params![
+        ticket.0,
+        TicketState::Open.as_str(),
+        ts(at),
+        HELD_BACK_QUEUE
+    ])?;
     Ok(())
 }
+
+/// The queue of a ticket whose reply failed or was held back, when it has
+/// none.
+pub const HELD_BACK_QUEUE: &str = "general";

@@ -719,3 +719,42 @@ fn issue_10_a_mail_that_aborts_the_daemon_is_quarantined_and_the_rest_flows() {
         "{reason}"
     );
 }
+
+#[test]
+fn a_burst_past_the_breaker_leaves_the_rest_open_for_a_person() {
+    // Five plain payment questions at once, the breaker at two a minute:
+    // two are answered, the others wait open in the general queue, each
+    // saying why.
+    let env = Env::new();
+    let cfg = env.dir.path().join("helpgate.toml");
+    std::fs::write(&cfg, "[limits]\nbreaker_per_minute = 2\n").unwrap();
+    let mails: Vec<Vec<u8>> = (0..5)
+        .map(|i| {
+            mail(
+                &format!("P{i} <p{i}@example{i}.com>"),
+                &format!("burst{i}@example.com"),
+                "Payment",
+                "",
+                PAY,
+            )
+            .replace('\n', "\r\n")
+            .into_bytes()
+        })
+        .collect();
+    let md = maildir(env.dir.path(), &mails);
+    env.ok(&["--config", path_str(&cfg), "ingest", path_str(&md)]);
+    let tickets = env.tickets();
+    assert_eq!(tickets.len(), 5, "{tickets:?}");
+    let answered = tickets.iter().filter(|t| t["state"] == "answered").count();
+    let open: Vec<_> = tickets.iter().filter(|t| t["state"] == "open").collect();
+    assert_eq!((answered, open.len()), (2, 3), "{tickets:?}");
+    assert!(open.iter().all(|t| t["queue"] == "general"), "{open:?}");
+    let msgs = env.messages();
+    let held: Vec<_> = msgs.iter().filter(|m| m["action"] == "human").collect();
+    assert_eq!(held.len(), 3, "{msgs:?}");
+    assert!(
+        held.iter()
+            .all(|m| m["reason"].to_string().contains("circuit breaker")),
+        "{held:?}"
+    );
+}
