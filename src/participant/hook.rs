@@ -204,10 +204,10 @@ pub fn after_message(
     merge_concurrent(conn, rules, ticket, pid, needs_human, now)
 }
 
-/// A new ticket of a participant who already has one open on its topic.
 /// Tickets a merge suggestion names at most (the oldest).
 const MAX_LISTED: usize = 10;
 
+/// A new ticket of a participant who already has one open on its topic.
 fn merge_concurrent(
     conn: &Connection,
     rules: &RuleSet,
