@@ -375,8 +375,9 @@ const MIGRATIONS: &[&str] = &[
     // 15 (issue 14, ingest throughput): a participant's open tickets on a
     // topic, oldest first, for the merge suggestion after every message
     // naming a participant ID. Through `tickets_participant_id` that read
-    // every ticket the ID ever had: 17 % of the store thread's samples on
-    // 10,000 synthetic mails, where one ID named 1,232 tickets.
+    // every ticket the ID ever had: 17 % of all perf samples (a third of
+    // the store thread's) on 10,000 synthetic mails, where one ID named
+    // 1,232 tickets.
     r#"
     CREATE INDEX tickets_concurrent ON tickets(participant_id, topic, project, id)
         WHERE state IN ('open', 'answered') AND merged_into IS NULL;
