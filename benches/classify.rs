@@ -94,10 +94,23 @@ fn main() {
         start.elapsed().as_secs_f64() * 1e3,
         rules.summary()
     );
+    // The same rules without the linear model, interleaved: what its vote
+    // costs, at the same machine load.
+    let mut without = RuleSet::builtin();
+    without.linear = None;
     for (label, bytes, rounds) in [("2 KB", 2048, 500), ("200 KB", 200 * 1024, 50)] {
         let mails: Vec<ParsedEmail> = SAMPLES.iter().map(|(s, p)| mail(s, p, bytes)).collect();
         measure(&rules, &mails, 5);
-        report(label, &measure(&rules, &mails, rounds));
+        measure(&without, &mails, 5);
+        let (mut with_times, mut without_times) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            with_times.extend(measure(&rules, &mails, rounds / 5));
+            without_times.extend(measure(&without, &mails, rounds / 5));
+        }
+        with_times.sort();
+        without_times.sort();
+        report(label, &with_times);
+        report(&format!("{label} without the linear model"), &without_times);
     }
     realistic_mail(&rules);
 }

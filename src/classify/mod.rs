@@ -10,6 +10,7 @@
 //! a statistical detector has too little text.
 
 mod language;
+pub mod linear;
 pub mod quote;
 pub mod second_opinion;
 pub mod spam;
@@ -126,6 +127,10 @@ pub struct Classification {
     /// says may escalate it ([`crate::decide::decide_with_second_opinion`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub second_opinion_new_text: Option<second_opinion::Vote>,
+    /// The linear model's vote on a person's mail (rules/linear_model.tsv,
+    /// [`linear`]): it may only escalate a first message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linear: Option<second_opinion::Vote>,
     /// The new text [`classify`] read ([`own_words`]), kept for
     /// [`ask_second_opinion`] of the same mail, which reads the same words
     /// and takes it: cutting quotes twice cost as much as the vote's look-ups.
@@ -163,6 +168,8 @@ pub enum TopicSource {
     /// The second opinion's vote, where the rules found no clear topic or
     /// one that goes to a person anyway: never answered automatically.
     SecondOpinion,
+    /// The linear model's clear vote for a sensitive topic: escalated.
+    LinearModel,
 }
 
 impl Classification {
@@ -285,15 +292,16 @@ pub fn ask_second_opinion(
     if verdict.is_machine() && !wording_only {
         return;
     }
+    let subject = strip_subject_prefixes(&email.subject);
+    let new_text = own_text.unwrap_or_else(|| own_words(email).1);
     let model = rules.second_opinion.as_ref().and_then(|f| f.model().ok());
     let Some(model) = model else {
         if wording_only && clear_sensitive_topic(rules, class) {
             *verdict = crate::guard::Verdict::Human;
         }
+        ask_linear(verdict, rules, class, subject, &new_text);
         return;
     };
-    let subject = strip_subject_prefixes(&email.subject);
-    let new_text = own_text.unwrap_or_else(|| own_words(email).1);
     // Both votes read the new text's n-grams: they are looked up once, and
     // only when a vote is asked for.
     let features = std::cell::OnceCell::new();
@@ -317,6 +325,24 @@ pub fn ask_second_opinion(
     // rather than on the store thread.
     if !verdict.is_machine() && may_continue_a_conversation(email) && !new_text.trim().is_empty() {
         class.second_opinion_new_text = Some(features().vote_new_text());
+    }
+    ask_linear(verdict, rules, class, subject, &new_text);
+}
+
+/// The linear model's vote, where it could still escalate: a person's
+/// mail that the rules do not already give a clear sensitive topic.
+fn ask_linear(
+    verdict: &crate::guard::Verdict,
+    rules: &RuleSet,
+    class: &mut Classification,
+    subject: &str,
+    new_text: &str,
+) {
+    if verdict.is_machine() || clear_sensitive_topic(rules, class) {
+        return;
+    }
+    if let Some(model) = rules.linear.as_ref().and_then(|f| f.model().ok()) {
+        class.linear = Some(model.vote(subject, new_text));
     }
 }
 

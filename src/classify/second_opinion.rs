@@ -68,10 +68,11 @@ pub struct Model {
 /// never asks (`rules check`, a daemon answering only machine mail) does
 /// not pay for it; [`crate::rules::RuleSet::load`] parses it up front to
 /// refuse a broken file with its line.
-pub struct ModelFile {
+pub struct ModelFile<M = Model> {
     pub path: String,
     text: String,
-    parsed: OnceLock<Result<Model, ModelError>>,
+    parse: fn(&str) -> Result<M, ModelError>,
+    parsed: OnceLock<Result<M, ModelError>>,
 }
 
 /// What is wrong with a model file.
@@ -82,7 +83,7 @@ pub struct ModelError {
     pub reason: String,
 }
 
-impl std::fmt::Debug for ModelFile {
+impl<M> std::fmt::Debug for ModelFile<M> {
     // Not the megabytes of n-grams.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ModelFile")
@@ -93,16 +94,27 @@ impl std::fmt::Debug for ModelFile {
 
 impl ModelFile {
     pub fn new(path: String, text: String) -> ModelFile {
+        ModelFile::with_parser(path, text, Model::parse)
+    }
+}
+
+impl<M> ModelFile<M> {
+    pub fn with_parser(
+        path: String,
+        text: String,
+        parse: fn(&str) -> Result<M, ModelError>,
+    ) -> ModelFile<M> {
         ModelFile {
             path,
             text,
+            parse,
             parsed: OnceLock::new(),
         }
     }
 
-    pub fn model(&self) -> Result<&Model, &ModelError> {
+    pub fn model(&self) -> Result<&M, &ModelError> {
         self.parsed
-            .get_or_init(|| Model::parse(&self.text))
+            .get_or_init(|| (self.parse)(&self.text))
             .as_ref()
     }
 }
@@ -303,7 +315,7 @@ impl Features<'_> {
 /// `HashMap` took two (control bytes, then the bucket); the vote was an
 /// eighth of ingest's CPU, most of it waiting for these misses.
 #[derive(Debug)]
-struct GramTable {
+pub(super) struct GramTable {
     /// (hash, start, end); `end == 0` is an empty slot (every n-gram has
     /// at least one class).
     slots: Vec<(u64, u32, u32)>,
@@ -311,7 +323,7 @@ struct GramTable {
 }
 
 impl GramTable {
-    fn with_capacity(n: usize) -> GramTable {
+    pub(super) fn with_capacity(n: usize) -> GramTable {
         // At most half full.
         let size = (n.max(1) * 2).next_power_of_two().max(2);
         GramTable {
@@ -327,7 +339,7 @@ impl GramTable {
 
     /// Insert or replace (a later line with the same hash wins, as it did
     /// in a `HashMap`).
-    fn insert(&mut self, h: u64, range: (u32, u32)) {
+    pub(super) fn insert(&mut self, h: u64, range: (u32, u32)) {
         debug_assert!(range.1 > 0);
         let mask = self.slots.len() - 1;
         let mut i = self.home(h);
@@ -346,7 +358,7 @@ impl GramTable {
     }
 
     /// The range of `h`, or (0, 0).
-    fn get(&self, h: u64) -> (u32, u32) {
+    pub(super) fn get(&self, h: u64) -> (u32, u32) {
         let mask = self.slots.len() - 1;
         let mut i = self.home(h);
         loop {
@@ -399,18 +411,8 @@ impl Trainer {
     /// [`MIN_DOCS`] mails left out.
     pub fn write(&self, header: &str) -> String {
         let classes: Vec<&String> = self.docs.keys().collect();
-        let mut out = String::new();
-        for line in header.lines() {
-            out.push_str("# ");
-            out.push_str(line);
-            out.push('\n');
-        }
-        out.push_str("classes");
-        for c in &classes {
-            out.push('\t');
-            out.push_str(c);
-        }
-        out.push_str("\ndocs");
+        let mut out = file_head(header, classes.iter().map(|c| c.as_str()));
+        out.push_str("docs");
         for c in &classes {
             out.push_str(&format!("\t{}", self.docs[*c]));
         }
@@ -438,10 +440,27 @@ impl Trainer {
     }
 }
 
+/// A model file's commented header and its classes line.
+pub(super) fn file_head<'a>(header: &str, classes: impl Iterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for line in header.lines() {
+        out.push_str("# ");
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str("classes");
+    for c in classes {
+        out.push('\t');
+        out.push_str(c);
+    }
+    out.push('\n');
+    out
+}
+
 /// Lower case, no diacritics (as the rules see text), and every run of
 /// anything but letters and digits one space, with a space at each end:
 /// "Pago!!" is " pago ".
-fn squash(text: &str, max_chars: usize) -> Vec<char> {
+pub(super) fn squash(text: &str, max_chars: usize) -> Vec<char> {
     let mut out = Vec::with_capacity(max_chars.min(text.len()) + 2);
     out.push(' ');
     for c in normalize(text, max_chars * 2).chars() {
@@ -561,9 +580,9 @@ fn gram_strings(subject: &str, new_text: &str) -> Vec<String> {
     out
 }
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+pub(super) const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 
-fn fnv_step(h: u64, b: u8) -> u64 {
+pub(super) fn fnv_step(h: u64, b: u8) -> u64 {
     (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
 }
 

@@ -57,6 +57,10 @@ pub(crate) enum RulesCmd {
         /// The model file to write (ship it as rules/second_opinion.tsv).
         #[arg(long)]
         out: PathBuf,
+        /// Also train the linear model on the first messages and write it here (ship it as
+        /// rules/linear_model.tsv).
+        #[arg(long, value_name = "FILE")]
+        linear_out: Option<PathBuf>,
         /// Rule directory whose topics the labels must name (default: as for test).
         #[arg(long)]
         rules: Option<PathBuf>,
@@ -89,12 +93,14 @@ pub(crate) fn run(cli: &Cli, cmd: &RulesCmd) -> anyhow::Result<ExitCode> {
             sets,
             dev_part_of,
             out,
+            linear_out,
             rules,
         } => super::train::run(
             &load_rules(&config, rules.as_deref())?,
             sets,
             dev_part_of,
             out,
+            linear_out.as_deref(),
         ),
         RulesCmd::Test {
             corrections: true,
@@ -288,6 +294,7 @@ fn test(
                         "source": run.class.topic_source,
                         "second_opinion": run.class.second_opinion,
                         "second_opinion_new_text": run.class.second_opinion_new_text,
+                        "linear": run.class.linear,
                     },
                     "guard": run.verdict,
                     "decision": run.decision,
@@ -387,6 +394,20 @@ fn print_run(
             v.margin,
             v.runner_up,
             if c.topic_source == classify::TopicSource::SecondOpinion {
+                ", taken"
+            } else {
+                ""
+            }
+        )?;
+    }
+    if let Some(v) = &c.linear {
+        writeln!(
+            out,
+            "linear model: {} (margin {:.3}, runner-up {}){}",
+            v.topic,
+            v.margin,
+            v.runner_up,
+            if c.topic_source == classify::TopicSource::LinearModel {
                 ", taken"
             } else {
                 ""

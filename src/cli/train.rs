@@ -5,7 +5,7 @@
 //! `helpgate corrections export` writes from the desk's corrections.
 
 use anyhow::{bail, Context};
-use helpgate::classify::{self, second_opinion::Trainer};
+use helpgate::classify::{self, linear::LinearTrainer, second_opinion::Trainer};
 use helpgate::parse;
 use helpgate::rules::RuleSet;
 use std::collections::BTreeMap;
@@ -21,8 +21,10 @@ pub(crate) fn run(
     sets: &[PathBuf],
     dev_part_of: &[PathBuf],
     out: &Path,
+    linear_out: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let mut trainer = Trainer::default();
+    let mut linear = LinearTrainer::default();
     let mut per_set = Vec::new();
     let mut unknown: BTreeMap<String, usize> = BTreeMap::new();
     let all = sets.iter().map(|d| (d, false));
@@ -56,6 +58,14 @@ pub(crate) fn run(
             let email = parse::parse(&raw);
             let (subject, new_text) = classify::own_words(&email);
             trainer.add(topic, subject, &new_text);
+            // The linear model is asked about first messages only: a
+            // follow-up's subject is its conversation's.
+            if parent
+                .get(file.as_str())
+                .is_none_or(|p| p.is_empty() || *p == "-")
+            {
+                linear.add(topic, subject, &new_text);
+            }
             used += 1;
         }
         let part = if dev_only { " dev part" } else { "" };
@@ -76,6 +86,25 @@ pub(crate) fn run(
     helpgate::classify::second_opinion::Model::parse(&model)
         .map_err(|e| anyhow::anyhow!("the trained model does not parse: {e}"))?;
     std::fs::write(out, &model).with_context(|| format!("cannot write {}", out.display()))?;
+    if let Some(path) = linear_out {
+        let header = format!(
+            "helpgate linear model: logistic regression over TF-IDF character 2-5-grams in words.\n\
+             Written by `helpgate rules train --linear-out`; do not edit by hand.\n\
+             Trained on the {} first messages of: {}",
+            linear.mails(),
+            per_set.join(", ")
+        );
+        let text = linear.write(&header);
+        helpgate::classify::linear::LinearModel::parse(&text)
+            .map_err(|e| anyhow::anyhow!("the trained linear model does not parse: {e}"))?;
+        std::fs::write(path, &text).with_context(|| format!("cannot write {}", path.display()))?;
+        println!(
+            "{}: {} first messages, {} bytes",
+            path.display(),
+            linear.mails(),
+            text.len()
+        );
+    }
     for (topic, n) in &unknown {
         eprintln!("skipped {n} mails labelled {topic}: not a topic of the rules");
     }

@@ -20,8 +20,9 @@ pub fn load(config: &Config) -> Result<RuleSet, Vec<String>> {
     // -` may not need it). Here that first use would fall inside the first
     // message's in-flight marker: in the crash test, kills during that
     // parse at two start-ups in a row quarantined an innocent mail.
-    if let Some(e) = rules.model_error() {
-        return Err(vec![e.to_string()]);
+    let errors = rules.model_errors();
+    if !errors.is_empty() {
+        return Err(errors.iter().map(ToString::to_string).collect());
     }
     Ok(rules)
 }

@@ -25,9 +25,11 @@ const REQUIRED: [&str; 4] = [
     "machine.toml",
 ];
 /// Rule files that may be absent.
-const OPTIONAL: [&str; 2] = ["spam.toml", MODEL_FILE];
+const OPTIONAL: [&str; 3] = ["spam.toml", MODEL_FILE, LINEAR_MODEL_FILE];
 /// The second opinion's model (`helpgate rules train`), optional.
 pub(crate) const MODEL_FILE: &str = "second_opinion.tsv";
+/// The linear model (`helpgate rules train --linear-out`), optional.
+pub(crate) const LINEAR_MODEL_FILE: &str = "linear_model.tsv";
 
 /// The rule files under `dir`: the four required files and topics/*.toml.
 pub(crate) fn read_dir(dir: &Path) -> Result<Vec<(String, String)>, Vec<RuleError>> {
@@ -234,6 +236,13 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
     };
     let second_opinion = find(MODEL_FILE)
         .map(|(p, t)| crate::classify::second_opinion::ModelFile::new(p.clone(), t.clone()));
+    let linear = find(LINEAR_MODEL_FILE).map(|(p, t)| {
+        crate::classify::second_opinion::ModelFile::with_parser(
+            p.clone(),
+            t.clone(),
+            crate::classify::linear::LinearModel::parse,
+        )
+    });
     if !c.errors.is_empty() {
         return Err(c.errors);
     }
@@ -259,6 +268,7 @@ pub(crate) fn compile(sources: &[(String, String)]) -> Result<RuleSet, Vec<RuleE
         machine: machine_rules,
         spam: spam_rules,
         second_opinion,
+        linear,
         files: sources.iter().map(|(p, _)| p.clone()).collect(),
     })
 }

@@ -157,6 +157,9 @@ pub struct RuleSet {
     pub spam: SpamRules,
     /// The second opinion's model (rules/second_opinion.tsv), when shipped.
     pub second_opinion: Option<crate::classify::second_opinion::ModelFile>,
+    /// The linear model (rules/linear_model.tsv), when shipped.
+    pub linear:
+        Option<crate::classify::second_opinion::ModelFile<crate::classify::linear::LinearModel>>,
     /// The files the set was compiled from, for summaries.
     pub files: Vec<String>,
 }
@@ -176,7 +179,7 @@ impl RuleSet {
         let sources = compile::read_dir(dir)?;
         let set = compile::compile(&sources)?;
         let mut errors = set.regex_errors();
-        errors.extend(set.model_error());
+        errors.extend(set.model_errors());
         if errors.is_empty() {
             Ok(set)
         } else {
@@ -196,15 +199,26 @@ impl RuleSet {
 
     /// Parse the second opinion's model (otherwise parsed on first use)
     /// and report what is wrong with it, with file and line.
-    pub(crate) fn model_error(&self) -> Option<RuleError> {
-        let f = self.second_opinion.as_ref()?;
-        let e = f.model().err()?;
-        Some(RuleError {
-            path: f.path.clone().into(),
-            line: e.line,
-            column: 0,
-            reason: format!("second opinion model: {}", e.reason),
-        })
+    pub(crate) fn model_errors(&self) -> Vec<RuleError> {
+        let error =
+            |path: &str, e: &crate::classify::second_opinion::ModelError, what: &str| RuleError {
+                path: path.into(),
+                line: e.line,
+                column: 0,
+                reason: format!("{what}: {}", e.reason),
+            };
+        let mut out = Vec::new();
+        if let Some(f) = &self.second_opinion {
+            if let Err(e) = f.model() {
+                out.push(error(&f.path, e, "second opinion model"));
+            }
+        }
+        if let Some(f) = &self.linear {
+            if let Err(e) = f.model() {
+                out.push(error(&f.path, e, "linear model"));
+            }
+        }
+        out
     }
 
     pub fn project(&self, id: &str) -> Option<&Project> {
@@ -290,7 +304,7 @@ fn collect_builtin(dir: &include_dir::Dir<'static>, out: &mut Vec<(String, Strin
         let model = f
             .path()
             .file_name()
-            .is_some_and(|n| n == compile::MODEL_FILE);
+            .is_some_and(|n| n == compile::MODEL_FILE || n == compile::LINEAR_MODEL_FILE);
         if model || f.path().extension().is_some_and(|e| e == "toml") {
             let text = f.contents_utf8().expect("shipped rule files are UTF-8");
             out.push((format!("rules/{}", f.path().display()), text.to_string()));

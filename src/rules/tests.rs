@@ -111,7 +111,7 @@ fn with(file: &str, text: &str) -> Vec<String> {
         Ok(set) => set
             .regex_errors()
             .iter()
-            .chain(set.model_error().as_ref())
+            .chain(set.model_errors().iter())
             .map(ToString::to_string)
             .collect(),
         Err(errs) => errs.iter().map(ToString::to_string).collect(),
@@ -419,6 +419,33 @@ fn a_broken_second_opinion_model_is_refused_with_its_line() {
     assert!(with(
         "r/second_opinion.tsv",
         "classes\tpayment\tother\ndocs\t3\t4\nabc\t0:1 1:2\n"
+    )
+    .is_empty());
+}
+
+#[test]
+fn the_shipped_linear_model_knows_every_topic_and_spam() {
+    let r = RuleSet::builtin();
+    let model = r.linear.as_ref().expect("shipped").model().expect("parses");
+    let mut want: Vec<&str> = r.topics.iter().map(|t| t.id.as_str()).collect();
+    want.push("spam");
+    want.sort_unstable();
+    assert_eq!(model.classes(), want);
+}
+
+#[test]
+fn a_broken_linear_model_is_refused_with_its_line() {
+    let errs = with(
+        "r/linear_model.tsv",
+        "# header\nclasses\tpayment\tother\nbias\t0.1\t-0.1\n ab\t1.5\t0.2 x\n",
+    );
+    assert_eq!(
+        errs,
+        ["r/linear_model.tsv:4:0: linear model: expected numbers"]
+    );
+    assert!(with(
+        "r/linear_model.tsv",
+        "classes\tpayment\tother\nbias\t0.1\t-0.1\n ab\t1.5\t0.2 -0.2\n"
     )
     .is_empty());
 }
