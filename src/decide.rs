@@ -1217,8 +1217,6 @@ mod tests {
         assert_eq!(with_vote(&mut c, &follow).0, Action::Human);
     }
 
-    /// A follow-up in a rejection conversation whose new text the model
-    /// votes `vote` on with `margin`.
     /// `class(topic, score)` with the linear model voting `vote` at `margin`.
     fn linear_voted(topic: &str, score: f64, vote: &str, margin: f64) -> Classification {
         Classification {
@@ -1289,6 +1287,8 @@ mod tests {
         assert_eq!(d.action, Action::Ignore);
     }
 
+    /// A follow-up in a rejection conversation whose new text the model
+    /// votes `vote` on with `margin`.
     fn follow_up_voted(vote: &str, margin: f64) -> (Classification, TicketContext) {
         let mut c = class("rejection_dispute", 0.0);
         c.topic_source = TopicSource::Ticket;
