@@ -131,6 +131,12 @@ pub struct Classification {
     /// [`linear`]): it may only escalate a first message.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linear: Option<second_opinion::Vote>,
+    /// Its vote on the new text alone, beside [`Self::second_opinion_new_text`]:
+    /// where both name the same ordinary topic, a follow-up that the rules
+    /// leave with its conversation's topic takes that one (it goes to a
+    /// person either way).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linear_new_text: Option<second_opinion::Vote>,
     /// The new text [`classify`] read ([`own_words`]), kept for
     /// [`ask_second_opinion`] of the same mail, which reads the same words
     /// and takes it: cutting quotes twice cost as much as the vote's look-ups.
@@ -170,6 +176,10 @@ pub enum TopicSource {
     SecondOpinion,
     /// The linear model's clear vote for a sensitive topic: escalated.
     LinearModel,
+    /// A follow-up whose new text the rules leave to its conversation's
+    /// topic, while both models read it as another ordinary topic (the
+    /// payment question in an upload thread): a person answers either way.
+    ModelsAgree,
 }
 
 impl Classification {
@@ -323,10 +333,17 @@ pub fn ask_second_opinion(
     // Threading needs the store, so here it is only known that the mail
     // may be a follow-up; the scan costs about 10 us on the parallel side
     // rather than on the store thread.
-    if !verdict.is_machine() && may_continue_a_conversation(email) && !new_text.trim().is_empty() {
+    let may_follow_up =
+        !verdict.is_machine() && may_continue_a_conversation(email) && !new_text.trim().is_empty();
+    if may_follow_up {
         class.second_opinion_new_text = Some(features().vote_new_text());
     }
     ask_linear(verdict, rules, class, subject, &new_text);
+    if may_follow_up {
+        if let Some(model) = rules.linear.as_ref().and_then(|f| f.model().ok()) {
+            class.linear_new_text = Some(model.vote("", &new_text));
+        }
+    }
 }
 
 /// The linear model's vote, where it could still escalate: a person's

@@ -295,6 +295,7 @@ fn test(
                         "second_opinion": run.class.second_opinion,
                         "second_opinion_new_text": run.class.second_opinion_new_text,
                         "linear": run.class.linear,
+                        "linear_new_text": run.class.linear_new_text,
                     },
                     "guard": run.verdict,
                     "decision": run.decision,
@@ -418,6 +419,13 @@ fn print_run(
         writeln!(
             out,
             "second opinion on the new text (counts on a follow-up): {} (margin {:.3}, runner-up {})",
+            v.topic, v.margin, v.runner_up
+        )?;
+    }
+    if let Some(v) = &c.linear_new_text {
+        writeln!(
+            out,
+            "linear model on the new text (counts on a follow-up, with the second opinion): {} (margin {:.3}, runner-up {})",
             v.topic, v.margin, v.runner_up
         )?;
     }

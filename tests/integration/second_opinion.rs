@@ -247,3 +247,39 @@ fn issue_14_a_broken_model_file_is_refused_with_its_line() {
         "{text}"
     );
 }
+
+/// A real follow-up (tests/fixtures/unseen14, Portuguese): thanks for the
+/// instructions answer, then "to be paid by bank transfer, do I need to
+/// issue an invoice?". The rules' words for it are too weak in the new text
+/// alone, so it kept the conversation's topic; both shipped models read it
+/// as payment, and the ticket's person sees that, in the general queue.
+#[test]
+fn issue_14_a_follow_up_both_models_read_as_payment_is_labelled_payment() {
+    let env = Env::new();
+    let set = crate::common::repo().join("tests/fixtures/unseen14/emails");
+    for f in ["152.eml", "166.eml"] {
+        env.ok(&["ingest", path_str(&set.join(f))]);
+    }
+    let tickets = env.tickets();
+    assert_eq!(tickets.len(), 1, "one conversation: {tickets:?}");
+    assert_eq!(tickets[0]["queue"], "general");
+    let messages = env.messages();
+    let first = &messages[0];
+    assert_eq!(
+        (first["topic"].as_str(), first["action"].as_str()),
+        (Some("instructions"), Some("auto_reply"))
+    );
+    let follow = &messages[1];
+    assert_eq!(
+        (follow["topic"].as_str(), follow["action"].as_str()),
+        (Some("payment"), Some("human")),
+        "{follow}"
+    );
+    let reason = follow["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(
+            "Follow-up in an existing conversation (topic instructions) whose new text both models read as payment"
+        ),
+        "{reason}"
+    );
+}
