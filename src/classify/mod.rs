@@ -309,7 +309,7 @@ pub fn ask_second_opinion(
         if wording_only && clear_sensitive_topic(rules, class) {
             *verdict = crate::guard::Verdict::Human;
         }
-        ask_linear(verdict, rules, class, subject, &new_text);
+        ask_linear(verdict, rules, class, subject, &new_text, false);
         return;
     };
     // Both votes read the new text's n-grams: they are looked up once, and
@@ -338,28 +338,29 @@ pub fn ask_second_opinion(
     if may_follow_up {
         class.second_opinion_new_text = Some(features().vote_new_text());
     }
-    ask_linear(verdict, rules, class, subject, &new_text);
-    if may_follow_up {
-        if let Some(model) = rules.linear.as_ref().and_then(|f| f.model().ok()) {
-            class.linear_new_text = Some(model.vote("", &new_text));
-        }
-    }
+    ask_linear(verdict, rules, class, subject, &new_text, may_follow_up);
 }
 
 /// The linear model's vote, where it could still escalate: a person's
-/// mail that the rules do not already give a clear sensitive topic.
+/// mail that the rules do not already give a clear sensitive topic; and,
+/// with `new_text_too` (mail that may continue a conversation), its vote
+/// on the new text alone.
 fn ask_linear(
     verdict: &crate::guard::Verdict,
     rules: &RuleSet,
     class: &mut Classification,
     subject: &str,
     new_text: &str,
+    new_text_too: bool,
 ) {
-    if verdict.is_machine() || clear_sensitive_topic(rules, class) {
+    let Some(model) = rules.linear.as_ref().and_then(|f| f.model().ok()) else {
         return;
-    }
-    if let Some(model) = rules.linear.as_ref().and_then(|f| f.model().ok()) {
+    };
+    if !verdict.is_machine() && !clear_sensitive_topic(rules, class) {
         class.linear = Some(model.vote(subject, new_text));
+    }
+    if new_text_too {
+        class.linear_new_text = Some(model.vote("", new_text));
     }
 }
 
